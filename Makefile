@@ -1,0 +1,39 @@
+# bascule — two commands do everything on a fresh Debian machine:
+#   make demo   the whole story on an embedded SQLite pair
+#   make test   installs what is missing, starts the database servers, runs every test
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test venv services bench bench-growth clean
+
+$(PY):
+	python3 -m venv $(VENV)
+
+$(STAMP): $(PY) pyproject.toml
+	$(PIP) install -q -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/bascule demo
+
+services:
+	bash scripts/ensure-services.sh
+
+test: $(STAMP) services
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) services
+	bash scripts/ensure-bench-tools.sh
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+bench-growth: $(STAMP) services
+	bash scripts/ensure-bench-tools.sh
+	$(PY) bench/run.py --growth $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info

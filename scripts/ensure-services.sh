@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs (through apt) and starts the MariaDB and PostgreSQL servers the test suite needs,
+# unless BASCULE_TEST_MYSQL_URL / BASCULE_TEST_PG_URL point the suite at other servers.
+set -euo pipefail
+
+need_apt=()
+if [ -z "${BASCULE_TEST_MYSQL_URL:-}" ] && ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+  need_apt+=(mariadb-server mariadb-client)
+fi
+if [ -z "${BASCULE_TEST_PG_URL:-}" ] && [ ! -d /etc/postgresql ]; then
+  need_apt+=(postgresql)
+fi
+if ((${#need_apt[@]})); then
+  echo "ensure-services: installing ${need_apt[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+wait_for() {  # wait_for NAME CMD... : polls a readiness command, up to 60 s
+  local name=$1; shift
+  for _ in $(seq 1 120); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  echo "ensure-services: $name did not become ready" >&2
+  return 1
+}
+
+if [ -z "${BASCULE_TEST_MYSQL_URL:-}" ]; then
+  if ! mariadb-admin -uroot -h127.0.0.1 ping >/dev/null 2>&1; then
+    echo "ensure-services: starting MariaDB" >&2
+    mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+    wait_for MariaDB mariadb-admin -uroot -h127.0.0.1 ping
+  fi
+fi
+
+if [ -z "${BASCULE_TEST_PG_URL:-}" ]; then
+  if ! pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
+    echo "ensure-services: starting PostgreSQL" >&2
+    ver=$(ls /etc/postgresql | sort -V | tail -n 1)
+    pg_ctlcluster --skip-systemctl-redirect "$ver" main start
+    wait_for PostgreSQL pg_isready -h 127.0.0.1 -p 5432
+  fi
+  # trust auth for the postgres user on loopback is how this machine kind is set up; check it
+  psql -h 127.0.0.1 -U postgres -Atc 'select 1' >/dev/null
+fi

@@ -1,0 +1,1 @@
+"""Registers the subcommands on the click group (each lives next to the library code it calls)."""

@@ -1,0 +1,278 @@
+"""The one settings model of bascule.
+
+Precedence (highest first): command-line flags, ``BASCULE_*`` environment variables, the TOML
+file (``--config``, default ``./bascule.toml`` when it exists), the defaults below.
+
+Database URLs carry passwords: every way of showing the settings (``repr``, ``str``,
+``safe_dict``, validation errors) masks them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_CONFIG_FILE = "bascule.toml"
+
+# A host name as it may appear in a URL and in a web-server config: labels of letters, digits and
+# hyphens, dots between them, an optional port. Nothing that could end a directive or a string.
+_HOST_RE = re.compile(
+    r"^(?=.{1,253}(?::\d{1,5})?$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(?::\d{1,5})?$"
+)
+
+
+class ConfigError(Exception):
+    """Invalid configuration. ``str()`` is one clear line per problem, without secrets."""
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL with its password replaced by ``***`` (never raises)."""
+    if url is None:
+        return None
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL at all: hide anything between ':' and '@'
+        return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+class Settings(BaseSettings):
+    """Everything a bascule run needs to know. See the README for each setting."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BASCULE_",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    source_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the Cagette database (read only), e.g. "
+        "mysql+pymysql://reader:pw@db1/cagette",
+    )
+    target_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the Camap database, e.g. mysql+pymysql://camap:pw@db2/camap",
+    )
+    old_host: str = Field(default="app.cagette.net", description="Host of the old instance.")
+    new_host: str = Field(default="camap.alilo.fr", description="Host of the new instance.")
+    cutover_date: dt.date = Field(
+        default=dt.date(2023, 3, 14), description="Day of the move (informative, in reports)."
+    )
+    redirect_until: dt.date = Field(
+        default=dt.date(2023, 8, 31),
+        description="Last day the old URLs redirect (until the end of that day, in `timezone`).",
+    )
+    timezone: str = Field(default="Europe/Paris", description="Time zone of redirect_until.")
+    groups: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="Only these source group ids (empty: every AMAP group)."
+    )
+    exclude_groups: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="Never these source group ids."
+    )
+    id_strategy: Literal["remap", "preserve"] = Field(
+        default="remap",
+        description="remap: new ids above the target's; preserve: keep source ids, refuse on "
+        "any collision.",
+    )
+    keep_linked_stock: bool = Field(
+        default=False,
+        description="Keep the StockManagement flag of catalogs that were linked to a producer "
+        "space (default: clear it, nothing feeds their stock any more).",
+    )
+    batch_size: int = Field(default=5000, ge=1, le=1_000_000, description="Rows per batch.")
+    redirect_status: Literal[301, 302, 307, 308] = Field(
+        default=301, description="HTTP status of the redirects."
+    )
+    report_dir: Path = Field(
+        default=Path("bascule-out"),
+        description="Where reports (JSON, Markdown) and rejected rows are written.",
+    )
+
+    @field_validator("source_url", "target_url")
+    @classmethod
+    def _check_url(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        try:
+            u = make_url(v)
+        except ArgumentError:
+            raise ValueError("is not an SQLAlchemy URL (dialect+driver://user:password@host/db)")
+        backend = u.get_backend_name()
+        if backend not in ("mysql", "mariadb", "postgresql", "sqlite"):
+            raise ValueError(f"database kind {backend!r} is not supported (mysql, mariadb, "
+                             "postgresql or sqlite)")
+        return v
+
+    @field_validator("old_host", "new_host")
+    @classmethod
+    def _check_host(cls, v: str) -> str:
+        if not _HOST_RE.match(v):
+            raise ValueError(
+                "must be a plain host name such as camap.example.org (letters, digits, '-', '.', "
+                "optional :port), with no scheme, path, space or quote"
+            )
+        return v.lower()
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Europe/Paris)")
+        return v
+
+    @field_validator("groups", "exclude_groups", mode="before")
+    @classmethod
+    def _split_ids(cls, v: Any) -> Any:
+        # BASCULE_GROUPS="12,15" as well as the JSON form
+        if isinstance(v, str):
+            v = v.strip()
+            if v.startswith("["):
+                import json
+
+                try:
+                    return json.loads(v)
+                except ValueError:
+                    raise ValueError("is not a list of group ids (e.g. 12,15 or [12, 15])")
+            return [p for p in re.split(r"[,\s]+", v) if p]
+        if isinstance(v, int):
+            return [v]
+        return v
+
+    @model_validator(mode="after")
+    def _check_dates(self) -> "Settings":
+        if self.redirect_until < self.cutover_date:
+            raise ValueError("redirect_until must not be before cutover_date")
+        overlap = set(self.groups) & set(self.exclude_groups)
+        if overlap:
+            raise ValueError(f"groups {sorted(overlap)} are both selected and excluded")
+        return self
+
+    # --- derived values --------------------------------------------------------------------
+
+    @property
+    def redirect_end(self) -> dt.datetime:
+        """The instant the redirects stop: end of ``redirect_until`` in ``timezone`` (aware)."""
+        tz = ZoneInfo(self.timezone)
+        nxt = self.redirect_until + dt.timedelta(days=1)
+        return dt.datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz)
+
+    def safe_dict(self) -> dict[str, Any]:
+        """The settings as plain data, passwords masked: fit for logs and reports."""
+        d = self.model_dump(mode="json")
+        d["source_url"] = safe_url(self.source_url)
+        d["target_url"] = safe_url(self.target_url)
+        return d
+
+    def __repr_args__(self):  # used by repr() and str()
+        for k, v in super().__repr_args__():
+            if k in ("source_url", "target_url"):
+                v = safe_url(v)
+            yield k, v
+
+    # --- sources ---------------------------------------------------------------------------
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # flags (init) > environment > TOML file (passed in through init as _toml)
+        return (init_settings, env_settings)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path}: not found")
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config file {path}: not valid TOML ({e})")
+    # accept both a flat file and a [bascule] table
+    if "bascule" in data and isinstance(data["bascule"], dict):
+        data = data["bascule"]
+    return data
+
+
+def _format_errors(err: ValidationError, origin: dict[str, str]) -> str:
+    lines = []
+    for e in err.errors(include_url=False, include_input=False):
+        field = ".".join(str(p) for p in e["loc"]) or "settings"
+        msg = e["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        where = origin.get(field.split(".")[0], "")
+        lines.append(f"setting {field}{where}: {msg}")
+    return "\n".join(lines)
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    **flags: Any,
+) -> Settings:
+    """Build the settings: TOML file, then BASCULE_* environment, then ``flags``.
+
+    ``config_file=None`` reads ``./bascule.toml`` when it exists. Flags whose value is ``None``
+    (or an empty tuple, as click gives for unused repeatable options) are ignored.
+    Raises ConfigError with one line per problem.
+    """
+    explicit = config_file is not None
+    path = Path(config_file) if explicit else Path(DEFAULT_CONFIG_FILE)
+    file_values: dict[str, Any] = {}
+    if explicit or path.exists():
+        file_values = _read_toml(path)
+    flag_values = {k: v for k, v in flags.items() if v is not None and v != ()}
+
+    origin = {k: f" (from {path})" for k in file_values}
+    import os
+
+    for k in Settings.model_fields:
+        if f"BASCULE_{k.upper()}" in os.environ:
+            origin[k] = f" (from BASCULE_{k.upper()})"
+    origin.update({k: " (from the command line)" for k in flag_values})
+
+    unknown = sorted(set(file_values) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(
+            "\n".join(f"setting {k} (from {path}): unknown setting" for k in unknown)
+        )
+
+    class _FileSettings(Settings):
+        # env beats the file: the file feeds the lowest-priority source
+        @classmethod
+        def settings_customise_sources(cls, settings_cls, init_settings, env_settings,
+                                       dotenv_settings, file_secret_settings):
+            from pydantic_settings import InitSettingsSource
+
+            return (
+                init_settings,
+                env_settings,
+                InitSettingsSource(settings_cls, init_kwargs=file_values),
+            )
+
+    try:
+        s = _FileSettings(**flag_values)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(e, origin)) from None
+    return Settings.model_construct(**{k: getattr(s, k) for k in Settings.model_fields})

@@ -1,0 +1,134 @@
+"""Small database helpers shared by the CLI, the tests, the demo and the benchmark.
+
+Everything goes through SQLAlchemy Core engines built by ``make_engine``: the same URL forms for
+MariaDB/MySQL (pymysql), PostgreSQL (psycopg 3) and SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, URL, make_url
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Pick our drivers when the URL names none: pymysql for MySQL, psycopg 3 for PostgreSQL."""
+    u = make_url(url)
+    backend, driver = u.get_backend_name(), u.get_driver_name()
+    if backend in ("mysql", "mariadb") and driver in ("mysqldb", "", None):
+        u = u.set(drivername=f"{backend}+pymysql")
+    elif backend == "postgresql" and driver in ("psycopg2", "", None):
+        u = u.set(drivername="postgresql+psycopg")
+    if backend in ("mysql", "mariadb"):
+        q = dict(u.query)
+        q.setdefault("charset", "utf8mb4")
+        q.setdefault("local_infile", "1")
+        u = u.set(query=q)
+    return u
+
+
+def backend_of(url: str | URL) -> str:
+    """'mysql', 'postgresql' or 'sqlite' (mariadb counts as mysql)."""
+    b = make_url(url).get_backend_name()
+    return "mysql" if b == "mariadb" else b
+
+
+def make_engine(url: str | URL, **kw) -> Engine:
+    u = normalize_url(url)
+    kw.setdefault("future", True)
+    if u.get_backend_name() == "sqlite":
+        from sqlalchemy import event
+
+        eng = create_engine(u, **kw)
+
+        @event.listens_for(eng, "connect")
+        def _fk_on(dbapi_conn, _rec):  # SQLite enforces foreign keys only when asked
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return eng
+    kw.setdefault("pool_pre_ping", True)
+    return create_engine(u, **kw)
+
+
+def server_url(url: str | URL) -> URL:
+    """The URL of the server itself (no database), to create or drop databases."""
+    u = normalize_url(url)
+    if u.get_backend_name() == "postgresql":
+        return u.set(database="postgres")
+    return u.set(database=None)
+
+
+def create_database(url: str | URL, exist_ok: bool = False) -> None:
+    """Create the database the URL names (utf8mb4 on MySQL, UTF8 on PostgreSQL)."""
+    u = normalize_url(url)
+    name = u.database
+    if u.get_backend_name() == "sqlite":
+        if name and name != ":memory:":
+            p = Path(name)
+            if p.exists() and not exist_ok:
+                raise FileExistsError(f"{p} already exists")
+            p.parent.mkdir(parents=True, exist_ok=True)
+        return
+    eng = create_engine(server_url(u), isolation_level="AUTOCOMMIT")
+    try:
+        with eng.connect() as c:
+            if u.get_backend_name() == "postgresql":
+                exists = c.execute(
+                    text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+                ).scalar()
+                if exists and exist_ok:
+                    return
+                c.execute(text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
+            else:
+                ine = "IF NOT EXISTS " if exist_ok else ""
+                c.execute(
+                    text(
+                        f"CREATE DATABASE {ine}`{name}` CHARACTER SET utf8mb4 "
+                        "COLLATE utf8mb4_unicode_ci"
+                    )
+                )
+    finally:
+        eng.dispose()
+
+
+def drop_database(url: str | URL, missing_ok: bool = True) -> None:
+    u = normalize_url(url)
+    name = u.database
+    if u.get_backend_name() == "sqlite":
+        if name and name != ":memory:":
+            try:
+                os.unlink(name)
+            except FileNotFoundError:
+                if not missing_ok:
+                    raise
+        return
+    eng = create_engine(server_url(u), isolation_level="AUTOCOMMIT")
+    try:
+        with eng.connect() as c:
+            ie = "IF EXISTS " if missing_ok else ""
+            if u.get_backend_name() == "postgresql":
+                c.execute(text(f'DROP DATABASE {ie}"{name}" WITH (FORCE)'))
+            else:
+                c.execute(text(f"DROP DATABASE {ie}`{name}`"))
+    finally:
+        eng.dispose()
+
+
+def database_exists(url: str | URL) -> bool:
+    u = normalize_url(url)
+    if u.get_backend_name() == "sqlite":
+        return bool(u.database) and Path(u.database).exists()
+    eng = create_engine(server_url(u), isolation_level="AUTOCOMMIT")
+    try:
+        with eng.connect() as c:
+            if u.get_backend_name() == "postgresql":
+                q = "SELECT 1 FROM pg_database WHERE datname = :n"
+            else:
+                q = "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = :n"
+            return c.execute(text(q), {"n": u.database}).scalar() is not None
+    finally:
+        eng.dispose()
