@@ -59,7 +59,8 @@ def server_url(url: str | URL) -> URL:
     u = normalize_url(url)
     if u.get_backend_name() == "postgresql":
         return u.set(database="postgres")
-    return u.set(database=None)
+    # URL.set(database=None) leaves the database in place on SQLAlchemy 2.1: replace the field
+    return u._replace(database=None)
 
 
 def create_database(url: str | URL, exist_ok: bool = False) -> None:
