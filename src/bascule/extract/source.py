@@ -1,0 +1,388 @@
+"""Reading the Cagette source: shape detection, group selection, per-group closures.
+
+The source is never written. Every read goes through one connection opened in a read-only
+transaction with a consistent snapshot (MariaDB/MySQL ``START TRANSACTION WITH CONSISTENT
+SNAPSHOT, READ ONLY``; PostgreSQL ``REPEATABLE READ, READ ONLY``; SQLite ``query_only``), so a
+running instance can be read while it serves users and every table is read at the same instant.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import MetaData, Table, and_, inspect, or_, select
+from sqlalchemy.engine import Connection, Engine
+
+log = logging.getLogger(__name__)
+
+#: Tables whose rows move (per group, or shared). Order = dependency order for reading.
+GROUP_TABLES = (
+    "Group",
+    "Place",
+    "Catalog",
+    "Product",
+    "DistributionCycle",
+    "MultiDistrib",
+    "Distribution",
+    "Subscription",
+    "Basket",
+    "UserOrder",
+    "Operation",
+    "Membership",
+    "UserGroup",
+    "WaitingList",
+    "VolunteerRole",
+    "Volunteer",
+    "EntityFile",
+    "Message",
+)
+SHARED_TABLES = ("User", "Vendor", "File")
+MOVED_TABLES = SHARED_TABLES + GROUP_TABLES
+
+#: Tables a source may lack: the group's data just has none of these rows.
+OPTIONAL_TABLES = frozenset({"Message", "EntityFile", "WaitingList", "Volunteer", "VolunteerRole",
+                             "DistributionCycle", "Membership"})
+
+#: Producer-space tables read (never moved) to find linked catalogs and their producers.
+PRODUCER_TABLES = ("RemoteCatalog", "CagettePro", "PUserCompany", "PCatalog")
+
+#: Columns that some real databases lack; reading goes on without them.
+OPTIONAL_COLUMNS = {
+    "Message": {"slateContent", "attachments", "recipients"},
+    "User": {"pass2", "currentRefreshToken", "apiKey", "tutoState", "tosVersion"},
+    "Vendor": {"production2", "production3"},
+    "Group": {"disabled"},
+    "MultiDistrib": {"validatedStatus", "validatedDate"},
+}
+
+#: Columns never read at all (secrets or serialized blobs that are dropped anyway).
+NEVER_READ = {
+    "User": {"apiKey", "currentRefreshToken"},
+}
+
+
+class SourceError(Exception):
+    """The source cannot be read as a Cagette database (named table, column, reason)."""
+
+
+@dataclass
+class SourceInfo:
+    """What reflection found in the source."""
+
+    backend: str
+    shape: str  # "2021" | "2023"
+    shape_reasons: list[str]
+    columns: dict[str, list[str]]  # columns bascule reads, per table present
+    ignored_columns: dict[str, list[str]]  # extra (legacy) columns present and not read
+    missing_tables: list[str]  # optional tables that are absent
+    producer_tables: list[str]  # producer-space tables present (read, never moved)
+    tables: dict[str, Table] = field(repr=False, default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "shape": self.shape,
+            "shape_reasons": self.shape_reasons,
+            "ignored_columns": self.ignored_columns,
+            "missing_tables": self.missing_tables,
+            "producer_tables": self.producer_tables,
+        }
+
+
+def _backend(engine: Engine | Connection) -> str:
+    name = engine.dialect.name
+    return "mysql" if name in ("mysql", "mariadb") else name
+
+
+def detect_shape(columns: dict[str, set[str]]) -> tuple[str, list[str]]:
+    """Tell the 2021 public-source shape from the early-2023 one, with the evidence."""
+    ev21, ev23 = [], []
+    if "rights2" in columns.get("UserGroup", set()):
+        ev21.append("UserGroup.rights2 exists")
+    if "data2" in columns.get("Operation", set()):
+        ev21.append("Operation.data2 exists")
+    if "vatRates2" in columns.get("Group", set()):
+        ev21.append("Group.vatRates2 exists")
+    if "TmpBasket" in columns:
+        ev21.append("table TmpBasket exists")
+    basket = columns.get("Basket", set())
+    if basket and "status" not in basket:
+        ev21.append("Basket has no status")
+    if "status" in basket:
+        ev23.append("Basket.status exists")
+    if "vatRates" in columns.get("Group", set()) and "vatRates2" not in columns.get("Group", set()):
+        ev23.append("Group.vatRates (JSON) without vatRates2")
+    if ev21 and ev23:
+        raise SourceError(
+            "source shape is ambiguous: " + "; ".join(ev21) + " but " + "; ".join(ev23)
+        )
+    if ev23:
+        return "2023", ev23
+    if ev21:
+        return "2021", ev21
+    raise SourceError("source does not look like a Cagette database (no Basket/UserGroup/Group)")
+
+
+def expected_columns(shape: str) -> dict[str, list[str]]:
+    """Columns bascule reads for each moved table of a source shape (from bascule.schema)."""
+    from bascule.schema import cagette_metadata
+
+    md = cagette_metadata(shape)
+    out: dict[str, list[str]] = {}
+    for t in MOVED_TABLES:
+        if t in md.tables:
+            out[t] = [c.name for c in md.tables[t].columns if c.name not in NEVER_READ.get(t, ())]
+    for t in PRODUCER_TABLES:
+        if t in md.tables:
+            out[t] = [c.name for c in md.tables[t].columns]
+    return out
+
+
+def inspect_source(engine: Engine) -> SourceInfo:
+    """Reflect the source, detect its shape, check every required column is there.
+
+    Raises SourceError naming each missing table/column before anything is read or written.
+    """
+    insp = inspect(engine)
+    present = set(insp.get_table_names())
+    reflected: dict[str, set[str]] = {}
+    for t in present:
+        if t in MOVED_TABLES or t in PRODUCER_TABLES or t in ("TmpBasket",):
+            reflected[t] = {c["name"] for c in insp.get_columns(t)}
+    shape, reasons = detect_shape(reflected)
+    expected = expected_columns(shape)
+
+    problems: list[str] = []
+    columns: dict[str, list[str]] = {}
+    ignored: dict[str, list[str]] = {}
+    missing_tables: list[str] = []
+    for t in MOVED_TABLES:
+        if t not in reflected:
+            if t in OPTIONAL_TABLES:
+                missing_tables.append(t)
+                continue
+            problems.append(f"table {t}: missing (required)")
+            continue
+        want = expected.get(t, [])
+        have = reflected[t]
+        optional = OPTIONAL_COLUMNS.get(t, set())
+        for c in want:
+            if c not in have and c not in optional:
+                problems.append(f"table {t}: column {c} is missing (required by the {shape} shape)")
+        columns[t] = [c for c in want if c in have]
+        extra = sorted(have - set(want) - NEVER_READ.get(t, set()))
+        if extra:
+            ignored[t] = extra
+    producer = [t for t in PRODUCER_TABLES if t in reflected]
+    for t in producer:
+        columns[t] = [c for c in expected.get(t, []) if c in reflected[t]]
+    if problems:
+        raise SourceError("the source cannot be read:\n  " + "\n  ".join(problems))
+
+    md = MetaData()
+    tables = {}
+    for t in columns:
+        tables[t] = Table(t, md, autoload_with=engine)
+    return SourceInfo(
+        backend=_backend(engine),
+        shape=shape,
+        shape_reasons=reasons,
+        columns=columns,
+        ignored_columns=ignored,
+        missing_tables=missing_tables,
+        producer_tables=producer,
+        tables=tables,
+    )
+
+
+@dataclass(frozen=True)
+class GroupRef:
+    id: int
+    name: str
+    flags: int
+
+
+def _chunks(seq: Sequence[int], n: int = 1000) -> Iterable[Sequence[int]]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+class SourceReader:
+    """One read-only, consistent-snapshot connection to the source and the queries bascule runs.
+
+    Use as a context manager. Rows come back as dicts keyed by source column names, ordered by
+    primary key, so that every run sees the same order.
+    """
+
+    def __init__(self, engine: Engine, info: SourceInfo):
+        self.engine = engine
+        self.info = info
+        self.conn: Connection | None = None
+
+    # -- connection -------------------------------------------------------------------------
+
+    def __enter__(self) -> "SourceReader":
+        self.open()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def open(self) -> None:
+        backend = self.info.backend
+        if backend == "postgresql":
+            conn = self.engine.connect().execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+            conn.exec_driver_sql("SELECT 1")
+        elif backend == "mysql":
+            conn = self.engine.connect()
+            conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+        else:
+            conn = self.engine.connect()
+            conn.exec_driver_sql("PRAGMA query_only = ON")
+            conn.exec_driver_sql("BEGIN")
+        self.conn = conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.rollback()
+            finally:
+                if self.info.backend == "sqlite":
+                    self.conn.exec_driver_sql("PRAGMA query_only = OFF")
+                self.conn.close()
+                self.conn = None
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def has(self, table: str) -> bool:
+        return table in self.info.tables
+
+    def _cols(self, table: str):
+        t = self.info.tables[table]
+        return [t.c[c] for c in self.info.columns[table]]
+
+    def _rows(self, stmt) -> list[dict]:
+        assert self.conn is not None, "SourceReader is not open"
+        res = self.conn.execute(stmt)
+        keys = list(res.keys())
+        return [dict(zip(keys, r)) for r in res]
+
+    def select_where(self, table: str, where, order_by: Sequence[str] | None = None) -> list[dict]:
+        if not self.has(table):
+            return []
+        t = self.info.tables[table]
+        stmt = select(*self._cols(table)).where(where)
+        keys = order_by or [c.name for c in t.primary_key.columns]
+        stmt = stmt.order_by(*[t.c[k] for k in keys])
+        return self._rows(stmt)
+
+    def select_in(self, table: str, column: str, ids: Iterable[int]) -> list[dict]:
+        ids = sorted({int(i) for i in ids if i is not None})
+        if not ids or not self.has(table):
+            return []
+        t = self.info.tables[table]
+        out: list[dict] = []
+        for chunk in _chunks(ids):
+            out.extend(self.select_where(table, t.c[column].in_(chunk)))
+        if len(ids) > 1000:  # keep the order by primary key across chunks
+            pk = [c.name for c in t.primary_key.columns]
+            out.sort(key=lambda r: tuple(r[k] for k in pk))
+        return out
+
+    # -- groups -----------------------------------------------------------------------------
+
+    def amap_groups(self) -> list[GroupRef]:
+        """Every AMAP-mode group: ``(flags & 2) = 0``. groupType is never used."""
+        g = self.info.tables["Group"]
+        stmt = select(g.c.id, g.c.name, g.c.flags).where(g.c.flags.op("&")(2) == 0).order_by(g.c.id)
+        assert self.conn is not None
+        return [GroupRef(int(r[0]), r[1], int(r[2])) for r in self.conn.execute(stmt)]
+
+    def all_groups(self) -> list[GroupRef]:
+        g = self.info.tables["Group"]
+        stmt = select(g.c.id, g.c.name, g.c.flags).order_by(g.c.id)
+        assert self.conn is not None
+        return [GroupRef(int(r[0]), r[1], int(r[2])) for r in self.conn.execute(stmt)]
+
+    def count(self, table: str) -> int:
+        from sqlalchemy import func
+
+        t = self.info.tables.get(table)
+        if t is None:
+            return 0
+        assert self.conn is not None
+        return int(self.conn.execute(select(func.count()).select_from(t)).scalar() or 0)
+
+    # -- the closure of a set of groups -----------------------------------------------------
+
+    def group_closure(self, group_ids: Sequence[int]) -> dict[str, list[dict]]:
+        """Every row owned by these groups, table by table (shared rows are fetched apart)."""
+        T = self.info.tables
+        G = list(group_ids)
+        rows: dict[str, list[dict]] = {}
+        rows["Group"] = self.select_in("Group", "id", G)
+        rows["Place"] = self.select_in("Place", "groupId", G)
+        rows["Catalog"] = self.select_in("Catalog", "groupId", G)
+        C = [r["id"] for r in rows["Catalog"]]
+        rows["Product"] = self.select_in("Product", "catalogId", C)
+        rows["DistributionCycle"] = self.select_in("DistributionCycle", "groupId", G)
+        rows["MultiDistrib"] = self.select_in("MultiDistrib", "groupId", G)
+        MD = [r["id"] for r in rows["MultiDistrib"]]
+        rows["Distribution"] = self.select_in("Distribution", "catalogId", C)
+        rows["Subscription"] = self.select_in("Subscription", "catalogId", C)
+        rows["Basket"] = self.select_in("Basket", "multiDistribId", MD)
+        # orders: through their product's catalog (legacy rows may lack distribution/basket)
+        if G:
+            uo, p, c = T["UserOrder"], T["Product"], T["Catalog"]
+            stmt = (
+                select(*self._cols("UserOrder"))
+                .select_from(uo.join(p, p.c.id == uo.c.productId).join(c, c.c.id == p.c.catalogId))
+                .where(c.c.groupId.in_(G))
+                .order_by(uo.c.id)
+            )
+            rows["UserOrder"] = self._rows(stmt)
+        else:
+            rows["UserOrder"] = []
+        rows["Operation"] = self.select_in("Operation", "groupId", G)
+        rows["Membership"] = self.select_in("Membership", "groupId", G)
+        rows["UserGroup"] = self.select_in("UserGroup", "groupId", G)
+        rows["WaitingList"] = self.select_in("WaitingList", "amapId", G)
+        rows["VolunteerRole"] = self.select_in("VolunteerRole", "groupId", G)
+        rows["Volunteer"] = self.select_in("Volunteer", "multiDistribId", MD)
+        if self.has("EntityFile") and G:
+            ef = T["EntityFile"]
+            cond = and_(ef.c.entityType == "group", ef.c.entityId.in_(G))
+            if C:
+                cond = or_(cond, and_(ef.c.entityType == "catalog", ef.c.entityId.in_(C)))
+            rows["EntityFile"] = self.select_where("EntityFile", cond)
+        else:
+            rows["EntityFile"] = []
+        rows["Message"] = self.select_in("Message", "amapId", G)
+        return rows
+
+    def linked_catalogs(self, catalog_ids: Iterable[int]) -> dict[int, int]:
+        """Catalog id → PCatalog id, for catalogs linked to a producer space (RemoteCatalog)."""
+        if not self.has("RemoteCatalog"):
+            return {}
+        return {
+            int(r["id"]): int(r["remoteCatalogId"])
+            for r in self.select_in("RemoteCatalog", "id", catalog_ids)
+        }
+
+    def producer_users(self, vendor_ids: Iterable[int]) -> dict[int, list[int]]:
+        """Vendor id → user ids of the producer-space company owning that vendor (PUserCompany)."""
+        if not (self.has("CagettePro") and self.has("PUserCompany")):
+            return {}
+        companies = self.select_in("CagettePro", "vendorId", vendor_ids)
+        by_company = {int(c["id"]): int(c["vendorId"]) for c in companies}
+        out: dict[int, list[int]] = {}
+        for puc in self.select_in("PUserCompany", "companyId", by_company):
+            if puc.get("disabled"):
+                continue
+            out.setdefault(by_company[int(puc["companyId"])], []).append(int(puc["userId"]))
+        return out

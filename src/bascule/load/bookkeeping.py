@@ -1,0 +1,91 @@
+"""bascule's own tables in the target database.
+
+They are the single source of truth for reruns, verification, redirects and the producer notice:
+
+- ``bascule_idmap``: one row per moved source row: (table_name, old_id) → new_id, the source group
+  that owns it (NULL for shared rows: users, vendors, files), and a hash of the transformed row
+  (what was written), so that a rerun knows what changed without reading the target rows.
+  Composite-key rows (UserGroup, Membership, Volunteer, WaitingList) have a hashed ``old_id``
+  and keep their target key in ``new_key`` ("g,u"); ``new_id`` is 0 for them. A user matched to
+  an existing target user by e-mail has ``row_hash`` NULL: bascule does not own that row.
+- ``bascule_run``: one row per run (start, end, status, settings fingerprint, summary).
+- ``bascule_group``: one row per source group ever moved (target id, status, last run).
+
+Synthesised rows (a basket created for orders that had none) get a deterministic ``old_id``
+outside the source's id range (see bascule.transform.baskets.synth_basket_key).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.engine import Connection, Engine
+
+IDMAP = "bascule_idmap"
+RUN = "bascule_run"
+GROUP = "bascule_group"
+
+_LONGTEXT = Text().with_variant(Text(length=2**24 - 1), "mysql", "mariadb")
+
+
+def bookkeeping_metadata() -> MetaData:
+    md = MetaData()
+    Table(
+        IDMAP,
+        md,
+        Column("table_name", String(64), primary_key=True),
+        Column("old_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("new_id", Integer, nullable=False),
+        Column("group_id", Integer, nullable=True),
+        Column("row_hash", BigInteger, nullable=True),
+        Column("new_key", String(64), nullable=True),
+        Column("run_id", Integer, nullable=False),
+        Index("bascule_idmap_group", "group_id", "table_name"),
+        Index("bascule_idmap_new", "table_name", "new_id"),
+        mysql_charset="utf8mb4",
+    )
+    Table(
+        RUN,
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("command", String(16), nullable=False),
+        Column("started_at", DateTime, nullable=False),
+        Column("ended_at", DateTime, nullable=True),
+        Column("status", String(16), nullable=False),
+        Column("fingerprint", String(64), nullable=False),
+        Column("source_shape", String(16), nullable=True),
+        Column("target_shape", String(16), nullable=True),
+        Column("settings", _LONGTEXT, nullable=True),
+        Column("summary", _LONGTEXT, nullable=True),
+        mysql_charset="utf8mb4",
+    )
+    Table(
+        GROUP,
+        md,
+        Column("source_group_id", Integer, primary_key=True, autoincrement=False),
+        Column("target_group_id", Integer, nullable=True),
+        Column("name", String(128), nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("run_id", Integer, nullable=False),
+        Column("rows", Integer, nullable=False, default=0),
+        Column("updated_at", DateTime, nullable=False),
+        Column("error", _LONGTEXT, nullable=True),
+        mysql_charset="utf8mb4",
+    )
+    return md
+
+
+def ensure_bookkeeping(bind: Engine | Connection) -> MetaData:
+    """Create bascule's tables in the target when they are missing (never alters user tables)."""
+    md = bookkeeping_metadata()
+    md.create_all(bind, checkfirst=True)
+    return md

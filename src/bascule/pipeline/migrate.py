@@ -1,0 +1,1081 @@
+"""`bascule migrate` and `bascule plan`: the transfer, group by group.
+
+A run, in order:
+
+1. Reflect the source (shape 2021/2023, columns read, legacy columns ignored) and the target
+   (Camap 2023/head). Any missing required table/column is an error before anything is written.
+2. Select the AMAP-mode groups (``(flags & 2) = 0``), narrowed by ``groups`` / ``exclude_groups``.
+3. Cut them into units of work (a few groups, bounded by an estimate of their rows). For each
+   unit: read the closure of its groups from the source snapshot, fetch the shared rows they
+   reference (users, vendors, files), allocate new ids, transform every row (pure functions of
+   bascule.transform), compare with what the previous run wrote (``bascule_idmap.row_hash``) and
+   write inserts, updates (and deletes with ``--prune``) plus the id map and the group status in
+   ONE target transaction. A unit that fails is retried one group at a time, so that a bad group
+   is rolled back alone, named with table, id and column, and the others finish.
+4. Fix the target's AUTO_INCREMENT / sequences, close the run, write the reports.
+
+``dry_run=True`` (``bascule plan``) runs steps 1–3 up to the comparison and writes nothing
+anywhere (the target is read in a read-only transaction; bascule's own tables are not created).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection, Engine
+
+from bascule.config import Settings
+from bascule.dbutil import make_engine
+from bascule.extract.source import (
+    GROUP_TABLES,
+    SHARED_TABLES,
+    GroupRef,
+    SourceInfo,
+    SourceReader,
+    inspect_source,
+)
+from bascule.load.bookkeeping import GROUP, IDMAP, RUN, bookkeeping_metadata, ensure_bookkeeping
+from bascule.pipeline.idmap import (
+    Entry,
+    IdMap,
+    key_hash,
+    load_group_entries,
+    max_new_ids,
+    row_hash,
+)
+from bascule.pipeline.target import TargetInfo, inspect_target
+
+log = logging.getLogger(__name__)
+
+#: Composite-key tables: source key columns → target key columns.
+COMPOSITE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "UserGroup": (("userId", "groupId"), ("groupId", "userId")),
+    "Membership": (("userId", "groupId", "year"), ("year", "groupId", "userId")),
+    "Volunteer": (("userId", "multiDistribId", "volunteerRoleId"),
+                  ("userId", "multiDistribId", "volunteerRoleId")),
+    "WaitingList": (("userId", "amapId"), ("amapId", "userId")),
+}
+
+#: Columns that reference a shared row (to know which users, vendors, files a unit needs).
+USER_REFS = {
+    "Group": ("userId", "legalReprId"),
+    "Catalog": ("userId",),
+    "UserOrder": ("userId", "userId2"),
+    "Subscription": ("userId", "userId2"),
+    "Basket": ("userId",),
+    "Operation": ("userId",),
+    "Membership": ("userId",),
+    "UserGroup": ("userId",),
+    "WaitingList": ("userId",),
+    "Volunteer": ("userId",),
+    "Message": ("senderId",),
+}
+FILE_REFS = {"Group": ("imageId",), "Product": ("imageId",), "EntityFile": ("fileId",)}
+
+#: Rows in one unit of work (estimate). Big enough to amortise round trips, small enough to keep
+#: memory flat and a failed unit cheap to retry group by group.
+UNIT_ROWS = 60_000
+
+
+# --------------------------------------------------------------------------------------------
+# results
+
+
+@dataclass
+class TableCounts:
+    insert: int = 0
+    update: int = 0
+    unchanged: int = 0
+    delete: int = 0
+    dropped: int = 0
+
+    def add(self, other: "TableCounts") -> None:
+        for k in ("insert", "update", "unchanged", "delete", "dropped"):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in ("insert", "update", "unchanged", "delete", "dropped")}
+
+    @property
+    def written(self) -> int:
+        return self.insert + self.update + self.delete
+
+
+@dataclass
+class GroupResult:
+    source_id: int
+    name: str
+    target_id: int | None = None
+    status: str = "pending"  # planned | done | failed
+    tables: dict[str, TableCounts] = field(default_factory=lambda: defaultdict(TableCounts))
+    linked_catalogs: list[dict] = field(default_factory=list)
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source_id": self.source_id,
+            "name": self.name,
+            "target_id": self.target_id,
+            "status": self.status,
+            "tables": {t: c.as_dict() for t, c in sorted(self.tables.items())},
+            "linked_catalogs": self.linked_catalogs,
+            "error": self.error,
+        }
+
+    @property
+    def rows_written(self) -> int:
+        return sum(c.written for c in self.tables.values())
+
+
+@dataclass
+class RunReport:
+    command: str  # plan | migrate
+    dry_run: bool
+    started_at: str
+    source: dict
+    target: dict
+    settings: dict
+    groups: list[GroupResult] = field(default_factory=list)
+    shared: dict[str, TableCounts] = field(default_factory=lambda: defaultdict(TableCounts))
+    notes: list[dict] = field(default_factory=list)
+    email_matches: list[dict] = field(default_factory=list)
+    vanished_groups: list[dict] = field(default_factory=list)
+    sequences: dict[str, int] = field(default_factory=dict)
+    run_id: int | None = None
+    previous_run: dict | None = None
+    seconds: float = 0.0
+    status: str = "running"
+
+    @property
+    def failed(self) -> list[GroupResult]:
+        return [g for g in self.groups if g.status == "failed"]
+
+    def totals(self) -> dict[str, TableCounts]:
+        tot: dict[str, TableCounts] = defaultdict(TableCounts)
+        for g in self.groups:
+            if g.status == "failed":
+                continue
+            for t, c in g.tables.items():
+                tot[t].add(c)
+        for t, c in self.shared.items():
+            tot[t].add(c)
+        return dict(sorted(tot.items()))
+
+    def rows_written(self) -> int:
+        return sum(c.written for c in self.totals().values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "command": self.command,
+            "dry_run": self.dry_run,
+            "status": self.status,
+            "run_id": self.run_id,
+            "started_at": self.started_at,
+            "seconds": round(self.seconds, 3),
+            "source": self.source,
+            "target": self.target,
+            "settings": self.settings,
+            "previous_run": self.previous_run,
+            "totals": {t: c.as_dict() for t, c in self.totals().items()},
+            "shared": {t: c.as_dict() for t, c in sorted(self.shared.items())},
+            "groups": [g.as_dict() for g in self.groups],
+            "notes": self.notes,
+            "email_matches": self.email_matches,
+            "vanished_groups": self.vanished_groups,
+            "sequences": self.sequences,
+        }
+
+
+class MigrationError(Exception):
+    """A run could not start or could not finish (bad config, bad source/target shape...)."""
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def settings_fingerprint(settings: Settings) -> str:
+    keys = ("groups", "exclude_groups", "id_strategy", "keep_linked_stock")
+    d = {k: getattr(settings, k) for k in keys}
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def select_groups(reader: SourceReader, settings: Settings) -> list[GroupRef]:
+    amap = reader.amap_groups()
+    if settings.groups:
+        by_id = {g.id: g for g in amap}
+        all_ids = {g.id for g in reader.all_groups()}
+        problems = []
+        for gid in settings.groups:
+            if gid not in all_ids:
+                problems.append(f"group {gid}: not in the source")
+            elif gid not in by_id:
+                problems.append(f"group {gid}: is a shop-mode group ((flags & 2) != 0), never moved")
+        if problems:
+            raise MigrationError("; ".join(problems))
+        amap = [by_id[g] for g in sorted(set(settings.groups))]
+    excl = set(settings.exclude_groups)
+    return [g for g in amap if g.id not in excl]
+
+
+def estimate_rows(reader: SourceReader, groups: Sequence[GroupRef]) -> dict[int, int]:
+    """Rough rows per group (orders weigh most), to cut units of work and for the ETA."""
+    T = reader.info.tables
+    uo, p, c = T["UserOrder"], T["Product"], T["Catalog"]
+    stmt = (
+        select(c.c.groupId, func.count())
+        .select_from(uo.join(p, p.c.id == uo.c.productId).join(c, c.c.id == p.c.catalogId))
+        .group_by(c.c.groupId)
+    )
+    assert reader.conn is not None
+    orders = {int(g): int(n) for g, n in reader.conn.execute(stmt)}
+    return {g.id: int(orders.get(g.id, 0) * 1.7) + 50 for g in groups}
+
+
+def cut_units(groups: Sequence[GroupRef], est: dict[int, int], limit: int) -> list[list[GroupRef]]:
+    units: list[list[GroupRef]] = []
+    cur: list[GroupRef] = []
+    n = 0
+    for g in groups:
+        if cur and n + est[g.id] > limit:
+            units.append(cur)
+            cur, n = [], 0
+        cur.append(g)
+        n += est[g.id]
+    if cur:
+        units.append(cur)
+    return units
+
+
+def _tuple_key(row: dict, cols: Sequence[str]) -> tuple:
+    return tuple(row.get(c) for c in cols)
+
+
+# --------------------------------------------------------------------------------------------
+# the migrator
+
+
+class Migrator:
+    """One run of ``bascule migrate`` (or ``plan`` with dry_run=True)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        dry_run: bool = False,
+        prune: bool = False,
+        progress: "Progress | None" = None,
+        source_engine: Engine | None = None,
+        target_engine: Engine | None = None,
+        stop_after_units: int | None = None,
+    ):
+        if not settings.source_url:
+            raise MigrationError("source_url is not set (bascule.toml, BASCULE_SOURCE_URL or "
+                                 "--source)")
+        if not settings.target_url:
+            raise MigrationError("target_url is not set (bascule.toml, BASCULE_TARGET_URL or "
+                                 "--target)")
+        self.s = settings
+        self.dry_run = dry_run
+        self.prune = prune
+        self.progress = progress or NullProgress()
+        self.src_engine = source_engine or make_engine(settings.source_url)
+        self.tgt_engine = target_engine or make_engine(settings.target_url)
+        self.stop_after_units = stop_after_units  # test hook: stop (as if killed) after N units
+        self.collect_expected = False  # verify keeps the transformed rows to compare them
+
+    # -- public -------------------------------------------------------------------------------
+
+    def run(self) -> RunReport:
+        t0 = time.monotonic()
+        started = dt.datetime.now().replace(microsecond=0)
+        try:
+            self.sinfo: SourceInfo = inspect_source(self.src_engine)
+        except Exception as e:
+            from bascule.extract.source import SourceError
+
+            if isinstance(e, SourceError):
+                raise MigrationError(f"source: {e}") from None
+            raise
+        try:
+            self.tinfo: TargetInfo = inspect_target(self.tgt_engine)
+        except Exception as e:
+            from bascule.pipeline.target import TargetError
+
+            if isinstance(e, TargetError):
+                raise MigrationError(f"target: {e}") from None
+            raise
+        log.info("source shape %s (%s); target Camap %s (%s)", self.sinfo.shape,
+                 "; ".join(self.sinfo.shape_reasons), self.tinfo.shape,
+                 "; ".join(self.tinfo.shape_reasons))
+        report = RunReport(
+            command="plan" if self.dry_run else "migrate",
+            dry_run=self.dry_run,
+            started_at=started.isoformat(),
+            source=self.sinfo.as_dict(),
+            target=self.tinfo.as_dict(),
+            settings=self.s.safe_dict(),
+        )
+        self.report = report
+
+        with SourceReader(self.src_engine, self.sinfo) as reader:
+            self.reader = reader
+            groups = select_groups(reader, self.s)
+            est = estimate_rows(reader, groups)
+            units = cut_units(groups, est, max(UNIT_ROWS, self.s.batch_size))
+            self._prepare(report, groups)
+            self.progress.start(len(groups), sum(est.values()))
+            try:
+                for n, unit in enumerate(units):
+                    if self.stop_after_units is not None and n >= self.stop_after_units:
+                        raise SystemExit(f"stopped after {n} units (test hook)")
+                    results = self._do_unit(unit)
+                    for r in results:
+                        report.groups.append(r)
+                        self.progress.group_done(r, est.get(r.source_id, 0))
+                self._vanished(report, groups)
+                if not self.dry_run:
+                    report.sequences = self._fix_sequences()
+            finally:
+                self.progress.stop()
+        report.notes = self.ctx_notes()
+        report.seconds = time.monotonic() - t0
+        report.status = "failed" if report.failed else "done"
+        if not self.dry_run:
+            self._close_run(report)
+        return report
+
+    # -- preparation ----------------------------------------------------------------------------
+
+    def _prepare(self, report: RunReport, groups: Sequence[GroupRef]) -> None:
+        from bascule.transform.clean import detect_mojibake_columns
+        from bascule.transform.context import TransformContext
+
+        # target reads: id map of shared rows, max ids, e-mails
+        with self._target_read() as conn:
+            has_bk = self.tinfo.has_bookkeeping
+            self.idmap = IdMap.load_shared(conn if has_bk else None)
+            mx = max_new_ids(conn if has_bk else None)
+            self.next_id: dict[str, int] = {}
+            for t, tbl in self.tinfo.tables.items():
+                if "id" in tbl.c and t not in COMPOSITE_KEYS:
+                    cur = conn.execute(select(func.max(tbl.c.id))).scalar() or 0
+                    self.next_id[t] = max(int(cur), mx.get(t, 0)) + 1
+            self.next_id["User"] = max(self.next_id["User"], 2)  # never give a moved user id 1
+            u = self.tinfo.tables["User"]
+            self.emails: dict[str, int] = {}
+            for uid, e1, e2 in conn.execute(select(u.c.id, u.c.email, u.c.email2)):
+                for e in (e1, e2):
+                    if e:
+                        self.emails.setdefault(e.strip().lower(), int(uid))
+            if has_bk:
+                report.previous_run = self._previous_run(conn)
+                self.done_before = self._groups_done(conn)
+            else:
+                self.done_before = {}
+
+        if self.s.id_strategy == "preserve":
+            self._preserve_preflight(groups)
+
+        samples = self._text_samples()
+        self.mojibake = detect_mojibake_columns(samples)
+        if self.mojibake:
+            log.info("double-encoded text columns: %s",
+                     ", ".join(f"{t}.{c}" for t, c in sorted(self.mojibake)))
+        report.source["mojibake_columns"] = sorted(f"{t}.{c}" for t, c in self.mojibake)
+
+        self.unit: _Unit | None = None
+        self.shared_handled: dict[str, set[int]] = {}
+        self.ctx = TransformContext(
+            self.sinfo.shape,
+            self.tinfo.shape,
+            self._lookup,
+            target_columns={t: set(c) for t, c in self.tinfo.columns.items()},
+            target_not_null=self.tinfo.not_null,
+            keep_linked_stock=self.s.keep_linked_stock,
+            mojibake_columns=self.mojibake,
+            multidistrib=self._hook_md,
+            distribution_md=self._hook_dist_md,
+            basket_for=self._hook_basket_for,
+            basket_total=self._hook_basket_total,
+            product_price=self._hook_product_price,
+        )
+        if not self.dry_run:
+            ensure_bookkeeping(self.tgt_engine)
+            with self.tgt_engine.begin() as conn:
+                t = bookkeeping_metadata().tables[RUN]
+                res = conn.execute(t.insert().values(
+                    command="migrate", started_at=dt.datetime.now().replace(microsecond=0),
+                    status="running", fingerprint=settings_fingerprint(self.s),
+                    source_shape=self.sinfo.shape, target_shape=self.tinfo.shape,
+                    settings=json.dumps(self.s.safe_dict(), sort_keys=True)))
+                self.run_id = int(res.inserted_primary_key[0])
+            report.run_id = self.run_id
+        else:
+            self.run_id = 0
+
+    def _target_read(self):
+        """A read-only transaction on the target (for plan: nothing is ever written)."""
+        from contextlib import contextmanager
+
+        @contextmanager
+        def cm():
+            conn = self.tgt_engine.connect()
+            try:
+                b = self.tinfo.backend
+                if b == "postgresql":
+                    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+                elif b == "mysql":
+                    conn.exec_driver_sql("START TRANSACTION READ ONLY")
+                yield conn
+            finally:
+                conn.rollback()
+                conn.close()
+
+        return cm()
+
+    def _previous_run(self, conn: Connection) -> dict | None:
+        t = bookkeeping_metadata().tables[RUN]
+        row = conn.execute(
+            select(t).where(t.c.command == "migrate").order_by(t.c.id.desc()).limit(1)
+        ).mappings().first()
+        if row is None:
+            return None
+        return {"id": row["id"], "started_at": str(row["started_at"]),
+                "ended_at": str(row["ended_at"]) if row["ended_at"] else None,
+                "status": row["status"], "fingerprint": row["fingerprint"]}
+
+    def _groups_done(self, conn: Connection) -> dict[int, dict]:
+        t = bookkeeping_metadata().tables[GROUP]
+        return {int(r["source_group_id"]): dict(r)
+                for r in conn.execute(select(t)).mappings()}
+
+    def _text_samples(self) -> dict[tuple[str, str], list[str]]:
+        """Up to 2000 non-ASCII values per text column of the moved tables, in id order."""
+        from sqlalchemy import String, Text
+
+        out: dict[tuple[str, str], list[str]] = {}
+        assert self.reader.conn is not None
+        for t in SHARED_TABLES + GROUP_TABLES:
+            tbl = self.sinfo.tables.get(t)
+            if tbl is None:
+                continue
+            pk = list(tbl.primary_key.columns)
+            for cname in self.sinfo.columns[t]:
+                col = tbl.c[cname]
+                if not isinstance(col.type, (String, Text)):
+                    continue
+                stmt = select(col).where(col.is_not(None))
+                if pk:
+                    stmt = stmt.order_by(*pk)
+                vals: list[str] = []
+                res = self.reader.conn.execute(stmt.limit(20000))
+                for (v,) in res:
+                    if isinstance(v, str) and not v.isascii():
+                        vals.append(v)
+                        if len(vals) >= 2000:
+                            break
+                if vals:
+                    out[(t, cname)] = vals
+        return out
+
+    def _preserve_preflight(self, groups: Sequence[GroupRef]) -> None:
+        """id_strategy=preserve: refuse to start when any source id is taken in the target."""
+        problems: list[str] = []
+        owned: dict[str, set[int]] = defaultdict(set)
+        with self._target_read() as conn:
+            if self.tinfo.has_bookkeeping:
+                t = bookkeeping_metadata().tables[IDMAP]
+                for tn, old in conn.execute(select(t.c.table_name, t.c.old_id)):
+                    owned[tn].add(int(old))
+            gids = [g.id for g in groups]
+            for i in range(0, len(gids), 200):
+                rows = self.reader.group_closure(gids[i:i + 200])
+                shared = self._shared_refs(rows)
+                for tname, ids in list(rows.items()) + [(k, [{"id": x} for x in v])
+                                                        for k, v in shared.items()]:
+                    if tname in COMPOSITE_KEYS or tname not in self.tinfo.tables:
+                        continue
+                    want = sorted({int(r["id"]) for r in ids} - owned[tname])
+                    if tname == "User" and 1 in want:
+                        problems.append("User id 1 would keep id 1 (Camap's super-admin)")
+                    tbl = self.tinfo.tables[tname]
+                    for j in range(0, len(want), 1000):
+                        taken = conn.execute(select(tbl.c.id).where(
+                            tbl.c.id.in_(want[j:j + 1000]))).scalars().all()
+                        if taken:
+                            problems.append(f"{tname}: ids {sorted(taken)[:10]} already exist in "
+                                            f"the target ({len(taken)} collisions)")
+        if problems:
+            raise MigrationError("id_strategy=preserve refused: " + "; ".join(problems[:20]))
+
+    # -- lookups & hooks used by the transform context ----------------------------------------
+
+    def _lookup(self, table: str, old: Any) -> int | None:
+        u = self.unit
+        if u is not None:
+            e = u.alloc.get(table, {}).get(old)
+            if e is not None:
+                return e
+        if table in SHARED_TABLES:
+            e2 = self.idmap.shared[table].get(old)
+            if e2 is not None:
+                return e2[0]
+        return None
+
+    def _hook_md(self, old_md: Any) -> dict | None:
+        return self.unit.by_id["MultiDistrib"].get(old_md) if self.unit else None
+
+    def _hook_dist_md(self, old_d: Any) -> Any:
+        if not self.unit:
+            return None
+        d = self.unit.by_id["Distribution"].get(old_d)
+        return None if d is None else d["multiDistribId"]
+
+    def _hook_basket_for(self, old_user: Any, old_md: Any) -> Any:
+        return self.unit.synth.basket_for(old_user, old_md) if self.unit else None
+
+    def _hook_basket_total(self, old_basket: Any) -> float | None:
+        return self.unit.synth.total(old_basket) if self.unit else None
+
+    def _hook_product_price(self, old_p: Any) -> float | None:
+        if not self.unit:
+            return None
+        p = self.unit.by_id["Product"].get(old_p)
+        return None if p is None else p["price"]
+
+    def ctx_notes(self) -> list[dict]:
+        return self.ctx.notes_summary() if hasattr(self, "ctx") else []
+
+    # -- shared references ----------------------------------------------------------------------
+
+    def _shared_refs(self, rows: dict[str, list[dict]]) -> dict[str, set[int]]:
+        users: set[int] = set()
+        for t, cols in USER_REFS.items():
+            for r in rows.get(t, ()):
+                for c in cols:
+                    v = r.get(c)
+                    if v is not None:
+                        users.add(int(v))
+        for r in rows.get("Subscription", ()):
+            users.update(_json_ids(r.get("defaultOrders"), "userId2"))
+        files: set[int] = set()
+        for t, cols in FILE_REFS.items():
+            for r in rows.get(t, ()):
+                for c in cols:
+                    v = r.get(c)
+                    if v is not None:
+                        files.add(int(v))
+        vendors = {int(r["vendorId"]) for r in rows.get("Catalog", ()) if r.get("vendorId")}
+        return {"User": users, "Vendor": vendors, "File": files}
+
+    # -- one unit of work -----------------------------------------------------------------------
+
+    def _do_unit(self, unit: Sequence[GroupRef]) -> list[GroupResult]:
+        try:
+            return self._attempt(unit)
+        except _UnitFailed as e:
+            if len(unit) == 1:
+                g = unit[0]
+                r = GroupResult(g.id, g.name, status="failed", error=str(e.cause))
+                log.error("group %s (%s) failed and was rolled back: %s", g.id, g.name, e.cause)
+                if not self.dry_run:
+                    self._record_failure(g, str(e.cause))
+                return [r]
+            log.warning("a unit of %d groups failed (%s); retrying group by group",
+                        len(unit), e.cause)
+            out: list[GroupResult] = []
+            for g in unit:
+                out.extend(self._do_unit([g]))
+            return out
+
+    def _attempt(self, groups: Sequence[GroupRef]) -> list[GroupResult]:
+        gids = [g.id for g in groups]
+        rows = self.reader.group_closure(gids)
+        u = _Unit(groups, rows, self.sinfo.shape)
+        self.unit = u
+        try:
+            plan = self._build(u)
+            if not self.dry_run:
+                try:
+                    self._write(u, plan)
+                except Exception as e:  # rolled back: nothing of this unit stays
+                    raise _UnitFailed(e) from e
+            # only now (committed, or planned) the unit's shared rows join the run's id map
+            for t, entries in plan.new_shared.items():
+                self.idmap.shared[t].update(entries)
+            for t, rs in u.shared_rows.items():
+                self.shared_handled.setdefault(t, set()).update(r["id"] for r in rs)
+            for e, uid in plan.new_emails.items():
+                self.emails.setdefault(e, uid)
+            for t, nxt in u.next_id.items():
+                self.next_id[t] = max(self.next_id.get(t, 1), nxt)
+            for r in plan.results.values():
+                r.status = "planned" if self.dry_run else "done"
+            for t, c in plan.shared_counts.items():
+                self.report.shared[t].add(c)
+            self.report.email_matches.extend(plan.email_matches)
+            return [plan.results[g.id] for g in groups]
+        finally:
+            self.unit = None
+
+    # -- build: allocate, transform, compare --------------------------------------------------
+
+    def _build(self, u: "_Unit") -> "_Plan":
+        from bascule.transform.order import TABLE_ORDER
+        from bascule.transform.rows import transform_row
+        from bascule.transform.textids import grant_contract_admin
+
+        plan = _Plan({g.id: GroupResult(g.id, g.name) for g in u.groups})
+        if self.tinfo.has_bookkeeping:
+            with self.tgt_engine.connect() as conn:
+                existing, u.existing_owner = load_group_entries(conn, [g.id for g in u.groups])
+        else:
+            existing = {}
+        u.existing = existing
+        rows = u.rows
+
+        # producer space: linked catalogs and their producers' users
+        cat_ids = [r["id"] for r in rows["Catalog"]]
+        linked = self.reader.linked_catalogs(cat_ids)
+        self.ctx.linked_catalogs.update(linked)
+        cat_vendor = {r["id"]: r["vendorId"] for r in rows["Catalog"]}
+        prod_users = self.reader.producer_users({cat_vendor[c] for c in linked})
+        grants: dict[tuple[int, int], list[int]] = defaultdict(list)  # (user, group) → catalogs
+        for c in linked:
+            crow = u.by_id["Catalog"][c]
+            for uid in prod_users.get(cat_vendor[c], []):
+                grants[(uid, crow["groupId"])].append(c)
+            plan.results[crow["groupId"]].linked_catalogs.append(
+                {"catalog": c, "name": crow["name"], "vendor": cat_vendor[c],
+                 "pcatalog": linked[c], "producer_users": prod_users.get(cat_vendor[c], [])})
+        # producers who are not members yet get a membership row (rights granted below)
+        members = {(r["userId"], r["groupId"]) for r in rows["UserGroup"]}
+        rights_col = "rights2" if "rights2" in self.sinfo.columns["UserGroup"] else "rights"
+        for (uid, gid) in sorted(grants):
+            if (uid, gid) not in members:
+                synth = {"userId": uid, "groupId": gid, rights_col: None, "balance": 0.0}
+                if "rights" in self.sinfo.columns["UserGroup"] and rights_col != "rights":
+                    synth["rights"] = None
+                rows["UserGroup"].append(synth)
+                u.synthetic.add(("UserGroup", (uid, gid)))
+
+        # shared rows
+        refs = self._shared_refs(rows)
+        for (uid, _g) in grants:
+            refs["User"].add(uid)
+        self._prepare_shared(u, plan, refs)
+
+        # orders without a basket (2021 shape): the transform joins them to a basket
+        self._prepare_baskets(u)
+
+        # allocate ids of every group-scoped row
+        for t in GROUP_TABLES:
+            if t in COMPOSITE_KEYS or t not in rows:
+                continue
+            ex = existing.get(t, {})
+            al = u.alloc.setdefault(t, {})
+            for r in rows[t]:
+                old = r["id"]
+                e = ex.get(old)
+                al[old] = e[0] if e is not None else self._allocate(u, t, old)
+
+        # transform, in dependency order
+        tgt_tables = self.tinfo.tables
+        for t in TABLE_ORDER:
+            if t not in rows and t not in SHARED_TABLES:
+                continue
+            src_rows = u.shared_rows.get(t, []) if t in SHARED_TABLES else rows.get(t, [])
+            cols = self.ctx.columns(t)
+            tc_shared = t in SHARED_TABLES
+            seen_keys: set[tuple] = set()
+            ex = existing.get(t, {}) if not tc_shared else None
+            for r in src_rows:
+                out = transform_row(t, r, self.ctx)
+                gid = None if tc_shared else u.owner(t, r)
+                counts = plan.shared_counts[t] if tc_shared else plan.results[gid].tables[t] \
+                    if gid in plan.results else plan.shared_counts[t]
+                if out is None:
+                    counts.dropped += 1
+                    continue
+                if t == "UserGroup":
+                    for c in grants.get((r["userId"], r["groupId"]), ()):
+                        newc = self.ctx.map("Catalog", c)
+                        if newc is not None:
+                            before = out.get("rights")
+                            out["rights"] = grant_contract_admin(before, newc)
+                            if out["rights"] != before:
+                                self.ctx.note("UserGroup", (r["userId"], r["groupId"]),
+                                              "rights", "right_granted",
+                                              "producer keeps ContractAdmin on its catalog")
+                vals = tuple(out.get(c) for c in cols)
+                h = row_hash(vals)
+                if t in COMPOSITE_KEYS:
+                    skey, tkey = COMPOSITE_KEYS[t]
+                    tk = tuple(out.get(c) for c in tkey)
+                    if tk in seen_keys:  # two source users merged into one target user
+                        self.ctx.note(t, _tuple_key(r, skey), None, "dropped_row",
+                                      "duplicate after e-mail merge")
+                        counts.dropped += 1
+                        continue
+                    seen_keys.add(tk)
+                    old_key = key_hash(t, _tuple_key(r, skey))
+                    new_id, new_key = 0, ",".join(str(x) for x in tk)
+                else:
+                    old_key = r["id"]
+                    new_id, new_key = out["id"], None
+                if tc_shared:
+                    prev = self.idmap.shared[t].get(old_key) or plan.new_shared[t].get(old_key)
+                    if prev is not None and prev[1] is None:
+                        counts.unchanged += 1  # matched to an existing target user: not ours
+                        continue
+                    prev_hash = prev[1] if prev is not None else None
+                    is_new = prev is None
+                    plan.new_shared[t][old_key] = (new_id, h, None)
+                else:
+                    prev = ex.get(old_key)
+                    prev_hash = prev[1] if prev is not None else None
+                    is_new = prev is None
+                u.seen.setdefault(t, set()).add(old_key)
+                if self.collect_expected and new_id != -1:
+                    tk = tuple(out.get(c) for c in COMPOSITE_KEYS[t][1]) if t in COMPOSITE_KEYS \
+                        else (new_id,)
+                    src_key = _tuple_key(r, COMPOSITE_KEYS[t][0]) if t in COMPOSITE_KEYS \
+                        else r["id"]
+                    plan.expected[t][tk] = (src_key, vals)
+                if is_new:
+                    plan.inserts[t].append(vals)
+                    counts.insert += 1
+                elif prev_hash != h:
+                    plan.updates[t].append(vals)
+                    counts.update += 1
+                else:
+                    counts.unchanged += 1
+                    continue
+                plan.idmap_rows.append((t, old_key, new_id, gid, h, new_key))
+            plan.columns[t] = cols
+            if t == "Group":
+                for r in src_rows:
+                    plan.results[r["id"]].target_id = u.alloc["Group"][r["id"]]
+
+        # deleted from the source since the last run
+        for t, ex in existing.items():
+            seen = u.seen.get(t, set())
+            for old, (new, _h, nk) in ex.items():
+                if old in seen:
+                    continue
+                plan.deletes[t].append((old, new, nk))
+        for t, dels in plan.deletes.items():
+            owner = u.existing_owner
+            for old, _n, _k in dels:
+                gid = owner.get((t, old))
+                if gid in plan.results:
+                    plan.results[gid].tables[t].delete += 1
+        return plan
+
+    def _allocate(self, u: "_Unit", table: str, old: int) -> int:
+        if self.s.id_strategy == "preserve":
+            return int(old)
+        nxt = u.next_id.get(table) or self.next_id[table]
+        u.next_id[table] = nxt + 1
+        return nxt
+
+    def _prepare_shared(self, u: "_Unit", plan: "_Plan", refs: dict[str, set[int]]) -> None:
+        """Fetch the users/vendors/files a unit references; match users by e-mail; allocate.
+
+        Rows already handled by an earlier unit of this run are not fetched again: their new id
+        is in the run's id map. Referenced ids that the source does not have (dangling
+        references) get no id, so the transform nulls or drops what points at them.
+        """
+        from bascule.transform.rows import email_keys
+
+        for t in SHARED_TABLES:
+            known = self.idmap.shared[t]
+            handled = self.shared_handled.setdefault(t, set())
+            al = u.alloc.setdefault(t, {})
+            ids = refs.get(t, set())
+            for i in ids & handled:
+                e = known.get(i)
+                if e is not None:
+                    al[i] = e[0]
+            fetched = self.reader.select_in(t, "id", sorted(ids - handled))
+            if t == "Vendor":  # vendor logos are files too
+                for r in fetched:
+                    if r.get("imageId") is not None:
+                        refs["File"].add(int(r["imageId"]))
+            u.shared_rows[t] = fetched
+            for r in fetched:
+                old = r["id"]
+                if old in known:
+                    al[old] = known[old][0]
+                    continue
+                if t == "User":
+                    match = None
+                    for k in sorted(email_keys(r)):
+                        match = self.emails.get(k, plan.new_emails.get(k))
+                        if match is not None:
+                            break
+                    if match is not None:
+                        al[old] = match
+                        plan.new_shared[t][old] = (match, None, None)
+                        plan.idmap_rows.append(("User", old, match, None, None, None))
+                        plan.email_matches.append({"source_user": old, "target_user": match,
+                                                   "email": (r.get("email") or "").lower()})
+                        self.ctx.note("User", old, "email", "matched",
+                                      "same e-mail as an existing user: reused, not duplicated")
+                        continue
+                    new = self._allocate(u, t, old)
+                    if new == 1:
+                        raise MigrationError("internal error: a moved user would get id 1")
+                    al[old] = new
+                    for k in email_keys(r):
+                        plan.new_emails.setdefault(k, new)
+                else:
+                    al[old] = self._allocate(u, t, old)
+
+    def _prepare_baskets(self, u: "_Unit") -> None:
+        """Orders without a basket (2021 shape) join the user's basket at their multidistrib, or
+        a basket created for them (Camap's Basket.getOrCreate); created baskets get a
+        deterministic synthetic old id so that reruns find them again."""
+        from bascule.transform.baskets import BasketSynthesizer
+
+        rows = u.rows
+        syn = BasketSynthesizer(distribution_md=self._hook_dist_md)
+        for b in rows["Basket"]:
+            syn.add_existing(b)
+        for o in rows["UserOrder"]:
+            syn.add_order(o)
+        u.synth = syn
+        for b in syn.rows():
+            rows["Basket"].append(b)
+            u.by_id["Basket"][b["id"]] = b
+
+    # -- write ----------------------------------------------------------------------------------
+
+    def _write(self, u: "_Unit", plan: "_Plan") -> None:
+        from bascule.load.writer import BulkWriter
+        from bascule.transform.order import TABLE_ORDER, TWO_PASS
+
+        bk = bookkeeping_metadata()
+        idmap_t, group_t = bk.tables[IDMAP], bk.tables[GROUP]
+        with self.tgt_engine.begin() as conn:
+            w = BulkWriter(conn)
+            second: list[tuple[str, str, list]] = []
+            for t in TABLE_ORDER:
+                cols = plan.columns.get(t)
+                if not cols:
+                    continue
+                table = self.tinfo.tables[t]
+                deferred = [c for c in TWO_PASS.get(t, ()) if c in cols]
+                ins, upd = plan.inserts.get(t, []), plan.updates.get(t, [])
+                if deferred and (ins or upd):
+                    idx = [cols.index(c) for c in deferred]
+                    pairs = []
+                    for vals in ins + upd:
+                        for c, i in zip(deferred, idx):
+                            if vals[i] is not None:
+                                pairs.append((c, vals[cols.index("id")], vals[i]))
+                    ins = [tuple(None if i in idx else v for i, v in enumerate(vals))
+                           for vals in ins]
+                    upd = [tuple(None if i in idx else v for i, v in enumerate(vals))
+                           for vals in upd]
+                    second.append((t, "id", pairs))
+                if ins:
+                    w.insert(table, cols, ins)
+                if upd:
+                    key = COMPOSITE_KEYS[t][1] if t in COMPOSITE_KEYS else ("id",)
+                    w.upsert(table, cols, upd, key=list(key))
+            for t, keycol, pairs in second:
+                table = self.tinfo.tables[t]
+                by_col: dict[str, list] = defaultdict(list)
+                for c, k, v in pairs:
+                    by_col[c].append((k, v))
+                for c, kv in by_col.items():
+                    w.update(table, [keycol], [c], kv)
+            if self.prune:
+                for t in reversed(TABLE_ORDER):
+                    dels = plan.deletes.get(t)
+                    if not dels:
+                        continue
+                    table = self.tinfo.tables[t]
+                    if t in COMPOSITE_KEYS:
+                        tkey = list(COMPOSITE_KEYS[t][1])
+                        keys = [tuple(int(x) for x in nk.split(",")) for _o, _n, nk in dels]
+                        w.delete(table, tkey, keys)
+                    else:
+                        w.delete(table, ["id"], [(n,) for _o, n, _k in dels])
+                    w.delete(idmap_t, ["table_name", "old_id"], [(t, o) for o, _n, _k in dels])
+            # id map
+            idcols = ["table_name", "old_id", "new_id", "group_id", "row_hash", "new_key",
+                      "run_id"]
+            rows = [(t, o, n, g, h, k, self.run_id) for (t, o, n, g, h, k) in plan.idmap_rows]
+            if rows:
+                w.upsert(idmap_t, idcols, rows, key=["table_name", "old_id"])
+            now = dt.datetime.now().replace(microsecond=0)
+            grows = [(r.source_id, r.target_id, (r.name or "")[:128], "done", self.run_id,
+                      r.rows_written, now, None) for r in plan.results.values()]
+            w.upsert(group_t, ["source_group_id", "target_group_id", "name", "status", "run_id",
+                               "rows", "updated_at", "error"], grows, key=["source_group_id"])
+
+    def _record_failure(self, g: GroupRef, error: str) -> None:
+        from bascule.load.writer import BulkWriter
+
+        group_t = bookkeeping_metadata().tables[GROUP]
+        prev = self.done_before.get(g.id)
+        with self.tgt_engine.begin() as conn:
+            BulkWriter(conn).upsert(
+                group_t,
+                ["source_group_id", "target_group_id", "name", "status", "run_id", "rows",
+                 "updated_at", "error"],
+                [(g.id, prev["target_group_id"] if prev else None, (g.name or "")[:128],
+                  "done" if prev and prev["status"] == "done" else "failed", self.run_id,
+                  prev["rows"] if prev else 0, dt.datetime.now().replace(microsecond=0),
+                  error[:60000])],
+                key=["source_group_id"],
+            )
+
+    # -- end of run -----------------------------------------------------------------------------
+
+    def _vanished(self, report: RunReport, groups: Sequence[GroupRef]) -> None:
+        """Groups moved by an earlier run that are no longer AMAP groups of the source."""
+        selected = {g.id for g in groups}
+        amap = {g.id for g in self.reader.amap_groups()}
+        for gid, info in sorted(self.done_before.items()):
+            if gid in selected or info.get("status") != "done":
+                continue
+            if gid not in amap:
+                report.vanished_groups.append({"source_id": gid, "name": info.get("name"),
+                                               "target_id": info.get("target_group_id")})
+
+    def _fix_sequences(self) -> dict[str, int]:
+        from bascule.load.writer import fix_sequences
+
+        with self.tgt_engine.begin() as conn:
+            return fix_sequences(conn, [self.tinfo.tables[t] for t in self.tinfo.tables
+                                        if t not in COMPOSITE_KEYS])
+
+    def _close_run(self, report: RunReport) -> None:
+        t = bookkeeping_metadata().tables[RUN]
+        summary = {"groups": len(report.groups), "failed": len(report.failed),
+                   "rows_written": report.rows_written(), "seconds": round(report.seconds, 3)}
+        with self.tgt_engine.begin() as conn:
+            conn.execute(t.update().where(t.c.id == self.run_id).values(
+                ended_at=dt.datetime.now().replace(microsecond=0), status=report.status,
+                summary=json.dumps(summary)))
+
+
+# --------------------------------------------------------------------------------------------
+
+
+class _UnitFailed(Exception):
+    def __init__(self, cause: BaseException):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+@dataclass
+class _Plan:
+    results: dict[int, GroupResult]
+    inserts: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list))
+    updates: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list))
+    deletes: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list))
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    idmap_rows: list[tuple] = field(default_factory=list)
+    new_shared: dict[str, dict[int, Entry]] = field(default_factory=lambda: defaultdict(dict))
+    new_emails: dict[str, int] = field(default_factory=dict)
+    email_matches: list[dict] = field(default_factory=list)
+    shared_counts: dict[str, TableCounts] = field(default_factory=lambda: defaultdict(TableCounts))
+    expected: dict[str, dict[tuple, tuple]] = field(default_factory=lambda: defaultdict(dict))
+
+
+class _Unit:
+    """The rows of one unit of work and its id allocations."""
+
+    def __init__(self, groups: Sequence[GroupRef], rows: dict[str, list[dict]], shape: str):
+        self.groups = list(groups)
+        self.rows = rows
+        self.alloc: dict[str, dict[Any, int]] = {}
+        self.next_id: dict[str, int] = {}
+        self.shared_rows: dict[str, list[dict]] = {}
+        self.synthetic: set = set()
+        self.seen: dict[str, set] = {}
+        self.existing: dict[str, dict[int, Entry]] = {}
+        self.existing_owner: dict[tuple[str, int], int] = {}
+        self.by_id: dict[str, dict[Any, dict]] = defaultdict(dict)
+        for t, rs in rows.items():
+            if rs and "id" in rs[0]:
+                self.by_id[t] = {r["id"]: r for r in rs}
+        self.synth = None  # BasketSynthesizer of the unit
+
+    def owner(self, t: str, r: dict) -> int | None:
+        """The source group that owns a group-scoped row."""
+        if t == "Group":
+            return r["id"]
+        if t in ("WaitingList", "Message"):
+            return r.get("amapId")
+        if "groupId" in r:
+            return r["groupId"]
+        cat = self.by_id["Catalog"]
+        if t in ("Product", "Distribution", "Subscription"):
+            c = cat.get(r["catalogId"])
+            return c["groupId"] if c else None
+        if t in ("Basket", "Volunteer"):
+            md = self.by_id["MultiDistrib"].get(r["multiDistribId"])
+            return md["groupId"] if md else None
+        if t == "UserOrder":
+            p = self.by_id["Product"].get(r["productId"])
+            c = cat.get(p["catalogId"]) if p else None
+            return c["groupId"] if c else None
+        if t == "EntityFile":
+            if r["entityType"] == "group":
+                return r["entityId"]
+            c = cat.get(r["entityId"])
+            return c["groupId"] if c else None
+        return None
+
+
+def _json_ids(text: Any, key: str) -> set[int]:
+    if not text or not isinstance(text, str):
+        return set()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return set()
+    out: set[int] = set()
+    if isinstance(data, list):
+        for e in data:
+            if isinstance(e, dict):
+                v = e.get(key)
+                try:
+                    if v is not None:
+                        out.add(int(v))
+                except (TypeError, ValueError):
+                    pass
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# progress
+
+
+class Progress:
+    """Interface of the progress display (rich on stderr in the CLI)."""
+
+    def start(self, groups: int, rows_estimate: int) -> None: ...
+
+    def group_done(self, result: GroupResult, rows_estimate: int) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class NullProgress(Progress):
+    pass

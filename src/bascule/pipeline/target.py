@@ -1,0 +1,110 @@
+"""The Camap target: shape detection by reflection, schema creation for empty targets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import MetaData, Table, inspect
+from sqlalchemy.engine import Connection, Engine
+
+from bascule.load.bookkeeping import GROUP, IDMAP, RUN
+
+#: Tables bascule writes into; all must exist in the target.
+REQUIRED_TARGET_TABLES = (
+    "User", "Vendor", "File", "Group", "Place", "Catalog", "Product", "DistributionCycle",
+    "MultiDistrib", "Distribution", "Subscription", "Basket", "UserOrder", "Operation",
+    "Membership", "UserGroup", "WaitingList", "VolunteerRole", "Volunteer", "EntityFile", "Message",
+)
+
+
+class TargetError(Exception):
+    """The target is not a Camap database bascule can write into."""
+
+
+@dataclass
+class TargetInfo:
+    backend: str
+    shape: str  # "2023" | "head"
+    shape_reasons: list[str]
+    columns: dict[str, list[str]]
+    not_null: dict[str, set[str]]
+    has_bookkeeping: bool
+    tables: dict[str, Table] = field(repr=False, default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"backend": self.backend, "shape": self.shape, "shape_reasons": self.shape_reasons,
+                "has_bookkeeping": self.has_bookkeeping}
+
+
+def _backend(bind) -> str:
+    n = bind.dialect.name
+    return "mysql" if n in ("mysql", "mariadb") else n
+
+
+def detect_camap_shape(cols: dict[str, set[str]]) -> tuple[str, list[str]]:
+    head, old = [], []
+    if "stockTracking" in cols.get("Product", set()):
+        head.append("Product.stockTracking exists")
+    if "daysAfterClosingBeforeHidingDutyPeriods" in cols.get("Group", set()):
+        head.append("Group.daysAfterClosingBeforeHidingDutyPeriods exists")
+    if "ProductDistributionStock" in cols:
+        head.append("table ProductDistributionStock exists")
+    if "groupType" in cols.get("Group", set()):
+        old.append("Group.groupType exists")
+    if "wholesale" in cols.get("Product", set()):
+        old.append("Product.wholesale exists")
+    if head and not old:
+        return "head", head
+    if old and not head:
+        return "2023", old
+    if head and old:
+        # a Camap that kept some Cagette columns and ran the later migrations: the head rules
+        # apply (flags bits, stock tracking); the extra columns are filled when known.
+        return "head", head + ["(also " + "; ".join(old) + ")"]
+    raise TargetError("the target does not look like a Camap database "
+                      "(no Product.stockTracking nor Group.groupType)")
+
+
+def inspect_target(bind: Engine | Connection) -> TargetInfo:
+    insp = inspect(bind)
+    names = set(insp.get_table_names())
+    missing = [t for t in REQUIRED_TARGET_TABLES if t not in names]
+    if missing:
+        if not (names - {IDMAP, RUN, GROUP}):
+            raise TargetError(
+                "the target database is empty: create the Camap schema first "
+                "(or pass --create-schema 2023|head)"
+            )
+        raise TargetError("the target is not a Camap database: missing tables "
+                          + ", ".join(missing))
+    cols: dict[str, set[str]] = {}
+    not_null: dict[str, set[str]] = {}
+    for t in names:
+        if t.startswith("bascule_"):
+            continue
+        cs = insp.get_columns(t)
+        cols[t] = {c["name"] for c in cs}
+        not_null[t] = {c["name"] for c in cs if not c.get("nullable", True)}
+    shape, reasons = detect_camap_shape(cols)
+    md = MetaData()
+    tables = {t: Table(t, md, autoload_with=bind) for t in REQUIRED_TARGET_TABLES}
+    return TargetInfo(
+        backend=_backend(bind),
+        shape=shape,
+        shape_reasons=reasons,
+        columns={t: [c.name for c in tables[t].columns] for t in tables},
+        not_null=not_null,
+        has_bookkeeping=IDMAP in names and RUN in names and GROUP in names,
+        tables=tables,
+    )
+
+
+def create_camap_schema(engine: Engine, shape: str) -> None:
+    """Create an empty Camap schema ("2023" or "head") in an empty target database."""
+    from bascule.schema import camap_metadata
+
+    insp = inspect(engine)
+    existing = set(insp.get_table_names())
+    if existing & set(REQUIRED_TARGET_TABLES):
+        raise TargetError("--create-schema: the target already has Camap tables; not touching it")
+    camap_metadata(shape).create_all(engine)

@@ -1,0 +1,317 @@
+"""`bascule verify`: prove that the target holds what the source held.
+
+For every moved group (``bascule_group.status = 'done'``), unit by unit: the source rows are read
+again from a consistent snapshot and transformed again with the ids of ``bascule_idmap`` (no
+allocation), which gives the rows the target must hold; the target rows are read by their new
+ids; both sides are normalised (ids mapped, text as UTF-8, dates as text, numbers as numbers)
+and compared by chunked checksums, row by row only inside a chunk that differs. Then every
+foreign key of the target is checked (no dangling reference anywhere), and the moved users are
+checked (none has id 1, none has site rights).
+
+The result names each difference (table, source id, target id, column) and ``ok`` is true only
+when there is none; the CLI exits 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy.engine import Connection
+
+from bascule.config import Settings
+from bascule.extract.source import SHARED_TABLES, GroupRef, SourceReader
+from bascule.load.bookkeeping import GROUP, IDMAP, bookkeeping_metadata
+from bascule.pipeline.idmap import IdMap
+from bascule.pipeline.migrate import (
+    COMPOSITE_KEYS,
+    MigrationError,
+    Migrator,
+    _Plan,
+    _Unit,
+    cut_units,
+    estimate_rows,
+)
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1000
+MAX_DIFFS_PER_TABLE = 20
+
+
+def normalize(v: Any) -> Any:
+    """One canonical form per value, the same whatever the engine returned."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return int(v) if v.is_integer() and abs(v) < 2**53 else repr(v)
+    if isinstance(v, dt.datetime):
+        return v.replace(microsecond=0).isoformat(sep=" ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return "b:" + hashlib.blake2b(bytes(v), digest_size=16).hexdigest()
+    if hasattr(v, "as_integer_ratio"):  # Decimal
+        f = float(v)
+        return int(f) if f.is_integer() else repr(f)
+    return str(v)
+
+
+def _digest(rows: list[tuple]) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for r in rows:
+        h.update(repr(r).encode())
+    return h.hexdigest()
+
+
+@dataclass
+class Difference:
+    kind: str  # missing | extra | changed | count | fk | user
+    table: str
+    detail: str
+    source_id: Any = None
+    target_id: Any = None
+    column: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "table": self.table, "source_id": self.source_id,
+                "target_id": self.target_id, "column": self.column, "detail": self.detail}
+
+    def line(self) -> str:
+        where = self.table
+        if self.source_id is not None:
+            where += f" source id {self.source_id}"
+        if self.target_id is not None:
+            where += f" → target id {self.target_id}"
+        if self.column:
+            where += f" column {self.column}"
+        return f"{self.kind}: {where}: {self.detail}"
+
+
+@dataclass
+class VerifyReport:
+    started_at: str
+    groups: int = 0
+    tables: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(
+        lambda: {"source": 0, "target": 0, "chunks": 0, "differences": 0}))
+    differences: list[Difference] = field(default_factory=list)
+    fk_checked: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "started_at": self.started_at, "seconds": round(self.seconds, 3),
+                "groups": self.groups, "fk_checked": self.fk_checked,
+                "tables": {t: dict(v) for t, v in sorted(self.tables.items())},
+                "differences": [d.as_dict() for d in self.differences]}
+
+
+class Verifier(Migrator):
+    """Re-reads and re-transforms the source with the stored ids; compares with the target."""
+
+    def __init__(self, settings: Settings, **kw):
+        kw.setdefault("dry_run", True)
+        super().__init__(settings, **kw)
+        self.collect_expected = True
+
+    def run(self) -> VerifyReport:  # type: ignore[override]
+        from bascule.extract.source import SourceError, inspect_source
+        from bascule.pipeline.target import TargetError, inspect_target
+
+        t0 = time.monotonic()
+        rep = VerifyReport(started_at=dt.datetime.now().replace(microsecond=0).isoformat())
+        try:
+            self.sinfo = inspect_source(self.src_engine)
+            self.tinfo = inspect_target(self.tgt_engine)
+        except (SourceError, TargetError) as e:
+            raise MigrationError(str(e)) from None
+        if not self.tinfo.has_bookkeeping:
+            raise MigrationError("the target has no bascule tables: nothing was migrated yet")
+        from bascule.pipeline.migrate import RunReport
+
+        self.report = RunReport("verify", True, rep.started_at, {}, {}, {})
+        self.rep = rep
+        with self.tgt_engine.connect() as conn:
+            done = self._groups_done(conn)
+        with SourceReader(self.src_engine, self.sinfo) as reader:
+            self.reader = reader
+            by_id = {g.id: g for g in reader.all_groups()}
+            gids = sorted(g for g, info in done.items() if info["status"] == "done")
+            if self.s.groups:
+                gids = [g for g in gids if g in set(self.s.groups)]
+            gids = [g for g in gids if g not in set(self.s.exclude_groups)]
+            missing = [g for g in gids if g not in by_id]
+            for g in missing:
+                rep.differences.append(Difference("missing", "Group", "moved group no longer in "
+                                                  "the source (deleted since the run?)", g,
+                                                  done[g]["target_group_id"]))
+            groups = [by_id[g] for g in gids if g in by_id]
+            rep.groups = len(groups)
+            self._prepare(self.report, groups)
+            est = estimate_rows(reader, groups)
+            self.progress.start(len(groups), sum(est.values()))
+            try:
+                for unit in cut_units(groups, est, 60_000):
+                    self._verify_unit(unit)
+                    for g in unit:
+                        from bascule.pipeline.migrate import GroupResult
+
+                        self.progress.group_done(GroupResult(g.id, g.name, status="done"),
+                                                 est.get(g.id, 0))
+            finally:
+                self.progress.stop()
+        with self.tgt_engine.connect() as conn:
+            self._check_fks(conn, rep)
+            self._check_users(conn, rep)
+        rep.seconds = time.monotonic() - t0
+        return rep
+
+    # the id map is read only: a row without an entry is "missing", never allocated
+    def _allocate(self, u: _Unit, table: str, old: int) -> int:
+        u.missing.setdefault(table, set()).add(old)
+        return -1
+
+    def _verify_unit(self, groups: Sequence[GroupRef]) -> None:
+        rows = self.reader.group_closure([g.id for g in groups])
+        u = _Unit(groups, rows, self.sinfo.shape)
+        u.missing = {}
+        self.unit = u
+        try:
+            plan = self._build(u)
+        finally:
+            self.unit = None
+        for t, rs in u.shared_rows.items():
+            self.shared_handled.setdefault(t, set()).update(r["id"] for r in rs)
+        for t, entries in plan.new_shared.items():
+            self.idmap.shared[t].update(entries)
+        self._compare(u, plan)
+
+    def _compare(self, u: _Unit, plan: _Plan) -> None:
+        rep = self.rep
+        # expected rows per table, keyed by target key
+        for t, cols in plan.columns.items():
+            exp_rows = plan.expected.get(t, {})
+            rep.tables[t]["source"] += len(exp_rows)
+            if not exp_rows:
+                continue
+            table = self.tinfo.tables[t]
+            key_cols = list(COMPOSITE_KEYS[t][1]) if t in COMPOSITE_KEYS else ["id"]
+            keys = sorted(exp_rows, key=lambda k: tuple(-1 if x is None else x for x in k))
+            with self.tgt_engine.connect() as conn:
+                for i in range(0, len(keys), CHUNK):
+                    chunk = keys[i:i + CHUNK]
+                    actual = self._fetch(conn, table, key_cols, cols, chunk)
+                    rep.tables[t]["target"] += len(actual)
+                    rep.tables[t]["chunks"] += 1
+                    exp_n = [tuple(normalize(v) for v in exp_rows[k][1]) for k in chunk]
+                    act_n = [tuple(normalize(v) for v in actual[k]) if k in actual else None
+                             for k in chunk]
+                    if _digest(exp_n) == _digest(act_n):
+                        continue
+                    for k, e, a in zip(chunk, exp_n, act_n):
+                        if e == a:
+                            continue
+                        src_id = exp_rows[k][0]
+                        if a is None:
+                            self._diff(Difference("missing", t, "row not in the target",
+                                                  src_id, k if len(k) > 1 else k[0]))
+                            continue
+                        for c, ev, av in zip(cols, e, a):
+                            if ev != av:
+                                self._diff(Difference(
+                                    "changed", t, f"expected {ev!r}, target has {av!r}",
+                                    src_id, k if len(k) > 1 else k[0], c))
+        for t, olds in getattr(u, "missing", {}).items():
+            for old in sorted(olds)[:MAX_DIFFS_PER_TABLE]:
+                self._diff(Difference("missing", t, "source row has no entry in bascule_idmap "
+                                      "(added to the source since the last migrate?)", old))
+        # rows the id map has for these groups but the source no longer has
+        for t, dels in plan.deletes.items():
+            for old, new, nk in dels[:MAX_DIFFS_PER_TABLE]:
+                self._diff(Difference("extra", t, "in the target but deleted from the source "
+                                      "(run migrate --prune)", old, nk or new))
+
+    def _diff(self, d: Difference) -> None:
+        n = self.rep.tables[d.table]["differences"]
+        self.rep.tables[d.table]["differences"] = n + 1
+        if n < MAX_DIFFS_PER_TABLE:
+            self.rep.differences.append(d)
+        elif n == MAX_DIFFS_PER_TABLE:
+            self.rep.differences.append(Difference(d.kind, d.table, "more differences in this "
+                                                   "table not listed"))
+
+    def _fetch(self, conn: Connection, table, key_cols: list[str], cols: Sequence[str],
+               keys: list[tuple]) -> dict[tuple, tuple]:
+        sel = select(*[table.c[c] for c in key_cols], *[table.c[c] for c in cols])
+        if len(key_cols) == 1:
+            sel = sel.where(table.c[key_cols[0]].in_([k[0] for k in keys]))
+        else:
+            sel = sel.where(tuple_(*[table.c[c] for c in key_cols]).in_(keys))
+        out = {}
+        n = len(key_cols)
+        for r in conn.execute(sel):
+            out[tuple(r[:n])] = tuple(r[n:])
+        return out
+
+    # -- whole-target checks --------------------------------------------------------------------
+
+    def _check_fks(self, conn: Connection, rep: VerifyReport) -> None:
+        """Every foreign key of the target resolves (declared FKs of the reflected tables)."""
+        from sqlalchemy import MetaData
+
+        md = MetaData()
+        md.reflect(conn, only=lambda name, _m: not name.startswith("bascule_"))
+        for _name, table in sorted(md.tables.items()):
+            for fk in table.foreign_key_constraints:
+                parent = fk.referred_table
+                cols = list(fk.columns)
+                pcols = [e.column for e in fk.elements]
+                cond = and_(*[c == p for c, p in zip(cols, pcols)])
+                stmt = (
+                    select(func.count())
+                    .select_from(table.outerjoin(parent, cond) if parent is not table
+                                 else table.outerjoin(parent.alias("p"), and_(*[
+                                     c == parent.alias("p").c[p.name] for c, p in zip(cols, pcols)
+                                 ])))
+                    .where(and_(*[c.is_not(None) for c in cols]))
+                )
+                if parent is table:
+                    alias = parent.alias("p")
+                    cond = and_(*[c == alias.c[p.name] for c, p in zip(cols, pcols)])
+                    stmt = (select(func.count()).select_from(table.outerjoin(alias, cond))
+                            .where(and_(*[c.is_not(None) for c in cols]))
+                            .where(alias.c[pcols[0].name].is_(None)))
+                else:
+                    stmt = stmt.where(pcols[0].is_(None))
+                n = int(conn.execute(stmt).scalar() or 0)
+                rep.fk_checked += 1
+                if n:
+                    rep.differences.append(Difference(
+                        "fk", table.name, f"{n} rows whose {','.join(c.name for c in cols)} "
+                        f"points at no {parent.name} row", column=",".join(c.name for c in cols)))
+
+    def _check_users(self, conn: Connection, rep: VerifyReport) -> None:
+        """No moved user has id 1 or site rights."""
+        idm = bookkeeping_metadata().tables[IDMAP]
+        u = self.tinfo.tables["User"]
+        stmt = (select(idm.c.old_id, u.c.id, u.c.rights)
+                .select_from(idm.join(u, u.c.id == idm.c.new_id))
+                .where(idm.c.table_name == "User", idm.c.row_hash.is_not(None))
+                .where((u.c.id == 1) | (u.c.rights != 0)))
+        for old, new, rights in conn.execute(stmt):
+            rep.differences.append(Difference("user", "User", f"moved user has id {new} / "
+                                              f"rights {rights}", old, new, "rights"))

@@ -1,0 +1,187 @@
+"""Reports of plan/migrate and verify: a rich terminal table, JSON, Markdown."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+ACTION_WORDS = {
+    "repaired": "repaired",
+    "zero_date": "zero date fixed",
+    "defaulted": "default filled",
+    "nulled": "reference nulled",
+    "dropped_ref": "id dropped from list",
+    "dropped_row": "row dropped",
+    "malformed": "malformed value",
+    "flag_cleared": "flag cleared",
+    "truncated": "truncated",
+    "ignored": "ignored",
+    "right_granted": "right granted",
+    "matched": "matched",
+}
+
+
+def write_json(data: dict, path: str | Path) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+    return p
+
+
+def _md_table(header: list[str], rows: Iterable[list[Any]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        out.append("| " + " | ".join(str(x).replace("|", "\\|") for x in r) + " |")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# plan / migrate
+
+
+def run_markdown(d: dict) -> str:
+    """Markdown of a plan/migrate report (the dict of RunReport.as_dict())."""
+    title = "bascule plan (dry run: nothing written)" if d["dry_run"] else "bascule migrate"
+    L = [f"# {title}", ""]
+    L.append(f"- started: {d['started_at']}, {d['seconds']} s, status **{d['status']}**")
+    s, t = d["source"], d["target"]
+    L.append(f"- source: {s.get('backend')} Cagette shape **{s.get('shape')}** "
+             f"({'; '.join(s.get('shape_reasons', []))})")
+    L.append(f"- target: {t.get('backend')} Camap shape **{t.get('shape')}** "
+             f"({'; '.join(t.get('shape_reasons', []))})")
+    st = d["settings"]
+    L.append(f"- settings: source `{st.get('source_url')}`, target `{st.get('target_url')}`, "
+             f"id_strategy {st.get('id_strategy')}, keep_linked_stock "
+             f"{st.get('keep_linked_stock')}")
+    if d.get("previous_run"):
+        pr = d["previous_run"]
+        L.append(f"- previous run: #{pr['id']} {pr['started_at']} ({pr['status']}); the counts "
+                 "below are the diff since then (insert = added, update = changed, delete = "
+                 "deleted in the source)")
+    else:
+        L.append("- no previous run: everything is new")
+    if s.get("mojibake_columns"):
+        L.append(f"- double-encoded text columns repaired: {', '.join(s['mojibake_columns'])}")
+    if s.get("ignored_columns"):
+        L.append("- source columns ignored (legacy): " + "; ".join(
+            f"{tb}: {', '.join(cs)}" for tb, cs in sorted(s["ignored_columns"].items())))
+    if s.get("missing_tables"):
+        L.append(f"- optional source tables absent: {', '.join(s['missing_tables'])}")
+    L += ["", "## Totals", ""]
+    L += _md_table(["table", "insert", "update", "delete", "unchanged", "dropped"],
+                   [[tb, c["insert"], c["update"], c["delete"], c["unchanged"], c["dropped"]]
+                    for tb, c in d["totals"].items()])
+    L += ["", "## Groups", ""]
+    L += _md_table(["source id", "name", "target id", "status", "insert", "update", "delete",
+                    "dropped", "linked catalogs"],
+                   [[g["source_id"], g["name"], g["target_id"], g["status"],
+                     sum(c["insert"] for c in g["tables"].values()),
+                     sum(c["update"] for c in g["tables"].values()),
+                     sum(c["delete"] for c in g["tables"].values()),
+                     sum(c["dropped"] for c in g["tables"].values()),
+                     len(g["linked_catalogs"])] for g in d["groups"]])
+    failed = [g for g in d["groups"] if g["status"] == "failed"]
+    if failed:
+        L += ["", "## Failed groups (rolled back)", ""]
+        for g in failed:
+            L.append(f"- group {g['source_id']} {g['name']}: {g['error']}")
+    linked = [(g, lc) for g in d["groups"] for lc in g["linked_catalogs"]]
+    if linked:
+        L += ["", "## Catalogs linked to a producer space (unlinked)", ""]
+        L += _md_table(["group", "catalog", "name", "vendor", "producer users"],
+                       [[g["source_id"], lc["catalog"], lc["name"], lc["vendor"],
+                         ", ".join(map(str, lc["producer_users"]))] for g, lc in linked])
+    if d["notes"]:
+        L += ["", "## Repairs, drops and matches", ""]
+        L += _md_table(["table", "column", "what", "reason", "count", "examples (source ids)"],
+                       [[n["table"], n["column"] or "", ACTION_WORDS.get(n["action"], n["action"]),
+                         n["reason"], n["count"],
+                         ", ".join(str(e[0]) for e in n["examples"])] for n in d["notes"]])
+    if d["email_matches"]:
+        L += ["", f"## Users matched by e-mail ({len(d['email_matches'])})", ""]
+        L += _md_table(["source user", "target user", "e-mail"],
+                       [[m["source_user"], m["target_user"], m["email"]]
+                        for m in d["email_matches"][:200]])
+    if d.get("vanished_groups"):
+        L += ["", "## Groups moved earlier that are no longer AMAP groups of the source", ""]
+        for g in d["vanished_groups"]:
+            L.append(f"- {g['source_id']} {g['name']} (target {g['target_id']})")
+    return "\n".join(L) + "\n"
+
+
+def print_run(d: dict, console: Console) -> None:
+    t = Table(title="bascule plan — dry run, nothing written" if d["dry_run"]
+              else "bascule migrate — summary")
+    for h in ("table", "insert", "update", "delete", "unchanged", "dropped"):
+        t.add_column(h, justify="left" if h == "table" else "right")
+    for tb, c in d["totals"].items():
+        t.add_row(tb, *(f"{c[k]:,}" for k in ("insert", "update", "delete", "unchanged",
+                                                "dropped")))
+    console.print(t)
+    groups = d["groups"]
+    ok = sum(1 for g in groups if g["status"] in ("done", "planned"))
+    failed = [g for g in groups if g["status"] == "failed"]
+    console.print(f"source: Cagette {d['source'].get('shape')} ({d['source'].get('backend')}); "
+                  f"target: Camap {d['target'].get('shape')} ({d['target'].get('backend')})")
+    console.print(f"groups: {ok} {'planned' if d['dry_run'] else 'moved'}, {len(failed)} failed; "
+                  f"{sum(1 for g in groups for _ in g['linked_catalogs'])} linked catalogs; "
+                  f"{len(d['email_matches'])} users matched by e-mail; {d['seconds']} s")
+    if d["notes"]:
+        nt = Table(title="repairs, drops and matches")
+        for h in ("table", "column", "what", "reason", "count"):
+            nt.add_column(h, justify="right" if h == "count" else "left")
+        for n in d["notes"]:
+            nt.add_row(n["table"], n["column"] or "", ACTION_WORDS.get(n["action"], n["action"]),
+                       n["reason"], f"{n['count']:,}")
+        console.print(nt)
+    for g in failed:
+        console.print(f"[red]group {g['source_id']} ({g['name']}) failed, rolled back:[/] "
+                      f"{g['error']}")
+
+
+# ---------------------------------------------------------------------------------------------
+# verify
+
+
+def verify_markdown(d: dict) -> str:
+    L = ["# bascule verify", "", f"- started: {d['started_at']}, {d['seconds']} s",
+         f"- result: **{'OK' if d['ok'] else 'DIFFERENCES FOUND'}**",
+         f"- groups checked: {d['groups']}, foreign keys checked: {d['fk_checked']}", ""]
+    L += _md_table(["table", "source rows", "target rows", "chunks", "differences"],
+                   [[t, v["source"], v["target"], v["chunks"], v["differences"]]
+                    for t, v in d["tables"].items()])
+    if d["differences"]:
+        L += ["", "## Differences", ""]
+        for x in d["differences"]:
+            L.append(f"- {x['kind']} {x['table']} source {x['source_id']} target "
+                     f"{x['target_id']} {x['column'] or ''}: {x['detail']}")
+    return "\n".join(L) + "\n"
+
+
+def print_verify(d: dict, console: Console) -> None:
+    t = Table(title="bascule verify")
+    for h in ("table", "source rows", "target rows", "chunks", "differences"):
+        t.add_column(h, justify="left" if h == "table" else "right")
+    for tb, v in d["tables"].items():
+        t.add_row(tb, f"{v['source']:,}", f"{v['target']:,}", f"{v['chunks']:,}",
+                  f"{v['differences']:,}")
+    console.print(t)
+    if d["ok"]:
+        console.print(f"[green]OK[/]: {d['groups']} groups, every mapped row and column matches, "
+                      f"{d['fk_checked']} foreign keys resolve ({d['seconds']} s)")
+    else:
+        console.print(f"[red]{len(d['differences'])} differences[/] ({d['seconds']} s):")
+        for x in d["differences"]:
+            where = x["table"]
+            if x["source_id"] is not None:
+                where += f" source id {x['source_id']}"
+            if x["target_id"] is not None:
+                where += f" target id {x['target_id']}"
+            if x["column"]:
+                where += f" column {x['column']}"
+            console.print(f"  {x['kind']}: {where}: {x['detail']}")

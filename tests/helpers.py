@@ -1,0 +1,96 @@
+"""Helpers shared by the pipeline tests (real databases only)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy import MetaData, inspect, select, text
+
+from bascule.config import load_settings
+from bascule.dbutil import make_engine
+
+
+def table_checksums(url: str, only: list[str] | None = None, exclude_prefix: str | None = None
+                    ) -> dict[str, str]:
+    """Order-independent-free checksum per table: every row, ordered by primary key."""
+    eng = make_engine(url)
+    try:
+        md = MetaData()
+        md.reflect(eng)
+        out = {}
+        with eng.connect() as c:
+            for name, t in sorted(md.tables.items()):
+                if only is not None and name not in only:
+                    continue
+                if exclude_prefix and name.startswith(exclude_prefix):
+                    continue
+                pk = list(t.primary_key.columns) or list(t.columns)
+                h = hashlib.sha256()
+                n = 0
+                for row in c.execute(select(t).order_by(*pk)):
+                    h.update(repr(tuple(_norm(v) for v in row)).encode())
+                    n += 1
+                out[name] = f"{n}:{h.hexdigest()[:16]}"
+        return out
+    finally:
+        eng.dispose()
+
+
+def _norm(v):
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, memoryview):
+        return bytes(v)
+    return v
+
+
+def settings_for(src: str, tgt: str, tmp_path, **kw):
+    return load_settings(None, source_url=src, target_url=tgt, report_dir=str(tmp_path / "out"),
+                         **kw)
+
+
+def count(url: str, table: str, where: str = "") -> int:
+    eng = make_engine(url)
+    try:
+        q = eng.dialect.identifier_preparer.quote_identifier(table)
+        with eng.connect() as c:
+            return int(c.execute(text(f"SELECT COUNT(*) FROM {q} {where}")).scalar())
+    finally:
+        eng.dispose()
+
+
+def rows(url: str, sql: str, **params) -> list:
+    eng = make_engine(url)
+    try:
+        with eng.connect() as c:
+            return [tuple(r) for r in c.execute(text(sql), params)]
+    finally:
+        eng.dispose()
+
+
+def q(url: str, name: str) -> str:
+    """Quote an identifier for the URL's engine."""
+    eng = make_engine(url)
+    try:
+        return eng.dialect.identifier_preparer.quote_identifier(name)
+    finally:
+        eng.dispose()
+
+
+def table_names(url: str) -> set[str]:
+    eng = make_engine(url)
+    try:
+        return set(inspect(eng).get_table_names())
+    finally:
+        eng.dispose()
+
+
+def json_list(v):
+    if not v:
+        return []
+    try:
+        d = json.loads(v)
+    except ValueError:
+        return []
+    return d if isinstance(d, list) else []

@@ -1,0 +1,269 @@
+"""The transfer: plan, migrate, verify against real MariaDB, PostgreSQL and SQLite databases."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from bascule.dbutil import make_engine
+from bascule.generate import generate
+from bascule.pipeline.migrate import Migrator
+from bascule.pipeline.target import create_camap_schema
+from bascule.pipeline.verify import Verifier
+
+from helpers import count, json_list, q, rows, settings_for, table_checksums, table_names
+
+SCALE = 0.002
+PRODUCER_TABLES = {"RemoteCatalog", "CagettePro", "PCatalog", "PCatalogOffer", "PProduct",
+                   "POffer", "PUserCompany", "PVendorCompany", "PNotif", "PMessage",
+                   "VendorStats", "Hosting", "WConfig", "TmpBasket"}
+
+
+def make_source(factory, kind="mysql", shape="2023", dirty=False, seed=7, scale=SCALE):
+    url = factory.new("src")
+    generate(url, shape=shape, scale=scale, seed=seed, dirty=dirty, progress=False)
+    return url
+
+
+def make_target(factory, camap="2023"):
+    url = factory.new("tgt")
+    create_camap_schema(make_engine(url), camap)
+    return url
+
+
+def amap_and_shop(src):
+    g = q(src, "Group")
+    amap = {r[0] for r in rows(src, f"SELECT id FROM {g} WHERE (flags & 2) = 0")}
+    shop = {r[0] for r in rows(src, f"SELECT id FROM {g} WHERE (flags & 2) <> 0")}
+    return amap, shop
+
+
+def assert_text_ids_resolve(tgt):
+    """Every id inside JSON/CSV columns of the target points at an existing row."""
+    ids = lambda t: {r[0] for r in rows(tgt, f"SELECT id FROM {q(tgt, t)}")}  # noqa: E731
+    catalogs, distribs, products = ids("Catalog"), ids("Distribution"), ids("Product")
+    users, roles = ids("User"), ids("VolunteerRole")
+    for (rights,) in rows(tgt, f"SELECT rights FROM {q(tgt, 'UserGroup')}"):
+        for r in json_list(rights):
+            for p in (r.get("params") or []) if isinstance(r, dict) else []:
+                assert int(p) in catalogs, f"UserGroup.rights names catalog {p} not in target"
+    for dflt, absent in rows(tgt, "SELECT defaultOrders, absentDistribIds FROM Subscription"):
+        for e in json_list(dflt):
+            assert e["productId"] in products
+            if e.get("userId2") is not None:
+                assert e["userId2"] in users
+        for d in (absent or "").split(","):
+            if d.strip():
+                assert int(d) in distribs
+    for (v,) in rows(tgt, "SELECT volunteerRolesIds FROM MultiDistrib"):
+        for d in (v or "").split(","):
+            if d.strip():
+                assert int(d) in roles
+
+
+@pytest.mark.parametrize("target_kind", ["mysql", "postgresql"])
+@pytest.mark.parametrize("shape,dirty,camap", [("2023", False, "2023"), ("2021", True, "head"),
+                                               ("2023", True, "head")])
+def test_migrate_then_verify(db_factory, tmp_path, target_kind, shape, dirty, camap):
+    srcf, tgtf = db_factory("mysql"), db_factory(target_kind)
+    src = make_source(srcf, shape=shape, dirty=dirty)
+    tgt = make_target(tgtf, camap)
+    s = settings_for(src, tgt, tmp_path)
+    rep = Migrator(s).run()
+    assert not rep.failed, [g.error for g in rep.failed]
+    ver = Verifier(s).run()
+    assert ver.ok, [d.line() for d in ver.differences]
+
+    amap, shop = amap_and_shop(src)
+    moved = {r[0] for r in rows(tgt, "SELECT source_group_id FROM bascule_group "
+                                     "WHERE status = 'done'")}
+    assert moved == amap and not (moved & shop)
+    assert count(tgt, "Group") == len(amap)
+    # nothing of a shop-mode group: no id-map row owned by one
+    owned = {r[0] for r in rows(tgt, "SELECT DISTINCT group_id FROM bascule_idmap "
+                                     "WHERE group_id IS NOT NULL")}
+    assert owned <= amap
+    # no producer-space table, no moved user with id 1 or site rights
+    assert not (table_names(tgt) & PRODUCER_TABLES)
+    assert rows(tgt, f"SELECT COUNT(*) FROM {q(tgt, 'User')} u JOIN bascule_idmap m "
+                     "ON m.new_id = u.id AND m.table_name = 'User' AND m.row_hash IS NOT NULL "
+                     "WHERE u.id = 1 OR u.rights <> 0") == [(0,)]
+    assert_text_ids_resolve(tgt)
+    # every AMAP group with all its orders
+    src_orders = rows(src, f"SELECT COUNT(*) FROM UserOrder o JOIN Product p ON p.id=o.productId "
+                           f"JOIN Catalog c ON c.id=p.catalogId JOIN {q(src, 'Group')} g "
+                           "ON g.id=c.groupId WHERE (g.flags & 2) = 0")[0][0]
+    dropped = sum(g.tables["UserOrder"].dropped for g in rep.groups)
+    assert count(tgt, "UserOrder") == src_orders - dropped
+    if not dirty:
+        assert dropped == 0
+
+
+def test_target_with_existing_groups_is_untouched(db_factory, tmp_path):
+    srcf, tgtf = db_factory("mysql"), db_factory("mysql")
+    src = make_source(srcf, seed=11)
+    other = make_source(srcf, seed=12)
+    tgt = make_target(tgtf, "2023")
+    # a first migration from another Cagette fills the target with groups whose ids overlap
+    first = settings_for(other, tgt, tmp_path)
+    assert not Migrator(first).run().failed
+    eng = make_engine(tgt)
+    with eng.begin() as c:  # that target is now "someone else's" data: forget bascule's tables
+        for t in ("bascule_idmap", "bascule_run", "bascule_group"):
+            c.execute(text(f"DROP TABLE {t}"))
+    before = all_rows(tgt)
+    assert before["Group"] and before["User"]
+    s = settings_for(src, tgt, tmp_path)
+    rep = Migrator(s).run()
+    assert not rep.failed
+    assert Verifier(s).run().ok
+    after = all_rows(tgt)
+    for t, rs in before.items():  # every pre-existing row is still there, byte for byte
+        assert rs <= after[t], t
+    new_groups = {r[0] for r in rows(tgt, "SELECT target_group_id FROM bascule_group")}
+    old_groups = {r[0] for r in before["Group"]}
+    assert len(new_groups) == len(amap_and_shop(src)[0])
+    assert not (new_groups & old_groups)
+    assert count(tgt, "Group") == len(old_groups) + len(new_groups)
+
+
+def all_rows(url):
+    from sqlalchemy import MetaData, select
+
+    eng = make_engine(url)
+    md = MetaData()
+    md.reflect(eng)
+    out = {}
+    with eng.connect() as c:
+        for name, t in md.tables.items():
+            if not name.startswith("bascule_"):
+                out[name] = {tuple(r) for r in c.execute(select(t))}
+    eng.dispose()
+    return out
+
+
+def test_rerun_is_idempotent_and_incremental(db_factory, tmp_path):
+    srcf, tgtf = db_factory("mysql"), db_factory("postgresql")
+    src = make_source(srcf)
+    tgt = make_target(tgtf, "head")
+    s = settings_for(src, tgt, tmp_path)
+    assert not Migrator(s).run().failed
+    once = table_checksums(tgt, exclude_prefix="bascule_")
+    rep2 = Migrator(s).run()
+    assert table_checksums(tgt, exclude_prefix="bascule_") == once
+    assert sum(c.insert + c.update + c.delete for c in rep2.totals().values()) == 0
+
+    # change, add and delete source rows
+    seng = make_engine(src)
+    amap = sorted(amap_and_shop(src)[0])
+    with seng.begin() as c:
+        pid = c.execute(text(f"SELECT p.id FROM Product p JOIN Catalog k ON k.id=p.catalogId "
+                             f"WHERE k.groupId = {amap[0]} ORDER BY p.id LIMIT 1")).scalar()
+        c.execute(text("UPDATE Product SET name = 'Panier modifié' WHERE id = :p"), {"p": pid})
+        c.execute(text(f"INSERT INTO Place (name, zipCode, city, groupId) VALUES "
+                       f"('Nouveau lieu', '44000', 'Nantes', {amap[0]})"))
+        wid = c.execute(text(f"SELECT userId FROM WaitingList WHERE amapId IN "
+                             f"({','.join(map(str, amap))}) LIMIT 1")).scalar()
+        oid = c.execute(text(f"SELECT o.id FROM UserOrder o JOIN Product p ON p.id=o.productId "
+                             f"JOIN Catalog k ON k.id=p.catalogId WHERE k.groupId = {amap[0]} "
+                             "ORDER BY o.id DESC LIMIT 1")).scalar()
+        c.execute(text("DELETE FROM UserOrder WHERE id = :o"), {"o": oid})
+    plan = Migrator(s, dry_run=True).run()
+    tot = plan.totals()
+    assert tot["Product"].update == 1
+    assert tot["Place"].insert == 1
+    assert tot["UserOrder"].delete == 1
+    assert sum(c.insert + c.update + c.delete for c in tot.values()) == 3 + (
+        0 if wid is None else 0)
+    rep3 = Migrator(s, prune=True).run()
+    assert not rep3.failed
+    assert Verifier(s).run().ok
+    assert rows(tgt, "SELECT COUNT(*) FROM \"Product\" WHERE name = 'Panier modifié'") == [(1,)]
+
+
+def test_plan_writes_nothing(db_factory, tmp_path):
+    srcf, tgtf = db_factory("mysql"), db_factory("mysql")
+    src = make_source(srcf, dirty=True)
+    tgt = make_target(tgtf, "head")
+    s_before, t_before = table_checksums(src), table_checksums(tgt)
+    names_before = table_names(tgt)
+    plan = Migrator(settings_for(src, tgt, tmp_path), dry_run=True).run()
+    assert plan.totals()["UserOrder"].insert > 0
+    assert table_checksums(src) == s_before
+    assert table_checksums(tgt) == t_before
+    assert table_names(tgt) == names_before  # not even bascule's tables
+
+
+@pytest.mark.parametrize("kind", ["mysql", "postgresql", "sqlite"])
+def test_source_connection_is_read_only(db_factory, kind):
+    from bascule.extract.source import SourceReader, inspect_source
+
+    src = make_source(db_factory(kind))
+    eng = make_engine(src)
+    with SourceReader(eng, inspect_source(eng)) as r:
+        with pytest.raises(Exception) as ei:
+            r.conn.execute(text("UPDATE Place SET name = 'x'"))
+        assert "read" in str(ei.value).lower()
+
+
+def test_constraint_error_rolls_back_one_group(db_factory, tmp_path):
+    srcf, tgtf = db_factory("mysql"), db_factory("mysql")
+    src = make_source(srcf)
+    tgt = make_target(tgtf, "2023")
+    amap = sorted(amap_and_shop(src)[0])
+    victim = amap[1]
+    vname = rows(src, f"SELECT name FROM Place WHERE groupId = {victim} ORDER BY id LIMIT 1")[0][0]
+    eng = make_engine(tgt)
+    with eng.begin() as c:  # a pre-existing conflicting row: a unique place name
+        c.execute(text("CREATE UNIQUE INDEX Place_name_unique ON Place (name)"))
+        gid = c.execute(text("INSERT INTO `Group` (name, flags, cdate, regOption, currency, "
+                             "currencyCode, volunteersMailDaysBeforeDutyPeriod, "
+                             "volunteersMailContent, vacantVolunteerRolesMailDaysBeforeDutyPeriod,"
+                             " daysBeforeDutyPeriodsOpen, alertMailContent, hasMembership, "
+                             "betaFlags) VALUES ('Existing', 0, NOW(), 0, 'E', 'EUR', 4, '', 7, "
+                             "60, '', 0, 0)")).lastrowid
+        c.execute(text("INSERT INTO Place (name, zipCode, city, groupId) VALUES "
+                       "(:n, '1', 'x', :g)"), {"n": vname, "g": gid})
+    s = settings_for(src, tgt, tmp_path)
+    rep = Migrator(s).run()
+    failed = {g.source_id: g for g in rep.failed}
+    assert victim in failed
+    msg = failed[victim].error
+    assert "Place" in msg and "name" in msg
+    done = {r[0] for r in rows(tgt, "SELECT source_group_id FROM bascule_group "
+                                    "WHERE status='done'")}
+    assert done == set(amap) - set(failed)
+    # nothing of the failed group in the target
+    assert rows(tgt, f"SELECT COUNT(*) FROM bascule_idmap WHERE group_id = {victim}") == [(0,)]
+    assert rows(tgt, "SELECT COUNT(*) FROM Place WHERE name = :n", n=vname) == [(1,)]
+
+
+def test_cli_exit_codes(db_factory, tmp_path):
+    from click.testing import CliRunner
+
+    from bascule.cli import cli
+    import bascule.commands  # noqa: F401
+
+    srcf, tgtf = db_factory("mysql"), db_factory("sqlite")
+    src = make_source(srcf)
+    tgt = tgtf.new("tgt")
+    r = CliRunner().invoke(cli, ["plan", "--source", src, "--target", tgt, "--report-dir",
+                                 str(tmp_path)])
+    assert r.exit_code != 0 and "empty" in r.output
+    r = CliRunner().invoke(cli, ["migrate", "--source", src, "--target", tgt,
+                                 "--create-schema", "head", "--report-dir", str(tmp_path),
+                                 "--no-progress"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["verify", "--source", src, "--target", tgt, "--report-dir",
+                                 str(tmp_path), "--json", "-"])
+    assert r.exit_code == 0, r.output
+    assert '"ok": true' in r.output
+    # a change in the target is a difference: exit 1, named
+    eng = make_engine(tgt)
+    with eng.begin() as c:
+        c.execute(text('UPDATE "Product" SET price = price + 1 WHERE id = (SELECT MIN(id) FROM '
+                       '"Product")'))
+    r = CliRunner().invoke(cli, ["verify", "--source", src, "--target", tgt, "--report-dir",
+                                 str(tmp_path)])
+    assert r.exit_code == 1
+    assert "Product" in r.output and "price" in r.output
