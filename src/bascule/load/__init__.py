@@ -1,0 +1,1 @@
+"""Writing to the target: engine fast paths, bascule's own bookkeeping tables."""

@@ -1,0 +1,276 @@
+"""The context every transform function receives.
+
+The orchestrator builds one :class:`TransformContext` per run (or per group) and fills it:
+
+Required
+    ``source_shape``   "2021" | "2023" (what ``extract`` detected);
+    ``target_shape``   "2023" (Camap as forked in March 2023) | "head" (current Camap);
+    ``lookup``         the id map: either a callable ``lookup(table, old_id) -> new_id | None`` or a
+                       mapping ``{table: {old_id: new_id}}``. Every row that moves must be in it
+                       *before* its table (and the tables that reference it) is transformed, so
+                       ids are allocated up front (see ``order.TABLE_ORDER``).
+
+Optional (defaults in brackets)
+    ``target_columns`` ``{table: set(columns)}`` from reflecting the target [the columns of the
+                       known Camap shape, ``order.TARGET_COLUMNS[target_shape]``]. Rows returned
+                       by ``transform_row`` carry exactly ``columns(table)`` = the target's columns
+                       that bascule knows how to fill; ``unfilled(table)`` lists the others.
+    ``target_not_null`` ``{table: set(columns)}`` NOT NULL columns of the target [unknown]. Only
+                       used for columns whose nullability differs between Camap versions
+                       (``Vendor.companyNumber``, see rows.py).
+    ``keep_linked_stock`` [False] keep ``Catalog.flags`` bit StockManagement of catalogs that were
+                       linked to a producer space.
+    ``linked_catalogs`` [empty] OLD ids of catalogs having a ``RemoteCatalog`` row.
+    ``mojibake_columns`` [empty] ``{(table, source_column)}`` detected as double-encoded
+                       (``clean.detect_mojibake_columns``); their non-ASCII values are repaired.
+    ``map_vendor_user`` [False] copy ``Vendor.userId`` (mapped) instead of NULL. Off by default:
+                       in current Camap a vendor's user gets automatic ContractAdmin rights.
+    ``move_open_baskets`` [False] 2023 source only: baskets with status OPEN or
+                       PAYMENT_PROCESSING are temporary carts (SPEC: never moved); by default
+                       ``transform_row`` drops them (note ``dropped_row``). When True they move,
+                       with the product ids of their JSON ``data`` remapped.
+    ``fallback_datetime`` [1970-01-01 00:00:00] last-resort value of a NOT NULL date column whose
+                       source value is a zero date and that has no better documented default.
+    ``examples_per_key`` [5] how many example ids ``note`` keeps per (table, column, action, reason).
+
+Hooks (callables over OLD ids, all optional; without them the documented fallback is used)
+    ``multidistrib(old_md_id) -> dict | None``   the SOURCE MultiDistrib row. Used by
+                       Distribution: ``orderStartDate``/``orderEndDate`` backfill from the
+                       multidistrib's order window, ``placeId`` fallback.
+    ``distribution_md(old_distribution_id) -> old_md_id | None``  used by UserOrder rows without a
+                       basket (2021 source) to find their basket key (baskets.order_basket_key).
+    ``basket_for(old_user_id, old_md_id) -> old_basket_id | None``  an existing source basket of
+                       that user at that multidistrib (orders without basket join it, as
+                       ``Basket.getOrCreate`` does); None → the synthetic basket key.
+    ``basket_total(old_basket_id) -> float | None``  sum of the basket's orders, for 2021 baskets
+                       whose ``total`` is NULL (else 0, noted ``defaulted``).
+    ``product_price(old_product_id) -> float | None``  the product's price, added as
+                       ``productPrice`` to ``Subscription.defaultOrders`` entries that lack it
+                       (2021 source); without the hook entries are left without it.
+
+Notes
+    ``note(table, old_id, column, action, reason, detail=None)`` counts per
+    (table, column, action, reason) and keeps the first ``examples_per_key`` (old_id, detail) of
+    each key: memory is bounded by the number of distinct keys, so ``reason`` must be a short,
+    low-cardinality text (never an id or a value; put those in ``detail``).
+    Actions: repaired, zero_date, defaulted, nulled, dropped_ref, dropped_row, malformed,
+    flag_cleared, truncated, ignored, right_granted, matched.
+
+    A ``dropped_row`` note on a table with an ``id`` also makes ``map(table, old_id)`` return None
+    from then on, so that rows referencing a dropped row are nulled/dropped in turn (parents are
+    transformed before children, ``order.TABLE_ORDER``). ``new_id(table, old_id)`` is the raw
+    lookup (used for a row's own id). ``count(...)``, ``notes_summary()`` and ``merge_notes(other)``
+    read/aggregate the notes.
+
+Columns
+    ``columns(table)`` (cached tuple) is what every row of ``table`` carries;
+    ``target_columns(table)`` the reflected set; ``unfilled(table)`` target columns bascule leaves
+    to the target's default; ``repair_columns(table)`` the flagged double-encoded source columns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from .order import PRODUCED_COLUMNS, TARGET_COLUMNS
+
+ACTIONS = frozenset({
+    "repaired", "zero_date", "defaulted", "nulled", "dropped_ref", "dropped_row", "malformed",
+    "flag_cleared", "truncated", "ignored", "right_granted", "matched",
+})
+
+FALLBACK_DATETIME = dt.datetime(1970, 1, 1, 0, 0, 0)
+
+
+class TransformError(Exception):
+    """A row the transform cannot handle because the caller broke the contract (not bad data:
+    bad data is noted and dropped). The message names table, id and column."""
+
+    def __init__(self, table: str, old_id: Any, column: str | None, message: str):
+        self.table, self.old_id, self.column = table, old_id, column
+        where = f"{table} id={old_id!r}" + (f" column {column}" if column else "")
+        super().__init__(f"{where}: {message}")
+
+
+class _Columns(dict):
+    """``{table: set(columns)}`` that can also be called: ``ctx.target_columns(table)``."""
+
+    def __call__(self, table: str) -> set[str]:
+        return self.get(table, set())
+
+
+class TransformContext:
+    """See the module docstring. Plain attributes; no database, no I/O."""
+
+    def __init__(
+        self,
+        source_shape: str,
+        target_shape: str,
+        lookup: Callable[[str, Any], int | None] | Mapping[str, Mapping[Any, int]],
+        *,
+        target_columns: Mapping[str, Iterable[str]] | None = None,
+        target_not_null: Mapping[str, Iterable[str]] | None = None,
+        keep_linked_stock: bool = False,
+        linked_catalogs: Iterable[int] = (),
+        mojibake_columns: Iterable[tuple[str, str]] = (),
+        map_vendor_user: bool = False,
+        move_open_baskets: bool = False,
+        fallback_datetime: dt.datetime = FALLBACK_DATETIME,
+        examples_per_key: int = 5,
+        multidistrib: Callable[[Any], dict | None] | None = None,
+        distribution_md: Callable[[Any], Any] | None = None,
+        basket_for: Callable[[Any, Any], Any] | None = None,
+        basket_total: Callable[[Any], float | None] | None = None,
+        product_price: Callable[[Any], float | None] | None = None,
+    ):
+        if source_shape not in ("2021", "2023"):
+            raise ValueError(f"source_shape must be '2021' or '2023', not {source_shape!r}")
+        if target_shape not in ("2023", "head"):
+            raise ValueError(f"target_shape must be '2023' or 'head', not {target_shape!r}")
+        self.source_shape = source_shape
+        self.target_shape = target_shape
+        self.head = target_shape == "head"
+        self.src2021 = source_shape == "2021"
+
+        known = TARGET_COLUMNS[target_shape]
+        cols = _Columns({t: set(c) for t, c in known.items()})
+        if target_columns is not None:
+            for t, c in target_columns.items():
+                cols[t] = set(c)
+        self.target_columns = cols
+        self.target_not_null = {t: set(c) for t, c in (target_not_null or {}).items()}
+
+        self.keep_linked_stock = bool(keep_linked_stock)
+        self.linked_catalogs = set(linked_catalogs)
+        self.mojibake_columns = set(mojibake_columns)
+        self.map_vendor_user = bool(map_vendor_user)
+        self.move_open_baskets = bool(move_open_baskets)
+        self.fallback_datetime = fallback_datetime
+        self.examples_per_key = int(examples_per_key)
+
+        self.multidistrib = multidistrib
+        self.distribution_md = distribution_md
+        self.basket_for = basket_for
+        self.basket_total = basket_total
+        self.product_price = product_price
+
+        if callable(lookup):
+            self._maps = None
+            self._lookup = lookup
+        else:
+            self._maps = lookup
+
+            def _from_maps(table, old_id, _m=lookup):
+                t = _m.get(table)
+                return None if t is None else t.get(old_id)
+
+            self._lookup = _from_maps
+
+        self._dropped: dict[str, set] = {}
+        self.counts: dict[tuple[str, str, str, str], int] = {}
+        self.examples: dict[tuple[str, str, str, str], list] = {}
+        self._out_cols: dict[str, tuple[str, ...]] = {}
+        self._exact: dict[str, bool] = {}
+        self._repair_cols: dict[str, tuple[str, ...]] = {}
+
+    # ---- ids -------------------------------------------------------------------------------
+
+    def map(self, table: str, old_id: Any) -> int | None:
+        """New id of a moved row; None when it does not move, does not exist or was dropped."""
+        if old_id is None:
+            return None
+        if self._dropped:
+            d = self._dropped.get(table)
+            if d and old_id in d:
+                return None
+        m = self._maps
+        if m is not None:
+            t = m.get(table)
+            return None if t is None else t.get(old_id)
+        return self._lookup(table, old_id)
+
+    def new_id(self, table: str, old_id: Any) -> int | None:
+        """The id allocated for a row itself (``map`` without the dropped-rows rule)."""
+        if old_id is None:
+            return None
+        m = self._maps
+        if m is not None:
+            t = m.get(table)
+            return None if t is None else t.get(old_id)
+        return self._lookup(table, old_id)
+
+    # ---- notes -----------------------------------------------------------------------------
+
+    def note(self, table: str, old_id: Any, column: str | None, action: str, reason: str,
+             detail: Any = None) -> None:
+        key = (table, column or "", action, reason)
+        n = self.counts.get(key, 0)
+        self.counts[key] = n + 1
+        if n < self.examples_per_key:
+            self.examples.setdefault(key, []).append(
+                (old_id, detail) if detail is not None else (old_id,))
+        if action == "dropped_row" and old_id is not None and not isinstance(old_id, tuple):
+            self._dropped.setdefault(table, set()).add(old_id)
+
+    def count(self, table: str | None = None, action: str | None = None,
+              column: str | None = None, reason: str | None = None) -> int:
+        """Sum of the note counts matching the given parts (None = any)."""
+        total = 0
+        for (t, c, a, r), n in self.counts.items():
+            if ((table is None or t == table) and (action is None or a == action)
+                    and (column is None or c == column) and (reason is None or r == reason)):
+                total += n
+        return total
+
+    def notes_summary(self) -> list[dict]:
+        """Counts and examples, sorted, as plain dicts (for the plan/verify reports)."""
+        out = []
+        for key in sorted(self.counts):
+            t, c, a, r = key
+            out.append({"table": t, "column": c or None, "action": a, "reason": r,
+                        "count": self.counts[key], "examples": list(self.examples.get(key, []))})
+        return out
+
+    def merge_notes(self, other: "TransformContext") -> None:
+        """Add the notes of another context (e.g. one per worker) to this one."""
+        for key, n in other.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + n
+            ex = self.examples.setdefault(key, [])
+            room = self.examples_per_key - len(ex)
+            if room > 0:
+                ex.extend(other.examples.get(key, [])[:room])
+
+    # ---- columns ---------------------------------------------------------------------------
+
+    def columns(self, table: str) -> tuple[str, ...]:
+        """Target columns that rows of ``table`` carry: target ∩ what bascule fills (cached)."""
+        cols = self._out_cols.get(table)
+        if cols is None:
+            produced = PRODUCED_COLUMNS.get(table, ())
+            tgt = self.target_columns(table)
+            cols = tuple(c for c in produced if c in tgt)
+            self._out_cols[table] = cols
+            self._exact[table] = len(cols) == len(produced)
+        return cols
+
+    def columns_exact(self, table: str) -> bool:
+        """True when rows of ``table`` carry every column bascule fills (no filtering needed)."""
+        e = self._exact.get(table)
+        if e is None:
+            self.columns(table)
+            e = self._exact[table]
+        return e
+
+    def unfilled(self, table: str) -> set[str]:
+        """Target columns of ``table`` that bascule does not fill (left to the target default)."""
+        return set(self.target_columns(table)) - set(PRODUCED_COLUMNS.get(table, ()))
+
+    def repair_columns(self, table: str) -> tuple[str, ...]:
+        """Source columns of ``table`` flagged as double-encoded (cached)."""
+        cols = self._repair_cols.get(table)
+        if cols is None:
+            cols = tuple(sorted(c for t, c in self.mojibake_columns if t == table))
+            self._repair_cols[table] = cols
+        return cols

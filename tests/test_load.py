@@ -1,0 +1,519 @@
+"""The write layer (bascule.load.writer) on SQLite, MariaDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    func,
+    inspect,
+    select,
+)
+from sqlalchemy.dialects.mysql import MEDIUMBLOB
+
+from bascule.dbutil import make_engine
+from bascule.load.bookkeeping import IDMAP, ensure_bookkeeping
+from bascule.load.writer import BulkWriter, LoadError, fix_sequences, max_ids
+
+BLOB = LargeBinary().with_variant(MEDIUMBLOB(), "mysql", "mariadb")
+
+
+def make_metadata() -> MetaData:
+    md = MetaData()
+    Table(
+        "Group",  # reserved word
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("name", String(20), nullable=False),
+        Column("desc", Text, nullable=True),  # reserved word
+        Column("score", Double, nullable=True),
+        Column("cdate", DateTime, nullable=True),
+        Column("day", Date, nullable=True),
+        Column("data", BLOB, nullable=True),
+        Column("big", BigInteger, nullable=True),
+        mysql_charset="utf8mb4",
+        sqlite_autoincrement=True,
+    )
+    Table(
+        "Operation",  # self-referencing, and child of Group
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("name", String(32), nullable=False),
+        Column("groupId", Integer, ForeignKey("Group.id"), nullable=False),
+        Column("relationId", Integer, ForeignKey("Operation.id"), nullable=True),
+        mysql_charset="utf8mb4",
+    )
+    Table(
+        "UserOrder",  # 13 columns, PK + 5 secondary indexes
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("userId", Integer, nullable=False),
+        Column("productId", Integer, nullable=False),
+        Column("quantity", Double, nullable=False),
+        Column("productPrice", Double, nullable=False),
+        Column("paid", SmallInteger, nullable=False),
+        Column("userId2", Integer, nullable=True),
+        Column("distributionId", Integer, nullable=True),
+        Column("subscriptionId", Integer, nullable=True),
+        Column("basketId", Integer, nullable=True),
+        Column("date", DateTime, nullable=False),
+        Column("flags", Integer, nullable=False),
+        Column("feesRate", Double, nullable=False),
+        Index("UserOrder_userId", "userId"),
+        Index("UserOrder_productId", "productId"),
+        Index("UserOrder_distributionId", "distributionId"),
+        Index("UserOrder_subscriptionId", "subscriptionId"),
+        Index("UserOrder_basketId", "basketId"),
+        mysql_charset="utf8mb4",
+    )
+    return md
+
+
+GCOLS = ["id", "name", "desc", "score", "cdate", "day", "data", "big"]
+
+NASTY_TEXT = "tab\there\nnew line\r\nback\\slash 'single' \"double\" \\N \\x00 %s %(x)s ? \x1a end"
+
+
+def group_rows():
+    return [
+        (1, "Café été ☕🍓", NASTY_TEXT, 0.1 + 0.2, dt.datetime(2023, 3, 14, 9, 30, 5),
+         dt.date(2023, 8, 31), bytes(range(256)), 2**62 + 12345),
+        (2, "nulls", None, None, None, None, None, None),
+        (3, "", "", 1e-300, dt.datetime(1970, 1, 1, 0, 0, 0), dt.date(2000, 2, 29), b"",
+         -(2**63)),
+        (4, "tiny", "🎉" * 100, 1.7976931348623157e308, dt.datetime(2038, 1, 19, 3, 14, 8),
+         dt.date(1000, 1, 1), b"\x00\\\t\n\r'\"", 2**63 - 1),
+        (5, "neg", "ñ" * 5000, -123456.78901234567, None, None, bytes(range(255, -1, -1)) * 300, 0),
+        (6, "Zürich \\", "\\", 2.5e-8, None, None, b"\\x41", 7),
+    ]
+
+
+@pytest.fixture
+def target(dbs):
+    url = dbs.new("load")
+    eng = make_engine(url)
+    md = make_metadata()
+    md.create_all(eng)
+    yield eng, md, dbs.kind
+    eng.dispose()
+
+
+def read_all(conn, table, order="id"):
+    rows = [tuple(r) for r in conn.execute(select(table).order_by(table.c[order]))]
+    conn.rollback()  # end the autobegun read transaction
+    return rows
+
+
+def norm(rows):
+    """bytes from drivers may come back as memoryview/bytearray."""
+    out = []
+    for r in rows:
+        out.append(tuple(bytes(v) if isinstance(v, (memoryview, bytearray)) else v for v in r))
+    return out
+
+
+def test_insert_round_trip_exact(target):
+    eng, md, kind = target
+    g = md.tables["Group"]
+    rows = group_rows()
+    with eng.connect() as conn:
+        with conn.begin():
+            n = BulkWriter(conn).insert(g, GCOLS, iter(rows))
+        assert n == len(rows)
+        got = norm(read_all(conn, g))
+    assert got == rows
+
+
+@pytest.mark.parametrize("variant", ["alt", "small-chunks"])
+def test_insert_alternative_paths_and_chunking(target, variant):
+    eng, md, kind = target
+    g = md.tables["Group"]
+    rows = group_rows()
+    if variant == "alt":
+        opts = {"pg_copy": "text", "mysql_method": "load_data", "prefetch": True}
+    else:
+        opts = {"batch_rows": 2, "batch_bytes": 4096, "prefetch": False}
+    with eng.connect() as conn:
+        with conn.begin():
+            n = BulkWriter(conn, **opts).insert(g, GCOLS, (r for r in rows))
+        assert n == len(rows)
+        assert norm(read_all(conn, g)) == rows
+
+
+def test_many_rows_stream(target):
+    eng, md, kind = target
+    uo = md.tables["UserOrder"]
+    cols = [c.name for c in uo.columns]
+    base = dt.datetime(2023, 1, 1)
+
+    def gen(n):
+        for i in range(1, n + 1):
+            yield (i, i % 97, i % 31, i / 7, 0.1 * i, i % 2, None if i % 3 else i, i % 11,
+                   None, i // 3, base + dt.timedelta(seconds=i), i & 7, 0.0)
+
+    with eng.connect() as conn:
+        with conn.begin():
+            n = BulkWriter(conn, batch_rows=3000, batch_bytes=100_000).insert(uo, cols, gen(12_345))
+        assert n == 12_345
+        assert conn.execute(select(func.count()).select_from(uo)).scalar() == 12_345
+        last = conn.execute(select(uo).where(uo.c.id == 12_345)).one()
+        assert tuple(last) == list(gen(12_345))[-1]
+
+
+def test_upsert_update_delete(target):
+    eng, md, kind = target
+    g = md.tables["Group"]
+    rows = group_rows()
+    with eng.connect() as conn:
+        with conn.begin():
+            w = BulkWriter(conn)
+            w.insert(g, GCOLS, rows[:3])
+            changed = [
+                (2, "nulls now set", "dësc\t2", 0.1, dt.datetime(2023, 3, 1, 12, 0, 0),
+                 dt.date(2023, 3, 1), b"\x01\x02", 42),
+                rows[2],
+                rows[3],
+            ]
+            assert w.upsert(g, GCOLS, iter(changed), key=["id"]) == 3
+        got = norm(read_all(conn, g))
+        assert got == [rows[0], changed[0], rows[2], rows[3]]
+
+        with conn.begin():
+            w = BulkWriter(conn)
+            m = w.update(g, ["id"], ["desc", "score"], iter([(1, "new 🍓\\", 1e-300), (4, None, 0.0), (99, "x", 1.0)]))
+            assert m == 2
+        got = {r[0]: r for r in norm(read_all(conn, g))}
+        assert got[1][2:4] == ("new 🍓\\", 1e-300)
+        assert got[4][2:4] == (None, 0.0)
+        assert got[3] == rows[2]
+
+        with conn.begin():
+            assert BulkWriter(conn).delete(g, ["id"], iter([(2,), (3,), (77,)])) == 2
+        assert [r[0] for r in read_all(conn, g)] == [1, 4]
+
+
+def test_two_pass_self_reference(target):
+    eng, md, kind = target
+    g, op = md.tables["Group"], md.tables["Operation"]
+    with eng.connect() as conn:
+        with conn.begin():
+            w = BulkWriter(conn)
+            w.insert(g, ["id", "name"], [(1, "g")])
+            w.insert(op, ["id", "name", "groupId", "relationId"],
+                     [(i, f"op{i}", 1, None) for i in range(1, 101)])
+            # second pass: each operation points at the next one (forward references)
+            assert w.update(op, ["id"], ["relationId"], ((i, i % 100 + 1) for i in range(1, 101))) == 100
+        rel = dict(conn.execute(select(op.c.id, op.c.relationId)).all())
+        conn.rollback()
+    assert rel == {i: i % 100 + 1 for i in range(1, 101)}
+
+
+def test_upsert_composite_key_bookkeeping(dbs):
+    url = dbs.new("bk")
+    eng = make_engine(url)
+    try:
+        md = ensure_bookkeeping(eng)
+        ensure_bookkeeping(eng)  # idempotent
+        names = set(inspect(eng).get_table_names())
+        assert {"bascule_idmap", "bascule_run", "bascule_group"} <= names
+        idmap = md.tables[IDMAP]
+        cols = ["table_name", "old_id", "new_id", "group_id", "row_hash", "run_id"]
+        with eng.connect() as conn:
+            with conn.begin():
+                w = BulkWriter(conn)
+                w.insert(idmap, cols, [("Group", 1, 10, 1, -(2**63), 1), ("User", 1, 11, None, 2**63 - 1, 1)])
+                w.upsert(idmap, cols, [("Group", 1, 20, 1, 5, 2), ("Group", 2, 21, 1, 6, 2)],
+                         key=["table_name", "old_id"])
+                w.update(idmap, ["table_name", "old_id"], ["row_hash"], [("User", 1, 0)])
+                w.delete(idmap, ["table_name", "old_id"], [("Group", 2)])
+            got = sorted(tuple(r) for r in conn.execute(select(*[idmap.c[c] for c in cols])))
+        assert got == [("Group", 1, 20, 1, 5, 2), ("User", 1, 11, None, 0, 1)]
+    finally:
+        eng.dispose()
+
+
+def _count(conn, table):
+    n = conn.execute(select(func.count()).select_from(table)).scalar()
+    conn.rollback()
+    return n
+
+
+def test_duplicate_key_names_table_id_column(target):
+    eng, md, kind = target
+    g = md.tables["Group"]
+    rows = [(i, f"g{i}", None, None, None, None, None, None) for i in range(1, 301)]
+    rows.insert(170, (50, "dup", None, None, None, None, None, None))
+    with eng.connect() as conn:
+        with pytest.raises(LoadError) as ei:
+            with conn.begin():
+                BulkWriter(conn, batch_rows=64).insert(g, GCOLS, iter(rows))
+        e = ei.value
+        assert e.table == "Group"
+        assert e.key == {"id": 50}
+        assert e.column == "id"
+        assert "Group" in str(e) and "id=50" in str(e)
+        assert _count(conn, g) == 0
+
+
+def test_not_null_and_too_long(target):
+    eng, md, kind = target
+    g = md.tables["Group"]
+    with eng.connect() as conn:
+        with pytest.raises(LoadError) as ei:
+            with conn.begin():
+                BulkWriter(conn).insert(
+                    g, ["id", "name"], [(1, "ok"), (2, "ok"), (7, None), (8, "ok")]
+                )
+        assert (ei.value.table, ei.value.key, ei.value.column) == ("Group", {"id": 7}, "name")
+        assert _count(conn, g) == 0
+        if kind == "sqlite":
+            return  # SQLite does not enforce VARCHAR lengths
+        with pytest.raises(LoadError) as ei:
+            with conn.begin():
+                BulkWriter(conn).insert(g, ["id", "name"], [(1, "ok"), (2, "é" * 21), (3, "ok")])
+        assert (ei.value.key, ei.value.column) == ({"id": 2}, "name")
+        assert _count(conn, g) == 0
+
+
+def test_foreign_key_violation(target):
+    eng, md, kind = target
+    g, op = md.tables["Group"], md.tables["Operation"]
+    with eng.connect() as conn:
+        with conn.begin():
+            BulkWriter(conn).insert(g, ["id", "name"], [(1, "g")])
+        with pytest.raises(LoadError) as ei:
+            with conn.begin():
+                BulkWriter(conn).insert(
+                    op, ["id", "name", "groupId", "relationId"],
+                    [(1, "a", 1, None), (2, "b", 1, 1), (3, "c", 999, None), (4, "d", 1, None)],
+                )
+        assert (ei.value.table, ei.value.key, ei.value.column) == ("Operation", {"id": 3}, "groupId")
+        assert _count(conn, op) == 0
+
+
+def test_upsert_and_update_errors(target):
+    eng, md, kind = target
+    g = md.tables["Group"]
+    with eng.connect() as conn:
+        with conn.begin():
+            BulkWriter(conn).insert(g, ["id", "name"], [(i, f"g{i}") for i in range(1, 11)])
+        with pytest.raises(LoadError) as ei:
+            with conn.begin():
+                BulkWriter(conn).update(g, ["id"], ["name"], [(1, "a"), (5, None), (6, "b")])
+        assert (ei.value.operation, ei.value.key, ei.value.column) == ("update", {"id": 5}, "name")
+        with pytest.raises(LoadError) as ei:
+            with conn.begin():
+                BulkWriter(conn).upsert(g, ["id", "name"], [(1, "a"), (11, None)], key=["id"])
+        assert (ei.value.operation, ei.value.key, ei.value.column) == ("upsert", {"id": 11}, "name")
+        assert [r[1] for r in read_all(conn, g)] == [f"g{i}" for i in range(1, 11)]
+
+
+def test_find_bad_row_leaves_nothing(target):
+    eng, md, kind = target
+    g = md.tables["Group"]
+    with eng.connect() as conn:
+        with conn.begin():
+            w = BulkWriter(conn)
+            assert w.find_bad_row(g, ["id", "name"], [(1, "a"), (2, "b")]) is None
+            e = w.find_bad_row(g, ["id", "name"], [(1, "a"), (1, "b")])
+            assert isinstance(e, LoadError) and e.key == {"id": 1}
+            w.insert(g, ["id", "name"], [(3, "c")])
+        assert [r[0] for r in read_all(conn, g)] == [3]
+
+
+def test_fix_sequences_and_max_ids(target):
+    eng, md, kind = target
+    g, uo, op = md.tables["Group"], md.tables["UserOrder"], md.tables["Operation"]
+    with eng.connect() as conn:
+        assert max_ids(conn, [g, uo, op]) == {"Group": 0, "UserOrder": 0, "Operation": 0}
+        conn.rollback()
+        with conn.begin():
+            w = BulkWriter(conn)
+            w.insert(g, ["id", "name"], ((i, f"g{i}") for i in range(1, 1001)))
+            w.insert(op, ["id", "name", "groupId"], [(5, "x", 1)])
+        assert max_ids(conn, [g, uo, op]) == {"Group": 1000, "UserOrder": 0, "Operation": 5}
+        conn.rollback()
+        with conn.begin():
+            fixed = fix_sequences(conn, [g, uo, op])
+        assert fixed == {"Group": 1000, "UserOrder": 0, "Operation": 5}
+        with conn.begin():
+            new_id = conn.execute(g.insert().values(name="auto")).inserted_primary_key[0]
+            new_op = conn.execute(op.insert().values(name="auto", groupId=1)).inserted_primary_key[0]
+            new_uo = conn.execute(
+                uo.insert().values(userId=1, productId=1, quantity=1, productPrice=1, paid=0,
+                                   date=dt.datetime(2023, 1, 1), flags=0, feesRate=0)
+            ).inserted_primary_key[0]
+        assert (new_id, new_op, new_uo) == (1001, 6, 1)
+
+
+@pytest.fixture(params=["mysql", "postgresql"])
+def server_target(request, db_factory):
+    url = db_factory(request.param).new("srv")
+    eng = make_engine(url)
+    md = make_metadata()
+    md.create_all(eng)
+    yield eng, md, request.param
+    eng.dispose()
+
+
+def test_engine_specific_bad_values(server_target):
+    """Values one engine refuses: NUL in text (PostgreSQL), non-finite floats (MySQL)."""
+    eng, md, kind = server_target
+    g = md.tables["Group"]
+    col, value = {"postgresql": ("desc", "a\x00b"), "mysql": ("score", float("inf"))}[kind]
+    with eng.connect() as conn:
+        with pytest.raises(LoadError) as ei:
+            with conn.begin():
+                BulkWriter(conn).insert(g, ["id", "name", col], [(1, "a", None), (2, "b", value)])
+        assert (ei.value.key, ei.value.column) == ({"id": 2}, col)
+        assert _count(conn, g) == 0
+
+
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_iterator_error_propagates(target, prefetch):
+    eng, md, kind = target
+    g = md.tables["Group"]
+
+    class Boom(Exception):
+        pass
+
+    def rows():
+        for i in range(1, 50):
+            yield (i, f"g{i}")
+        raise Boom("source went away")
+
+    with eng.connect() as conn:
+        with pytest.raises(Boom):
+            with conn.begin():
+                BulkWriter(conn, batch_rows=10, prefetch=prefetch).insert(g, ["id", "name"], rows())
+        assert _count(conn, g) == 0
+
+
+def test_load_data_path_pinpoints(mysql_dbs):
+    eng = make_engine(mysql_dbs.new("ld"))
+    md = make_metadata()
+    md.create_all(eng)
+    g = md.tables["Group"]
+    try:
+        with eng.connect() as conn:
+            with pytest.raises(LoadError) as ei:
+                with conn.begin():
+                    BulkWriter(conn, mysql_method="load_data").insert(
+                        g, ["id", "name"], [(1, "a"), (2, "b"), (2, "c"), (3, "d")]
+                    )
+            assert (ei.value.key, ei.value.column) == ({"id": 2}, "id")
+            assert _count(conn, g) == 0
+    finally:
+        eng.dispose()
+
+
+def test_lost_connection_is_not_a_row_error(server_target):
+    """A connection killed under the writer surfaces as SQLAlchemy's OperationalError with
+    connection_invalidated, not as a LoadError, and the transaction leaves nothing."""
+    from sqlalchemy import exc as sa_exc
+    from sqlalchemy import text
+
+    eng, md, kind = server_target
+    g = md.tables["Group"]
+    killer = make_engine(eng.url)
+    try:
+        with eng.connect() as conn:
+            conn.begin()
+            pid_sql = "SELECT CONNECTION_ID()" if kind == "mysql" else "SELECT pg_backend_pid()"
+            pid = conn.execute(text(pid_sql)).scalar()
+            w = BulkWriter(conn, batch_rows=10)
+            with killer.connect() as k:
+                if kind == "mysql":
+                    k.execute(text(f"KILL {int(pid)}"))
+                else:
+                    k.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            with pytest.raises(sa_exc.DBAPIError) as ei:
+                w.insert(g, ["id", "name"], [(i, "x") for i in range(1, 100)])
+            assert not isinstance(ei.value, LoadError)
+            assert ei.value.connection_invalidated
+            conn.rollback()
+        with eng.connect() as conn:
+            assert _count(conn, g) == 0
+    finally:
+        killer.dispose()
+
+
+def _filler(col):
+    """A value of the column's type for NOT NULL columns in the Camap-metadata test."""
+    from sqlalchemy import Boolean, Float, LargeBinary as LB
+
+    t = col.type
+    if isinstance(t, Boolean):
+        return False
+    if isinstance(t, Integer):
+        return 0
+    if isinstance(t, Float):
+        return 0.0
+    if isinstance(t, DateTime):
+        return dt.datetime(2023, 3, 14, 0, 0, 0)
+    if isinstance(t, Date):
+        return dt.date(2023, 3, 14)
+    if isinstance(t, LB):
+        return b""
+    return "x"
+
+
+def test_camap_metadata_group_two_pass_and_sequences(dbs):
+    """On the real Camap shape: all table names quote, Group <-> Place load in two passes, and
+    every sequence is fixed (CamelCase and reserved names on PostgreSQL)."""
+    schema = pytest.importorskip("bascule.schema")
+    md = schema.camap_metadata("head")
+    eng = make_engine(dbs.new("camap"))
+    try:
+        md.create_all(eng)
+        group, place = md.tables["Group"], md.tables["Place"]
+        with eng.connect() as conn:
+            assert set(max_ids(conn, md.tables.values()).values()) == {0}
+            conn.rollback()
+            with conn.begin():
+                w = BulkWriter(conn)
+                gcols = ["id"] + [c.name for c in group.columns
+                                  if c.name != "id" and not c.nullable and not c.foreign_keys]
+                w.insert(group, gcols, ([i] + [_filler(group.c[c]) for c in gcols[1:]] for i in range(1, 51)))
+                pcols = ["id", "groupId"] + [c.name for c in place.columns
+                                             if c.name not in ("id", "groupId") and not c.nullable
+                                             and not c.foreign_keys]
+                w.insert(place, pcols, ([100 + i, i] + [_filler(place.c[c]) for c in pcols[2:]]
+                                        for i in range(1, 51)))
+                assert w.update(group, ["id"], ["placeId"], ((i, 100 + i) for i in range(1, 51))) == 50
+            with conn.begin():
+                fixed = fix_sequences(conn, md.tables.values())
+            assert fixed["Group"] == 50 and fixed["Place"] == 150
+            with conn.begin():
+                vals = {c: _filler(group.c[c]) for c in gcols[1:]}
+                assert conn.execute(group.insert().values(**vals)).inserted_primary_key[0] == 51
+            got = dict(conn.execute(select(group.c.id, group.c.placeId)).all())
+            conn.rollback()
+        assert got == {**{i: 100 + i for i in range(1, 51)}, 51: None}
+    finally:
+        eng.dispose()
+
+
+def test_writer_without_explicit_begin_commits_with_conn_commit(target):
+    eng, md, kind = target
+    g = md.tables["Group"]
+    with eng.connect() as conn:
+        BulkWriter(conn).insert(g, ["id", "name"], [(1, "a"), (2, "b")])
+        conn.commit()
+    with eng.connect() as conn:
+        assert _count(conn, g) == 2
