@@ -23,6 +23,7 @@ demo: $(STAMP)
 
 services:
 	bash scripts/ensure-services.sh
+	bash scripts/ensure-nginx.sh
 
 test: $(STAMP) services
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

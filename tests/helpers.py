@@ -61,10 +61,25 @@ def count(url: str, table: str, where: str = "") -> int:
 
 
 def rows(url: str, sql: str, **params) -> list:
+    """Run SQL written with "double-quoted" identifiers (backticks on MySQL) and 'literals'."""
     eng = make_engine(url)
+    if eng.dialect.name in ("mysql", "mariadb"):
+        sql = sql.replace('"', "`")
     try:
         with eng.connect() as c:
             return [tuple(r) for r in c.execute(text(sql), params)]
+    finally:
+        eng.dispose()
+
+
+def execute(url: str, sql: str, **params):
+    """Execute one statement (same quoting convention as rows()); returns the lastrowid."""
+    eng = make_engine(url)
+    if eng.dialect.name in ("mysql", "mariadb"):
+        sql = sql.replace('"', "`")
+    try:
+        with eng.begin() as c:
+            return c.execute(text(sql), params).lastrowid
     finally:
         eng.dispose()
 

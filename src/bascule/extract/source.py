@@ -186,6 +186,9 @@ def inspect_source(engine: Engine) -> SourceInfo:
     tables = {}
     for t in columns:
         tables[t] = Table(t, md, autoload_with=engine)
+        for c in tables[t].columns:  # DOUBLE columns come back as floats, as they are stored
+            if getattr(c.type, "asdecimal", False):
+                c.type.asdecimal = False
     return SourceInfo(
         backend=_backend(engine),
         shape=shape,

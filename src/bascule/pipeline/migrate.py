@@ -81,9 +81,9 @@ USER_REFS = {
 }
 FILE_REFS = {"Group": ("imageId",), "Product": ("imageId",), "EntityFile": ("fileId",)}
 
-#: Rows in one unit of work (estimate). Big enough to amortise round trips, small enough to keep
-#: memory flat and a failed unit cheap to retry group by group.
-UNIT_ROWS = 60_000
+#: Rows in one unit of work (estimate), in batches: big enough to amortise round trips, small
+#: enough to keep memory flat and a failed unit cheap to retry group by group.
+UNIT_BATCHES = 12
 
 
 # --------------------------------------------------------------------------------------------
@@ -276,7 +276,6 @@ class Migrator:
         progress: "Progress | None" = None,
         source_engine: Engine | None = None,
         target_engine: Engine | None = None,
-        stop_after_units: int | None = None,
     ):
         if not settings.source_url:
             raise MigrationError("source_url is not set (bascule.toml, BASCULE_SOURCE_URL or "
@@ -290,7 +289,13 @@ class Migrator:
         self.progress = progress or NullProgress()
         self.src_engine = source_engine or make_engine(settings.source_url)
         self.tgt_engine = target_engine or make_engine(settings.target_url)
-        self.stop_after_units = stop_after_units  # test hook: stop (as if killed) after N units
+        # fault-injection hook for the kill tests: before committing unit N, say so on stderr
+        # and wait for a line on stdin (the test kills the process meanwhile)
+        import os
+
+        pause = os.environ.get("BASCULE_FAULT_PAUSE_BEFORE_COMMIT")
+        self.pause_before_commit = int(pause) if pause else None
+        self.unit_no = 0
         self.collect_expected = False  # verify keeps the transformed rows to compare them
 
     # -- public -------------------------------------------------------------------------------
@@ -331,14 +336,15 @@ class Migrator:
             self.reader = reader
             groups = select_groups(reader, self.s)
             est = estimate_rows(reader, groups)
-            units = cut_units(groups, est, max(UNIT_ROWS, self.s.batch_size))
+            units = cut_units(groups, est, self.s.batch_size * UNIT_BATCHES)
             self._prepare(report, groups)
             self.progress.start(len(groups), sum(est.values()))
             try:
-                for n, unit in enumerate(units):
-                    if self.stop_after_units is not None and n >= self.stop_after_units:
-                        raise SystemExit(f"stopped after {n} units (test hook)")
+                for n, unit in enumerate(units, 1):
+                    self.unit_no = n
                     results = self._do_unit(unit)
+                    log.info("unit %d/%d committed: groups %s", n, len(units),
+                             ",".join(str(g.id) for g in unit))
                     for r in results:
                         report.groups.append(r)
                         self.progress.group_done(r, est.get(r.source_id, 0))
@@ -746,7 +752,11 @@ class Migrator:
                     prev_hash = prev[1] if prev is not None else None
                     is_new = prev is None
                 u.seen.setdefault(t, set()).add(old_key)
-                if self.collect_expected and new_id != -1:
+                if self.collect_expected and is_new:  # verify: in the source, not moved
+                    plan.missing[t].add(old_key if t not in COMPOSITE_KEYS
+                                        else _tuple_key(r, COMPOSITE_KEYS[t][0]))
+                    continue
+                if self.collect_expected:
                     tk = tuple(out.get(c) for c in COMPOSITE_KEYS[t][1]) if t in COMPOSITE_KEYS \
                         else (new_id,)
                     src_key = _tuple_key(r, COMPOSITE_KEYS[t][0]) if t in COMPOSITE_KEYS \
@@ -925,6 +935,12 @@ class Migrator:
                       r.rows_written, now, None) for r in plan.results.values()]
             w.upsert(group_t, ["source_group_id", "target_group_id", "name", "status", "run_id",
                                "rows", "updated_at", "error"], grows, key=["source_group_id"])
+            if self.pause_before_commit == self.unit_no:
+                import sys
+
+                print(f"bascule-fault: unit {self.unit_no} written, not committed", file=sys.stderr,
+                      flush=True)
+                sys.stdin.readline()
 
     def _record_failure(self, g: GroupRef, error: str) -> None:
         from bascule.load.writer import BulkWriter
@@ -995,6 +1011,7 @@ class _Plan:
     email_matches: list[dict] = field(default_factory=list)
     shared_counts: dict[str, TableCounts] = field(default_factory=lambda: defaultdict(TableCounts))
     expected: dict[str, dict[tuple, tuple]] = field(default_factory=lambda: defaultdict(dict))
+    missing: dict[str, set] = field(default_factory=lambda: defaultdict(set))
 
 
 class _Unit:

@@ -88,6 +88,10 @@ def inspect_target(bind: Engine | Connection) -> TargetInfo:
     shape, reasons = detect_camap_shape(cols)
     md = MetaData()
     tables = {t: Table(t, md, autoload_with=bind) for t in REQUIRED_TARGET_TABLES}
+    for tbl in tables.values():
+        for c in tbl.columns:  # DOUBLE as float, not Decimal
+            if getattr(c.type, "asdecimal", False):
+                c.type.asdecimal = False
     return TargetInfo(
         backend=_backend(bind),
         shape=shape,

@@ -182,13 +182,11 @@ class Verifier(Migrator):
 
     # the id map is read only: a row without an entry is "missing", never allocated
     def _allocate(self, u: _Unit, table: str, old: int) -> int:
-        u.missing.setdefault(table, set()).add(old)
         return -1
 
     def _verify_unit(self, groups: Sequence[GroupRef]) -> None:
         rows = self.reader.group_closure([g.id for g in groups])
         u = _Unit(groups, rows, self.sinfo.shape)
-        u.missing = {}
         self.unit = u
         try:
             plan = self._build(u)
@@ -235,7 +233,7 @@ class Verifier(Migrator):
                                 self._diff(Difference(
                                     "changed", t, f"expected {ev!r}, target has {av!r}",
                                     src_id, k if len(k) > 1 else k[0], c))
-        for t, olds in getattr(u, "missing", {}).items():
+        for t, olds in plan.missing.items():
             for old in sorted(olds)[:MAX_DIFFS_PER_TABLE]:
                 self._diff(Difference("missing", t, "source row has no entry in bascule_idmap "
                                       "(added to the source since the last migrate?)", old))

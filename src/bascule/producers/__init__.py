@@ -1,0 +1,1 @@
+"""`bascule producers`: the producers who lost their producer space, and where their orders are."""

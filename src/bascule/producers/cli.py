@@ -1,0 +1,60 @@
+"""`bascule producers`: who lost their producer space, and where their orders are now."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bascule.cli import cli, settings_from
+
+
+@cli.command("producers")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "markdown"]), default="table",
+              show_default=True, help="table: rich table; csv: one row per (producer user, "
+              "catalog) for a mail merge; markdown: a notice with the three steps.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file instead of stdout.")
+@click.option("--new-host", default=None, help="Host of the links (default: setting new_host).")
+@click.pass_context
+def producers_cmd(ctx, fmt, output, new_host):
+    """List the producers whose catalogs were linked to a producer space (Cagette Pro).
+
+    \b
+    For each: the producer (vendor name, e-mail), the users who ran its producer space, and
+    for each moved catalog the group, the new ids and the Camap links where the orders are
+    now (Catalogues > Gérer /contractAdmin/view/<C> > Commandes
+    /contractAdmin/selectDistrib/<C>, and /contractAdmin/orders/<C>?d=<D> for every
+    distribution from the cutover date on). Reads the source (read only) and the id mapping
+    in the target.
+    """
+    s = settings_from(ctx, new_host=new_host)
+    if not s.source_url or not s.target_url:
+        raise click.UsageError("source_url and target_url are both needed")
+    from bascule.dbutil import make_engine
+    from bascule.producers.notice import find_producers, to_csv, to_markdown, to_table
+    from bascule.redirects.mapping import DbMapping
+
+    src, tgt = make_engine(s.source_url), make_engine(s.target_url)
+    try:
+        ps = find_producers(src, DbMapping(tgt), new_host=s.new_host, cutover_date=s.cutover_date)
+    finally:
+        src.dispose()
+        tgt.dispose()
+    if fmt == "table":
+        from rich.console import Console
+
+        if output:
+            with open(output, "w", encoding="utf-8") as fh:
+                Console(file=fh, width=200).print(to_table(ps))
+        else:
+            Console(file=sys.stdout).print(to_table(ps))
+    else:
+        text = to_csv(ps) if fmt == "csv" else to_markdown(ps, new_host=s.new_host)
+        if output:
+            Path(output).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    n_cat = sum(len(p.catalogs) for p in ps)
+    click.echo(f"{len(ps)} producers, {n_cat} catalogs", err=True)

@@ -1,0 +1,184 @@
+"""The id mapping (old source id → new target id) as the redirects and the producer notice read it.
+
+``bascule migrate`` writes it into the TARGET database:
+
+- ``bascule_idmap(table_name, old_id, new_id, group_id)``: one row per moved source row; ``group_id``
+  is the SOURCE group that owns the row, NULL for shared rows (User, Vendor, File).
+- ``bascule_group(source_group_id, target_group_id, name, status)``: one row per source group;
+  ``status = 'done'`` once the group is committed.
+
+Only rows of groups whose status is ``'done'`` count as moved (shared rows count as soon as they
+are in the map). ``IdMapping`` is the small read interface; ``DictMapping`` serves tests,
+``DbMapping`` streams from the target database.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.engine import Engine
+
+IDMAP_TABLE_NAME = "bascule_idmap"
+GROUP_TABLE_NAME = "bascule_group"
+DONE = "done"
+
+# The kinds are the source table names (as bascule_idmap.table_name stores them).
+SHARED_KINDS = frozenset({"User", "Vendor", "File"})
+
+
+def idmap_metadata() -> MetaData:
+    """Minimal definition of the two tables this module reads (the loader owns the full one:
+    it may have more columns; these names and types are the contract)."""
+    md = MetaData()
+    Table(
+        IDMAP_TABLE_NAME,
+        md,
+        Column("table_name", String(64), primary_key=True),
+        Column("old_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("new_id", Integer, nullable=False),
+        Column("group_id", Integer, nullable=True),
+        mysql_charset="utf8mb4",
+    )
+    Table(
+        GROUP_TABLE_NAME,
+        md,
+        Column("source_group_id", Integer, primary_key=True, autoincrement=False),
+        Column("target_group_id", Integer, nullable=True),
+        Column("name", String(128), nullable=False),
+        Column("status", String(16), nullable=False),
+        mysql_charset="utf8mb4",
+    )
+    return md
+
+
+class IdMapping(ABC):
+    """Read-only view of old → new ids, per kind (source table name)."""
+
+    @abstractmethod
+    def kinds(self) -> list[str]:
+        """Kinds that have at least one moved row, sorted."""
+
+    @abstractmethod
+    def items(self, kind: str) -> Iterator[tuple[int, int]]:
+        """(old_id, new_id) pairs of one kind, sorted by old id. Streams."""
+
+    @abstractmethod
+    def get(self, kind: str, old_id: int) -> int | None:
+        """The new id of a moved row, or None."""
+
+    @abstractmethod
+    def count(self, kind: str) -> int:
+        """How many rows of that kind moved."""
+
+
+class DictMapping(IdMapping):
+    """An in-memory mapping: ``{kind: {old_id: new_id}}``."""
+
+    def __init__(self, data: Mapping[str, Mapping[int, int]]):
+        self._data = {k: dict(v) for k, v in data.items()}
+
+    def kinds(self) -> list[str]:
+        return sorted(k for k, v in self._data.items() if v)
+
+    def items(self, kind: str) -> Iterator[tuple[int, int]]:
+        d = self._data.get(kind, {})
+        for old in sorted(d):
+            yield old, d[old]
+
+    def get(self, kind: str, old_id: int) -> int | None:
+        return self._data.get(kind, {}).get(int(old_id))
+
+    def count(self, kind: str) -> int:
+        return len(self._data.get(kind, {}))
+
+
+class DbMapping(IdMapping):
+    """The mapping in the target database (``bascule_idmap`` joined to ``bascule_group``).
+
+    Nothing is loaded up front: ``items`` streams with a server-side cursor, ``get`` and
+    ``count`` are single queries. ``get`` results are cached per kind only for the ids asked.
+    """
+
+    def __init__(self, engine: Engine, *, batch: int = 10_000):
+        self.engine = engine
+        self.batch = batch
+        md = idmap_metadata()
+        self.idmap = md.tables[IDMAP_TABLE_NAME]
+        self.groups = md.tables[GROUP_TABLE_NAME]
+        self._cache: dict[tuple[str, int], int | None] = {}
+
+    def _moved(self):
+        """FROM clause + WHERE condition selecting moved rows."""
+        m, g = self.idmap, self.groups
+        frm = m.outerjoin(g, g.c.source_group_id == m.c.group_id)
+        cond = or_(m.c.group_id.is_(None), g.c.status == DONE)
+        return frm, cond
+
+    def kinds(self) -> list[str]:
+        frm, cond = self._moved()
+        q = select(self.idmap.c.table_name).select_from(frm).where(cond).distinct()
+        with self.engine.connect() as c:
+            return sorted(r[0] for r in c.execute(q))
+
+    def items(self, kind: str) -> Iterator[tuple[int, int]]:
+        frm, cond = self._moved()
+        m = self.idmap
+        q = (
+            select(m.c.old_id, m.c.new_id)
+            .select_from(frm)
+            .where(and_(m.c.table_name == kind, cond))
+            .order_by(m.c.old_id)
+        )
+        with self.engine.connect() as c:
+            res = c.execution_options(stream_results=True, yield_per=self.batch).execute(q)
+            for old, new in res:
+                yield int(old), int(new)
+
+    def get(self, kind: str, old_id: int) -> int | None:
+        key = (kind, int(old_id))
+        if key in self._cache:
+            return self._cache[key]
+        frm, cond = self._moved()
+        m = self.idmap
+        q = (
+            select(m.c.new_id)
+            .select_from(frm)
+            .where(and_(m.c.table_name == kind, m.c.old_id == int(old_id), cond))
+        )
+        with self.engine.connect() as c:
+            v = c.execute(q).scalar()
+        self._cache[key] = None if v is None else int(v)
+        return self._cache[key]
+
+    def count(self, kind: str) -> int:
+        frm, cond = self._moved()
+        m = self.idmap
+        q = select(func.count()).select_from(frm).where(and_(m.c.table_name == kind, cond))
+        with self.engine.connect() as c:
+            return int(c.execute(q).scalar() or 0)
+
+    def group_of(self, kind: str, old_id: int) -> int | None:
+        """The SOURCE group id that owns a moved row (None for shared rows or unknown ids)."""
+        frm, cond = self._moved()
+        m = self.idmap
+        q = (
+            select(m.c.group_id)
+            .select_from(frm)
+            .where(and_(m.c.table_name == kind, m.c.old_id == int(old_id), cond))
+        )
+        with self.engine.connect() as c:
+            v = c.execute(q).scalar()
+        return None if v is None else int(v)

@@ -1,0 +1,272 @@
+"""The nginx output served by a REAL nginx (Debian package, see scripts/ensure-nginx.sh).
+
+Each test emits the config into tmp_path, writes a minimal nginx.conf that includes it, checks it
+with `nginx -t`, starts nginx in the foreground on a free loopback port, waits for the port, and
+asks it every sampled URL with redirects disabled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bascule.redirects.common import EmitOptions
+from bascule.redirects.mapping import DictMapping
+from bascule.redirects.nginx import HTTP_CONF, SERVER_CONF, emit_nginx
+from bascule.redirects.routes import ACTIVE_ROUTES, KIND_TABLE
+
+OLD, NEW = "app.cagette.net", "camap.alilo.fr"
+UTC = ZoneInfo("UTC")
+
+# Moved ids: old 10+i → new 5000+i per kind; 777 is a shop-mode id (never in the mapping).
+CODES = sorted(KIND_TABLE)
+OLD_ID = {c: 10 + i for i, c in enumerate(CODES)}
+NEW_ID = {c: 5000 + i for i, c in enumerate(CODES)}
+SHOP_ID = 777
+PASS = {"day": "2023-03-01", "type": "1", "font": "2", "sig": "0123456789abcdef0123456789abcdef",
+        "token": "0123456789abcdef"}
+
+
+def sample_mapping(extra: dict | None = None) -> DictMapping:
+    d = {KIND_TABLE[c]: {OLD_ID[c]: NEW_ID[c], OLD_ID[c] + 1000: NEW_ID[c] + 1000} for c in CODES}
+    for k, v in (extra or {}).items():
+        d.setdefault(k, {}).update(v)
+    return DictMapping(d)
+
+
+def nginx_bin() -> str:
+    b = shutil.which("nginx") or "/usr/sbin/nginx"
+    assert os.path.exists(b), "nginx is missing: run scripts/ensure-nginx.sh"
+    return b
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_nginx_conf(root: Path, conf_dir: Path, port: int) -> Path:
+    for d in ("logs", "tmp"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    conf = root / "nginx.conf"
+    conf.write_text(f"""
+daemon off;
+master_process off;
+worker_processes 1;
+pid {root}/logs/nginx.pid;
+error_log {root}/logs/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log {root}/logs/access.log;
+    client_body_temp_path {root}/tmp/body;
+    proxy_temp_path {root}/tmp/proxy;
+    fastcgi_temp_path {root}/tmp/fastcgi;
+    uwsgi_temp_path {root}/tmp/uwsgi;
+    scgi_temp_path {root}/tmp/scgi;
+    default_type application/octet-stream;
+    include {conf_dir}/{HTTP_CONF};
+    server {{
+        listen 127.0.0.1:{port};
+        server_name {OLD};
+        include {conf_dir}/{SERVER_CONF};
+        location / {{ return 404 "passthrough\\n"; }}
+    }}
+}}
+""")
+    return conf
+
+
+def nginx_test(root: Path, conf: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([nginx_bin(), "-t", "-p", str(root), "-e", str(root / "logs/error.log"),
+                           "-c", str(conf)], capture_output=True, text=True, timeout=600)
+
+
+class Nginx:
+    def __init__(self, root: Path, conf: Path, port: int):
+        self.port = port
+        self.proc = subprocess.Popen([nginx_bin(), "-p", str(root), "-e", str(root / "logs/error.log"),
+                                      "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.root = root
+        for _ in range(2000):  # bounded connect retries, no fixed sleep
+            if self.proc.poll() is not None:
+                raise AssertionError(f"nginx exited: {self.proc.stderr.read().decode()}"
+                                     f"{(root / 'logs/error.log').read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.005)
+        else:
+            raise AssertionError("nginx did not listen")
+
+    def get(self, url: str) -> tuple[int, dict, str]:
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        c.request("GET", url, headers={"Host": OLD})
+        r = c.getresponse()
+        body = r.read().decode("utf-8", "replace")
+        h = {k.lower(): v for k, v in r.getheaders()}
+        c.close()
+        return r.status, h, body
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            self.proc.kill()
+            self.proc.wait()
+
+
+def serve(tmp_path: Path, mapping, **kw):
+    conf_dir = tmp_path / "out"
+    opts = EmitOptions(old_host=OLD, new_host=NEW, config_dir=str(conf_dir), **kw)
+    emit_nginx(mapping, opts, conf_dir)
+    port = free_port()
+    conf = write_nginx_conf(tmp_path / "nginx", conf_dir, port)
+    t = nginx_test(tmp_path / "nginx", conf)
+    assert t.returncode == 0, t.stderr
+    return Nginx(tmp_path / "nginx", conf, port), opts
+
+
+@pytest.fixture
+def started():
+    servers = []
+    yield servers
+    for s in servers:
+        s.stop()
+
+
+def sample_urls():
+    """(route, old url, expected new path) for every active route, all ids moved."""
+    for r in ACTIVE_ROUTES:
+        old = r.render_old(OLD_ID, PASS)
+        new = r.render_new(NEW_ID, PASS) if r.action == "redirect" else "/home"
+        yield r, old, new
+
+
+def test_every_route_redirects_before_the_cut(tmp_path, started):
+    cut = dt.datetime.now(UTC) + dt.timedelta(days=30)
+    ng, opts = serve(tmp_path, sample_mapping(), cut=cut)
+    started.append(ng)
+    seen = 0
+    for r, old, new in sample_urls():
+        st, h, _ = ng.get(old)
+        assert st == 301, (r.name, old, st)
+        assert h["location"] == f"https://{NEW}{new}", (r.name, old)
+        m = re.fullmatch(r"max-age=(\d+)", h["cache-control"])
+        assert m and int(m.group(1)) == opts.max_age
+        seen += 1
+    assert seen == len(ACTIVE_ROUTES) > 100
+
+
+def test_query_ids_remapped_in_any_order_and_extra_args_dropped(tmp_path, started):
+    ng, _ = serve(tmp_path, sample_mapping(), cut=dt.datetime.now(UTC) + dt.timedelta(days=3))
+    started.append(ng)
+    G, C, D, MD, VR = (OLD_ID[k] for k in ("G", "C", "D", "MD", "VR"))
+    nG, nC, nD, nMD = (NEW_ID[k] for k in ("G", "C", "D", "MD"))
+    cases = {
+        f"/user/choose?show=1&group={G}": f"/user/choose?group={nG}",
+        f"/contractAdmin/orders/{C}?csv=1&d={D}": f"/contractAdmin/orders/{nC}?d={nD}",
+        f"/contractAdmin/orders/{C}": f"/contractAdmin/orders/{nC}",
+        f"/contractAdmin/orders/{C}?d=abc": f"/contractAdmin/orders/{nC}",
+        f"/contractAdmin/products/{C}?enable=1|2": f"/contractAdmin/products/{nC}",
+        f"/distribution/volunteersCalendar?role={VR}&distrib={MD}&from=x": f"/distribution/volunteersCalendar/{nMD}",
+        f"/group/{G}/": f"/group/{nG}",
+        f"/contract/order/{C}": f"/subscriptions/contract/{nC}",
+        f"/account/basket/{OLD_ID['B']}/2": f"/history/basket/{NEW_ID['B']}/2",
+        f"/subscriptions/edit/{OLD_ID['S']}": f"/contractAdmin/subscriptions/edit/{NEW_ID['S']}",
+        f"/contract/edit/{C}": f"/contractAdmin/edit/{nC}",
+        f"/group/{G + 1000}": f"/group/{nG + 1000}",
+    }
+    for old, new in cases.items():
+        st, h, _ = ng.get(old)
+        assert (st, h.get("location")) == (301, f"https://{NEW}{new}"), old
+
+
+def test_not_moved_idless_and_unknown_urls_pass_through(tmp_path, started):
+    ng, _ = serve(tmp_path, sample_mapping(), cut=dt.datetime.now(UTC) + dt.timedelta(days=3))
+    started.append(ng)
+    C, D = OLD_ID["C"], OLD_ID["D"]
+    urls = [
+        "/", "/home", "/contractAdmin", "/member", "/user/choose", "/user/choose?show=1",
+        "/distribution/volunteersCalendar", f"/group/{SHOP_ID}", f"/user/choose?group={SHOP_ID}",
+        f"/contract/order/{SHOP_ID}", f"/contractAdmin/orders/{C}?d={SHOP_ID}",
+        f"/contractAdmin/orders/{SHOP_ID}?d={D}", f"/member/view/{OLD_ID['U']}",
+        f"/member/invoice/{OLD_ID['U']}/{SHOP_ID}", f"/member/invoice/{SHOP_ID}/{OLD_ID['MD']}",
+        f"/vendor/edit/{OLD_ID['V']}", f"/file/{OLD_ID['F']}_0123456789abcdef0123456789abcdef.jpg",
+        f"/api/planning/{OLD_ID['G']}", f"/p/pro/group/{OLD_ID['G']}", f"/group/{OLD_ID['G']}x",
+        f"/Group/{OLD_ID['G']}", f"/group/{OLD_ID['G']}/extra", "/group/", f"/shop/{SHOP_ID}",
+    ]
+    for u in urls:
+        st, h, body = ng.get(u)
+        assert (st, body) == (404, "passthrough\n"), u
+        assert "location" not in h
+    for u in ("/__bascule/redirect", "/__bascule/gone"):  # internal locations: plain 404
+        st, h, _ = ng.get(u)
+        assert st == 404 and "location" not in h
+
+
+def test_after_the_cut_the_fallback_is_a_410_notice(tmp_path, started):
+    ng, _ = serve(tmp_path, sample_mapping(), cut=dt.datetime.now(UTC) - dt.timedelta(days=1))
+    started.append(ng)
+    for r, old, _new in list(sample_urls())[::7]:
+        st, h, body = ng.get(old)
+        assert st == 410, (r.name, old)
+        assert "location" not in h
+        assert NEW in body and h["content-type"].startswith("text/html")
+        assert h["cache-control"] == "no-store"
+    st, _, body = ng.get(f"/group/{SHOP_ID}")  # not moved: still the old site
+    assert (st, body) == (404, "passthrough\n")
+
+
+def test_after_the_cut_home_fallback(tmp_path, started):
+    ng, _ = serve(tmp_path, sample_mapping(), cut=dt.datetime.now(UTC) - dt.timedelta(seconds=5),
+                  fallback="home")
+    started.append(ng)
+    st, h, _ = ng.get(f"/group/{OLD_ID['G']}")
+    assert (st, h["location"]) == (302, f"https://{NEW}/home")
+
+
+@pytest.mark.parametrize("seconds", [30, 400, 2000, 20000])
+def test_cache_lifetime_never_reaches_past_the_cut(tmp_path, started, seconds):
+    cut = dt.datetime.now(UTC) + dt.timedelta(seconds=seconds)
+    ng, _ = serve(tmp_path, sample_mapping(), cut=cut, status=308)
+    started.append(ng)
+    st, h, _ = ng.get(f"/contract/order/{OLD_ID['C']}")
+    left = (cut - dt.datetime.now(UTC)).total_seconds()
+    assert st == 308
+    age = int(re.fullmatch(r"max-age=(\d+)", h["cache-control"]).group(1))
+    assert 0 <= age <= left
+    assert age >= {30: 0, 400: 60, 2000: 600, 20000: 3600}[seconds]
+
+
+def test_medium_scale_nginx_t(tmp_path):
+    """A medium-size mapping (the Cagette-scale one is in bench/redirects_scale.py)."""
+    n = 40_000
+    m = DictMapping({
+        "Distribution": {i: 10_000_000 + i for i in range(1, n + 1)},
+        "Basket": {i: 20_000_000 + i for i in range(1, 2 * n + 1)},
+        "Catalog": {i: 30_000 + i for i in range(1, 2_001)},
+        "Group": {i: 900 + i for i in range(1, 600)},
+    })
+    conf_dir = tmp_path / "out"
+    emit_nginx(m, EmitOptions(old_host=OLD, new_host=NEW, config_dir=str(conf_dir),
+                              cut=dt.datetime.now(UTC) + dt.timedelta(days=1)), conf_dir)
+    conf = write_nginx_conf(tmp_path / "nginx", conf_dir, free_port())
+    t0 = time.perf_counter()
+    t = nginx_test(tmp_path / "nginx", conf)
+    took = time.perf_counter() - t0
+    size = sum(p.stat().st_size for p in conf_dir.iterdir())
+    print(f"\nmedium scale: {3 * n + 2600} ids, {size / 1e6:.1f} MB of config, nginx -t {took:.2f}s")
+    assert t.returncode == 0, t.stderr
