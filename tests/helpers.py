@@ -79,7 +79,8 @@ def execute(url: str, sql: str, **params):
         sql = sql.replace('"', "`")
     try:
         with eng.begin() as c:
-            return c.execute(text(sql), params).lastrowid
+            res = c.execute(text(sql), params)
+            return res.lastrowid if eng.dialect.name != "postgresql" else None
     finally:
         eng.dispose()
 

@@ -271,3 +271,29 @@ def test_cli_exit_codes(db_factory, tmp_path):
                                  str(tmp_path)])
     assert r.exit_code == 1
     assert "Product" in r.output and "price" in r.output
+
+
+def test_users_matched_by_email_are_reused(db_factory, tmp_path):
+    srcf, tgtf = db_factory("mysql"), db_factory("postgresql")
+    src = make_source(srcf, seed=3)
+    tgt = make_target(tgtf, "head")
+    # a Camap user 1 (super-admin) and a user whose e-mail is a moved member's, in other case
+    uid, email = rows(src, 'SELECT u.id, u.email FROM "User" u JOIN "UserGroup" ug '
+                           'ON ug."userId" = u.id JOIN "Group" g ON g.id = ug."groupId" '
+                           'WHERE (g.flags & 2) = 0 AND u.id <> 1 ORDER BY u.id LIMIT 1')[0]
+    cols = '(id, lang, pass, pass2, rights, "firstName", "lastName", email, cdate, flags)'
+    execute(tgt, f"""INSERT INTO "User" {cols} VALUES (1, 'fr', '', '', 1, 'Admin', 'CAMAP',
+                 'admin@camap.tld', '2023-01-01', 0)""")
+    execute(tgt, f"""INSERT INTO "User" {cols} VALUES (7, 'fr', 'h', '', 0, 'Déjà', 'LÀ',
+                 :e, '2023-01-01', 0)""", e=email.upper())
+    s = settings_for(src, tgt, tmp_path)
+    rep = Migrator(s).run()
+    assert not rep.failed
+    assert {m["source_user"]: m["target_user"] for m in rep.email_matches}[uid] == 7
+    assert rows(tgt, 'SELECT COUNT(*) FROM "User" WHERE lower(email) = :e', e=email.lower()) \
+        == [(1,)]
+    # the existing user is untouched and now a member of the moved group
+    assert rows(tgt, 'SELECT "firstName", pass FROM "User" WHERE id = 7') == [("Déjà", "h")]
+    assert rows(tgt, 'SELECT COUNT(*) FROM "UserGroup" WHERE "userId" = 7')[0][0] >= 1
+    assert rows(tgt, 'SELECT rights FROM "User" WHERE id = 1') == [(1,)]
+    assert Verifier(s).run().ok

@@ -85,24 +85,40 @@ def run_demo(workdir: Path, *, scale: float, seed: int, shape: str, camap: str) 
 
 
 def _after_the_move(settings, workdir: Path) -> list[str]:
-    """Redirects and the producer notice, when those parts of bascule are installed."""
+    """Redirects (nginx) and the producer notice, from the id mapping the migration wrote."""
+    from bascule.dbutil import make_engine
+    from bascule.producers.notice import find_producers, to_markdown, to_table
+    from bascule.redirects import EmitOptions, emit
+    from bascule.redirects.mapping import DbMapping
+
     lines: list[str] = []
+    src, tgt = make_engine(settings.source_url), make_engine(settings.target_url)
     try:
-        from bascule.redirects.api import emit_to_dir  # type: ignore[attr-defined]
-    except ImportError:
-        emit_to_dir = None
-    if emit_to_dir is not None:
+        mapping = DbMapping(tgt)
         out.rule("6. bascule redirects --emit nginx")
-        files = emit_to_dir(settings, "nginx", workdir / "redirects")
-        lines.append(f"nginx redirects:   {', '.join(str(f) for f in files)}")
-    try:
-        from bascule.producers.api import producers_report  # type: ignore[attr-defined]
-    except ImportError:
-        producers_report = None
-    if producers_report is not None:
+        rdir = workdir / "redirects"
+        opts = EmitOptions(old_host=settings.old_host, new_host=settings.new_host,
+                           cut=settings.redirect_end, status=settings.redirect_status,
+                           fallback="410", max_age=86400, config_dir=str(rdir.resolve()),
+                           server_tz=settings.timezone)
+        opts.validate()
+        files, info = emit("nginx", mapping, opts, out_dir=rdir)
+        _, csv_info = emit("csv", mapping, opts, out_dir=rdir)
+        out.print(f"{len(files)} nginx files in {rdir} (one id map per entity kind, one pattern "
+                  f"per route; the redirects stop at {settings.redirect_end.isoformat()})")
+        out.print(csv_info)
+        lines.append(f"nginx redirects:   {rdir} (and bascule-redirects.csv: every old URL)")
+
         out.rule("7. bascule producers")
-        path = producers_report(settings, workdir / "producers.md", out)
-        lines.append(f"producer notice:   {path}")
+        ps = find_producers(src, mapping, new_host=settings.new_host,
+                            cutover_date=settings.cutover_date)
+        out.print(to_table(ps))
+        notice = workdir / "producers.md"
+        notice.write_text(to_markdown(ps, new_host=settings.new_host), encoding="utf-8")
+        lines.append(f"producer notice:   {notice}")
+    finally:
+        src.dispose()
+        tgt.dispose()
     return lines
 
 

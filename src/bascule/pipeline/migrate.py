@@ -706,10 +706,15 @@ class Migrator:
             seen_keys: set[tuple] = set()
             ex = existing.get(t, {}) if not tc_shared else None
             for r in src_rows:
-                out = transform_row(t, r, self.ctx)
                 gid = None if tc_shared else u.owner(t, r)
                 counts = plan.shared_counts[t] if tc_shared else plan.results[gid].tables[t] \
                     if gid in plan.results else plan.shared_counts[t]
+                if tc_shared:
+                    m = self.idmap.shared[t].get(r["id"]) or plan.new_shared[t].get(r["id"])
+                    if m is not None and m[1] is None:
+                        counts.unchanged += 1  # matched to an existing target user: not ours
+                        continue
+                out = transform_row(t, r, self.ctx)
                 if out is None:
                     counts.dropped += 1
                     continue
@@ -741,9 +746,6 @@ class Migrator:
                     new_id, new_key = out["id"], None
                 if tc_shared:
                     prev = self.idmap.shared[t].get(old_key) or plan.new_shared[t].get(old_key)
-                    if prev is not None and prev[1] is None:
-                        counts.unchanged += 1  # matched to an existing target user: not ours
-                        continue
                     prev_hash = prev[1] if prev is not None else None
                     is_new = prev is None
                     plan.new_shared[t][old_key] = (new_id, h, None)
@@ -765,13 +767,13 @@ class Migrator:
                 if is_new:
                     plan.inserts[t].append(vals)
                     counts.insert += 1
+                    plan.idmap_rows.append((t, old_key, new_id, gid, h, new_key))
                 elif prev_hash != h:
                     plan.updates[t].append(vals)
                     counts.update += 1
+                    plan.idmap_changed.append((t, old_key, new_id, gid, h, new_key))
                 else:
                     counts.unchanged += 1
-                    continue
-                plan.idmap_rows.append((t, old_key, new_id, gid, h, new_key))
             plan.columns[t] = cols
             if t == "Group":
                 for r in src_rows:
@@ -927,9 +929,13 @@ class Migrator:
             # id map
             idcols = ["table_name", "old_id", "new_id", "group_id", "row_hash", "new_key",
                       "run_id"]
-            rows = [(t, o, n, g, h, k, self.run_id) for (t, o, n, g, h, k) in plan.idmap_rows]
-            if rows:
-                w.upsert(idmap_t, idcols, rows, key=["table_name", "old_id"])
+            new = [(t, o, n, g, h, k, self.run_id) for (t, o, n, g, h, k) in plan.idmap_rows]
+            if new:
+                w.insert(idmap_t, idcols, new)
+            changed = [(t, o, n, g, h, k, self.run_id)
+                       for (t, o, n, g, h, k) in plan.idmap_changed]
+            if changed:
+                w.upsert(idmap_t, idcols, changed, key=["table_name", "old_id"])
             now = dt.datetime.now().replace(microsecond=0)
             grows = [(r.source_id, r.target_id, (r.name or "")[:128], "done", self.run_id,
                       r.rows_written, now, None) for r in plan.results.values()]
@@ -1005,7 +1011,8 @@ class _Plan:
     updates: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list))
     deletes: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list))
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    idmap_rows: list[tuple] = field(default_factory=list)
+    idmap_rows: list[tuple] = field(default_factory=list)  # new entries
+    idmap_changed: list[tuple] = field(default_factory=list)  # entries whose row changed
     new_shared: dict[str, dict[int, Entry]] = field(default_factory=lambda: defaultdict(dict))
     new_emails: dict[str, int] = field(default_factory=dict)
     email_matches: list[dict] = field(default_factory=list)

@@ -1,0 +1,317 @@
+"""Synthetic, realistic Cagette.net databases (``bascule seed``), for tests, the demo and the bench.
+
+```python
+from bascule.generate import generate, GenerateStats
+stats = generate(url, shape="2023", scale=0.01, seed=1, dirty=False, progress=True)
+stats.counts   # {table: rows}
+stats.defects  # {defect kind: occurrences} (dirty=True)
+stats.dangling # {"Table.column": rows whose declared FK points at no row} (dirty, MariaDB only)
+```
+
+``generate`` creates the Cagette schema of ``shape`` ("2021" or "2023", ``bascule.schema``) in the
+existing, empty database at ``url`` and fills it. Scale 1.0 is Cagette-sized (2,500 groups of which
+1,500 AMAP-mode, 150,000 users, 6,000 vendors, ~2,000,000 orders...); every count is multiplied by
+``scale`` with small minimums, so that even 0.001 holds every feature. Same (seed, scale, shape,
+dirty) => same rows on every engine.
+
+What the data holds (cagette-schema.md §2-§6): users in several groups of both modes, group admins
+and ContractAdmin rights (JSON), past members (no UserGroup) with orders and subscriptions, shared
+orders and subscriptions (``userId2``), AMAP catalogs of type 0 and 1 with subscriptions
+(``defaultOrders`` JSON, ``absentDistribIds`` CSV), orders grouped in baskets numbered per
+multidistrib, SubscriptionTotal debts and their payments (``relationId``), shop-mode baskets with
+VOrder operations, Mangopay, TmpBasket (2021) or OPEN baskets (2023), memberships with their
+operations, volunteers and roles (``volunteerRolesIds`` CSV), waiting lists, places and cycles,
+files shared between group products and the producer space, documents (EntityFile), messages, the
+producer space (CagettePro, PUserCompany, PCatalog/PProduct/POffer/PCatalogOffer) with linked
+catalogs (RemoteCatalog, ``Product.ref = POffer.ref``, StockManagement, producers as
+ContractAdmin members), the two demo vendors in every group, and the technical tables.
+
+``DEFECTS_DOC`` lists what ``dirty=True`` adds and where each engine cannot hold it.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import inspect
+
+from bascule.dbutil import backend_of, make_engine
+
+from .sink import (
+    GenerateError,
+    MarshalWriter,
+    MySQLLoader,
+    ProgressLike,
+    TableOut,
+    TextWriter,
+    load_postgres,
+    load_sqlite,
+)
+from .specs import LATIN1_TABLES, MOJIBAKE_COLUMNS, RENAMES, SPECS
+
+__all__ = ["DEFECTS_DOC", "GenerateError", "GenerateStats", "generate"]
+
+log = logging.getLogger("bascule.generate")
+
+DEFECTS_DOC = """\
+dirty=True adds what real dumps hold (each at least once at any scale); keys of stats.defects:
+  zero_date:<Table.column>   '0000-00-00[ 00:00:00]' in NOT NULL (User.cdate, Group.cdate,
+                             Basket.cdate, UserOrder.date) and NULLable (User.ldate, User.birthDate,
+                             Group.membershipRenewalDate, Vendor.cdate, MultiDistrib.orderStartDate
+                             in 2021) columns. MariaDB only (session sql_mode=''); other engines
+                             keep the ordinary date.
+  latin1_utf8_bytes          values stored as UTF-8 bytes in latin1 columns (tables Group, User,
+                             Place, Vendor, Catalog, Product are latin1; columns of
+                             specs.MOJIBAKE_COLUMNS hold UTF-8 bytes, e.g. 'é' stored as C3 A9,
+                             read back as 'Ã©'; the other text columns of those tables hold proper
+                             latin1, e.g. User.city, Place.city, Vendor.city, Catalog.percentageName).
+  latin1_proper              non-ASCII values stored as proper latin1 in those tables. MariaDB only.
+  email_case_duplicate:email2  user 8 has user 7's address, capitalised, in email2 (all engines:
+                             the MariaDB unique index on User.email is case-insensitive).
+  email_case_duplicate:email   user 8's email is user 7's in upper case (PostgreSQL/SQLite only,
+                             where the unique index is case-sensitive).
+  dangling_text:<where>      ids inside text that name no row: Subscription.defaultOrders
+                             productId, Subscription.absentDistribIds, MultiDistrib.volunteerRolesIds,
+                             RemoteCatalog.disabledProducts, UserGroup rights ContractAdmin params
+                             (a missing catalog, and a catalog of a shop-mode group). All engines.
+  malformed_json:<where>     truncated JSON in UserGroup rights and Subscription.defaultOrders.
+  order_without_subscription legacy (pre-2020 style) constant orders with subscriptionId NULL (and
+                             no SubscriptionTotal operation).
+  order_without_basket       2021 shape only (basketId is NOT NULL in 2023).
+  order_without_distribution UserOrder.distributionId is NOT NULL in both shapes: on MariaDB the
+                             legacy rows hold 0 (what a non-strict MySQL stores for NULL), which
+                             names no Distribution; not produced on PostgreSQL/SQLite.
+  legacy_columns:<Table>, legacy_tables   cagette_metadata(legacy=True): §2.17 columns filled
+                             (Group.membershipPrice/aboEnd..., Catalog.migrated, Product.hasFloatQt,
+                             UserOrder.amapId, Basket.basketRef/ddate, Subscription.isValidated...,
+                             Distribution.validated, User.tos/birthday, Vendor.amapId/active...), and
+                             rows in OrderPayment, TourAttendee, PVendor, CategoryGroup, Category,
+                             ProductCategory.
+stats.dangling: real FK columns holding ids of no row, MariaDB only (loaded with
+foreign_key_checks=0): UserOrder.userId2 and Subscription.userId2 and Vendor.userId -> a deleted user
+(id n_users+1), UserOrder.distributionId = 0.
+"""
+
+
+@dataclass
+class GenerateStats:
+    counts: dict[str, int]
+    seconds: float
+    defects: dict[str, int] = field(default_factory=dict)
+    dangling: dict[str, int] = field(default_factory=dict)
+    shape: str = "2023"
+    scale: float = 0.01
+    seed: int = 1
+    dirty: bool = False
+    backend: str = ""
+    load_seconds: float = 0.0
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.counts.values())
+
+
+class _Adders(dict):
+    """table name -> add(row); tables the metadata does not have swallow their rows."""
+
+    def __missing__(self, key):
+        return _noop
+
+
+def _noop(row) -> None:
+    return None
+
+
+def _make_progress(enabled: bool):
+    if not enabled:
+        return None
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task):
+            rows = task.fields.get("rows", task.completed)
+            el = task.elapsed or 0
+            if not el or not rows:
+                return Text("", style="progress.data.speed")
+            return Text(f"{rows / el:,.0f} rows/s", style="progress.data.speed")
+
+    class RowsColumn(ProgressColumn):
+        def render(self, task):
+            rows = task.fields.get("rows")
+            if rows is None:
+                return Text(f"{int(task.completed):,} rows")
+            return Text(f"{rows:,} rows")
+
+    return Progress(
+        TextColumn("[bold]{task.description:<24}"),
+        BarColumn(bar_width=24),
+        MofNCompleteColumn(),
+        RowsColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+
+
+def _deferred_columns(table) -> list[str]:
+    out = []
+    for fk in table.foreign_keys:
+        if fk.use_alter or (fk.constraint is not None and fk.constraint.use_alter):
+            out.append(fk.parent.name)
+    return out
+
+
+def _mojibake(s: str) -> str:
+    """The text whose utf8mb4 -> latin1 conversion stores the UTF-8 bytes of ``s`` (MySQL latin1
+    is cp1252 with the 5 undefined bytes mapped to C1 controls, like ftfy's sloppy codec)."""
+    import ftfy  # noqa: F401  (registers the sloppy-windows-1252 codec)
+
+    return s.encode("utf-8").decode("sloppy-windows-1252")
+
+
+def generate(
+    url: str,
+    *,
+    shape: str = "2023",
+    scale: float = 0.01,
+    seed: int = 1,
+    dirty: bool = False,
+    progress: bool = True,
+) -> GenerateStats:
+    """Create the Cagette schema of ``shape`` in the empty database at ``url`` and fill it."""
+    from bascule.schema import cagette_metadata
+
+    from .model import World
+
+    if scale <= 0:
+        raise ValueError("scale must be > 0")
+    t0 = time.perf_counter()
+    backend = backend_of(url)
+    if backend not in ("mysql", "postgresql", "sqlite"):
+        raise GenerateError(f"unsupported database backend {backend!r}")
+    latin1 = LATIN1_TABLES if (dirty and backend == "mysql") else ()
+    md = cagette_metadata(shape, legacy=dirty, latin1_tables=latin1)
+    engine = make_engine(url)
+    tmpdir = tempfile.mkdtemp(prefix="bascule-gen-")
+    prog = _make_progress(progress)
+    p = prog if prog is not None else ProgressLike()
+    loader: MySQLLoader | None = None
+    try:
+        existing = set(inspect(engine).get_table_names())
+        clash = sorted(existing & set(md.tables))
+        if clash:
+            raise GenerateError(
+                f"the database is not empty: it already has Cagette tables ({', '.join(clash[:5])}"
+                f"{'...' if len(clash) > 5 else ''}); use a new database (bascule seed --drop-existing)"
+            )
+        with engine.begin() as conn:  # one transaction: SQLite/PostgreSQL DDL is transactional
+            md.create_all(conn)
+        if prog is not None:
+            prog.start()
+        if backend == "mysql":
+            loader = MySQLLoader(engine, p, dirty)
+
+            def factory(out: TableOut):
+                return TextWriter(out, tmpdir, "hex", 200_000, loader.submit)
+        elif backend == "postgresql":
+            def factory(out: TableOut):
+                return TextWriter(out, tmpdir, "pg", None, None)
+        else:
+            def factory(out: TableOut):
+                return MarshalWriter(out, tmpdir)
+
+        renames = RENAMES[shape]
+        outs: list[TableOut] = []
+        adders = _Adders()
+        proper_fixes = 0
+        for table in md.sorted_tables:
+            spec = SPECS.get(table.name)
+            if spec is None:
+                log.info("no generator for table %s: left empty", table.name)
+                continue
+            text_fix = None
+            if table.name in latin1:
+                text_fix = {c: _mojibake for c in MOJIBAKE_COLUMNS.get(table.name, ())}
+            out = TableOut(
+                table, spec, renames.get(table.name, {}), factory,
+                deferred=_deferred_columns(table) if backend != "mysql" else (),
+                text_fix=text_fix,
+            )
+            outs.append(out)
+            adders[table.name] = out.add
+        world = World(adders, shape=shape, scale=scale, seed=seed, dirty=dirty, backend=backend,
+                      legacy=dirty)
+        gtask = p.add_task("generate groups", total=world.n_groups, rows=0)
+        state = {"last": 0.0}
+
+        def on_group():
+            now = time.perf_counter()
+            p.advance(gtask, 1)
+            if now - state["last"] > 0.25:
+                state["last"] = now
+                p.update(gtask, rows=sum(o.count for o in outs))
+
+        world.on_group = on_group
+        world.run()
+        for o in outs:
+            o.writer.close()
+        p.update(gtask, rows=sum(o.count for o in outs))
+        if latin1:
+            fixed = sum(o.fixed for o in outs)
+            if fixed:
+                world.defects["latin1_utf8_bytes"] = fixed
+            proper_fixes = _count_proper_latin1(outs, latin1)
+            if proper_fixes:
+                world.defects["latin1_proper"] = proper_fixes
+        lt = time.perf_counter()
+        if backend == "mysql":
+            assert loader is not None
+            loader.finish()
+            loader = None
+        elif backend == "postgresql":
+            load_postgres(engine, outs, p)
+        else:
+            load_sqlite(engine, outs, p)
+        load_seconds = time.perf_counter() - lt
+    finally:
+        if loader is not None:  # an error during generation: stop the loader thread
+            try:
+                loader.finish()
+            except Exception:
+                pass
+        if prog is not None:
+            prog.stop()
+        engine.dispose()
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    counts = {o.name: o.count for o in outs}
+    return GenerateStats(
+        counts=counts,
+        seconds=time.perf_counter() - t0,
+        defects=dict(sorted(world.defects.items())),
+        dangling=dict(sorted(world.dangling.items())),
+        shape=shape,
+        scale=scale,
+        seed=seed,
+        dirty=dirty,
+        backend=backend,
+        load_seconds=load_seconds,
+    )
+
+
+def _count_proper_latin1(outs: list[TableOut], latin1) -> int:
+    """Rows of latin1 tables whose non-mojibake text columns hold non-ASCII (proper latin1)."""
+    return sum(getattr(o, "proper", 0) for o in outs if o.name in latin1)
