@@ -10,7 +10,8 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test venv services bench bench-growth clean
 
 $(PY):
-	python3 -m venv $(VENV)
+	python3 -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv \
+	  && python3 -m venv $(VENV); }
 
 $(STAMP): $(PY) pyproject.toml
 	$(PIP) install -q -e '.[test]'

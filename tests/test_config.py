@@ -1,0 +1,91 @@
+"""Settings: TOML file < BASCULE_* environment < flags; clear errors; passwords never shown."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from click.testing import CliRunner
+
+from bascule.config import ConfigError, load_settings, safe_url
+
+
+def test_precedence_file_env_flags(tmp_path, monkeypatch):
+    f = tmp_path / "bascule.toml"
+    f.write_text('new_host = "camap.file.org"\nbatch_size = 100\ngroups = [1, 2]\n'
+                 'old_host = "old.file.org"\n')
+    monkeypatch.setenv("BASCULE_BATCH_SIZE", "200")
+    monkeypatch.setenv("BASCULE_GROUPS", "3,4")
+    s = load_settings(f, batch_size=300)
+    assert s.new_host == "camap.file.org"  # file
+    assert s.old_host == "old.file.org"
+    assert s.groups == [3, 4]  # env beats file
+    assert s.batch_size == 300  # flag beats env
+    s2 = load_settings(f)
+    assert s2.batch_size == 200
+
+
+def test_default_file_is_read_from_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().new_host == "camap.alilo.fr"
+    (tmp_path / "bascule.toml").write_text('new_host = "x.example.org"\n')
+    assert load_settings().new_host == "x.example.org"
+
+
+def test_defaults():
+    s = load_settings(None)
+    assert (s.old_host, s.new_host) == ("app.cagette.net", "camap.alilo.fr")
+    assert s.cutover_date == dt.date(2023, 3, 14) and s.redirect_until == dt.date(2023, 8, 31)
+    assert s.timezone == "Europe/Paris" and s.id_strategy == "remap"
+    assert not s.keep_linked_stock and s.batch_size == 5000
+    # end of 31 August 2023 in Paris (CEST)
+    assert s.redirect_end.isoformat() == "2023-09-01T00:00:00+02:00"
+
+
+def test_passwords_never_shown(tmp_path):
+    s = load_settings(None, source_url="mysql+pymysql://reader:s3cr3t@db/cagette",
+                      target_url="postgresql+psycopg://camap:hunter2@db2/camap")
+    for text in (repr(s), str(s), str(s.safe_dict())):
+        assert "s3cr3t" not in text and "hunter2" not in text
+        assert "***" in text
+    assert safe_url("mysql://u:pw@h/d") == "mysql://u:***@h/d"
+    with pytest.raises(ConfigError) as e:
+        load_settings(None, source_url="notaurl://u:pw@h/d")
+    assert "pw" not in str(e.value)
+
+
+@pytest.mark.parametrize("flags,expect", [
+    ({"new_host": "evil.org; return 200"}, "setting new_host"),
+    ({"new_host": "camap.org/path"}, "setting new_host"),
+    ({"old_host": "a b"}, "setting old_host"),
+    ({"timezone": "Mars/Olympus"}, "setting timezone"),
+    ({"batch_size": 0}, "setting batch_size"),
+    ({"id_strategy": "copy"}, "setting id_strategy"),
+    ({"source_url": "oracle://u@h/d"}, "not supported"),
+    ({"redirect_until": "2023-01-01"}, "redirect_until must not be before cutover_date"),
+    ({"groups": (3,), "exclude_groups": (3,)}, "both selected and excluded"),
+])
+def test_validation_errors_are_one_clear_line_each(flags, expect):
+    with pytest.raises(ConfigError) as e:
+        load_settings(None, **flags)
+    msg = str(e.value)
+    assert expect in msg
+    assert all(line.startswith("setting ") for line in msg.splitlines())
+
+
+def test_unknown_setting_in_file(tmp_path):
+    f = tmp_path / "b.toml"
+    f.write_text('target = "x"\n')
+    with pytest.raises(ConfigError, match="setting target .*unknown setting"):
+        load_settings(f)
+
+
+def test_cli_reports_config_errors(tmp_path):
+    from bascule.cli import cli
+    import bascule.commands  # noqa: F401
+
+    f = tmp_path / "b.toml"
+    f.write_text('new_host = "bad host"\n')
+    r = CliRunner().invoke(cli, ["--config", str(f), "plan"])
+    assert r.exit_code == 2
+    assert "setting new_host" in r.output and str(f) in r.output
