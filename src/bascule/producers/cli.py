@@ -11,6 +11,10 @@ from bascule.cli import cli, settings_from
 
 
 @cli.command("producers")
+@click.option("--source", "source_url", default=None,
+              help="Source SQLAlchemy URL (Cagette, read only; overrides source_url).")
+@click.option("--target", "target_url", default=None,
+              help="Target SQLAlchemy URL, where bascule_idmap lives (overrides target_url).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "markdown"]), default="table",
               show_default=True, help="table: rich table; csv: one row per (producer user, "
               "catalog) for a mail merge; markdown: a notice with the three steps.")
@@ -18,7 +22,7 @@ from bascule.cli import cli, settings_from
               help="Write to this file instead of stdout.")
 @click.option("--new-host", default=None, help="Host of the links (default: setting new_host).")
 @click.pass_context
-def producers_cmd(ctx, fmt, output, new_host):
+def producers_cmd(ctx, source_url, target_url, fmt, output, new_host):
     """List the producers whose catalogs were linked to a producer space (Cagette Pro).
 
     \b
@@ -29,7 +33,7 @@ def producers_cmd(ctx, fmt, output, new_host):
     distribution from the cutover date on). Reads the source (read only) and the id mapping
     in the target.
     """
-    s = settings_from(ctx, new_host=new_host)
+    s = settings_from(ctx, source_url=source_url, target_url=target_url, new_host=new_host)
     if not s.source_url or not s.target_url:
         raise click.UsageError("source_url and target_url are both needed")
     from bascule.dbutil import make_engine

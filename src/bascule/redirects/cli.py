@@ -14,6 +14,8 @@ from bascule.redirects.common import DEFAULT_MAX_AGE
 
 
 @cli.command("redirects")
+@click.option("--target", "target_url", default=None,
+              help="Target SQLAlchemy URL, where bascule_idmap lives (overrides target_url).")
 @click.option("--emit", "fmt", type=click.Choice(FORMATS), required=True,
               help="Output: nginx/apache/caddy/haproxy (config files) or csv/json (one row per "
               "old URL of a moved entity).")
@@ -40,8 +42,8 @@ from bascule.redirects.common import DEFAULT_MAX_AGE
               help="apache only: time zone of the web server (its %{TIME} is local time; default: "
               "setting timezone).")
 @click.pass_context
-def redirects_cmd(ctx, fmt, out_dir, config_dir, status, until, old_host, new_host, fallback,
-                  max_age, server_tz):
+def redirects_cmd(ctx, target_url, fmt, out_dir, config_dir, status, until, old_host, new_host,
+                  fallback, max_age, server_tz):
     """Emit the redirect configuration from the id mapping in the target database.
 
     \b
@@ -54,7 +56,7 @@ def redirects_cmd(ctx, fmt, out_dir, config_dir, status, until, old_host, new_ho
       bascule redirects --emit nginx -o /tmp/redir --config-dir /etc/nginx/bascule
       bascule redirects --emit csv > redirects.csv
     """
-    s = settings_from(ctx, old_host=old_host, new_host=new_host,
+    s = settings_from(ctx, target_url=target_url, old_host=old_host, new_host=new_host,
                       redirect_until=until.date() if until else None,
                       redirect_status=int(status) if status else None)
     if not s.target_url:
