@@ -1,6 +1,7 @@
 """Cagette-scale redirect config: size, emit time, `nginx -t` time, and requests/s with wrk.
 
     .venv/bin/python bench/redirects_scale.py [--scale 1.0] [--wrk-seconds 10] [--no-wrk]
+    .venv/bin/python bench/redirects_scale.py --target URL   # the id map of a real migration
 
 Not a test: it prints figures. Needs nginx (and wrk for the load part): scripts/ensure-nginx.sh.
 """
@@ -49,10 +50,18 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--wrk-seconds", type=int, default=10)
     ap.add_argument("--no-wrk", action="store_true")
+    ap.add_argument("--target", help="read the id mapping from this migrated target database "
+                    "(bascule_idmap) instead of a synthetic one")
     a = ap.parse_args()
     import test_redirects_nginx as T  # the test harness: nginx.conf writer, port, start/stop
 
-    m = mapping(a.scale)
+    if a.target:
+        from bascule.dbutil import make_engine
+        from bascule.redirects.mapping import DbMapping
+
+        m = DbMapping(make_engine(a.target))
+    else:
+        m = mapping(a.scale)
     total = sum(m.count(k) for k in m.kinds())
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
@@ -76,7 +85,7 @@ def main() -> None:
             sys.exit(1)
         if a.no_wrk:
             return
-        ng = T.Nginx(tmp / "nginx", conf, port)
+        ng = T.Nginx(tmp / "nginx", conf, port, start_timeout=300)
         try:
             t0 = time.perf_counter()
             ng.get("/group/1")

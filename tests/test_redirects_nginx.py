@@ -93,12 +93,13 @@ def nginx_test(root: Path, conf: Path) -> subprocess.CompletedProcess:
 
 
 class Nginx:
-    def __init__(self, root: Path, conf: Path, port: int):
+    def __init__(self, root: Path, conf: Path, port: int, start_timeout: float = 30.0):
         self.port = port
         self.proc = subprocess.Popen([nginx_bin(), "-p", str(root), "-e", str(root / "logs/error.log"),
                                       "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.root = root
-        for _ in range(2000):  # bounded connect retries, no fixed sleep
+        deadline = time.monotonic() + start_timeout
+        while time.monotonic() < deadline:  # poll the port until nginx listens (bounded)
             if self.proc.poll() is not None:
                 raise AssertionError(f"nginx exited: {self.proc.stderr.read().decode()}"
                                      f"{(root / 'logs/error.log').read_text()}")
