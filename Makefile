@@ -13,8 +13,9 @@ $(PY):
 	python3 -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv \
 	  && python3 -m venv $(VENV); }
 
-$(STAMP): $(PY) pyproject.toml
+$(STAMP): $(PY) pyproject.toml scripts/ensure-mysqlclient.sh
 	$(PIP) install -q -e '.[test]'
+	bash scripts/ensure-mysqlclient.sh $(PIP)
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -9,6 +9,7 @@ running instance can be read while it serves users and every table is read at th
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -201,6 +202,50 @@ def inspect_source(engine: Engine) -> SourceInfo:
     )
 
 
+def source_engine(url) -> Engine:
+    """The engine bascule reads a source with.
+
+    A MySQL/MariaDB source is read through mysqlclient (``MySQLdb``, C) when it is installed:
+    the pure-Python PyMySQL spends about 5 times as long parsing rows (reference/measurements.md)
+    and reading is most of a run. Values come back as PyMySQL gives them, zero dates included
+    (as their text, which the transform reports; mysqlclient would turn them into NULL). Without
+    mysqlclient, or with ``BASCULE_SOURCE_DRIVER=pymysql``, the source is read with PyMySQL.
+    The target is always written with PyMySQL (the bulk writer relies on it).
+    """
+    import os
+
+    from sqlalchemy import create_engine
+
+    from bascule.dbutil import make_engine, normalize_url
+
+    u = normalize_url(url)
+    if u.get_backend_name() not in ("mysql", "mariadb") or u.get_driver_name() != "pymysql" \
+            or os.environ.get("BASCULE_SOURCE_DRIVER", "").lower() == "pymysql":
+        return make_engine(url)
+    try:
+        import MySQLdb  # noqa: F401
+        from MySQLdb import converters
+        from MySQLdb.constants import FIELD_TYPE
+    except ImportError:
+        return make_engine(url)
+
+    def keep_zero(parse):
+        def conv(raw):
+            v = parse(raw)
+            if v is None and raw is not None:  # a zero or invalid date: its text, like PyMySQL
+                return raw.decode("ascii", "replace") if isinstance(raw, bytes) else raw
+            return v
+        return conv
+
+    conv = dict(converters.conversions)
+    for ft in (FIELD_TYPE.DATETIME, FIELD_TYPE.TIMESTAMP, FIELD_TYPE.DATE, FIELD_TYPE.TIME):
+        conv[ft] = keep_zero(conv[ft])
+    q = dict(u.query)
+    q.pop("local_infile", None)
+    u = u.set(drivername=f"{u.get_backend_name()}+mysqldb", query=q)
+    return create_engine(u, pool_pre_ping=True, connect_args={"conv": conv})
+
+
 @dataclass(frozen=True)
 class GroupRef:
     id: int
@@ -224,6 +269,10 @@ class SourceReader:
         self.engine = engine
         self.info = info
         self.conn: Connection | None = None
+        # one query at a time on the connection: the orchestrator reads the next unit in a
+        # helper thread while the main thread may ask for a few rows of its own
+        self.lock = threading.RLock()
+        self._procs: dict[tuple, list] = {}
 
     # -- connection -------------------------------------------------------------------------
 
@@ -269,11 +318,54 @@ class SourceReader:
         t = self.info.tables[table]
         return [t.c[c] for c in self.info.columns[table]]
 
-    def _rows(self, stmt) -> list[dict]:
+    def _processors(self, table: str, keys: Sequence[str], types: Sequence[Any]
+                    ) -> list[tuple[int, Any]]:
+        """SQLAlchemy's result conversions of the columns that have one (e.g. DOUBLE → float,
+        ENUM checks), by position; computed once per (table, columns, driver type codes)."""
+        ck = (table, tuple(keys), tuple(types))
+        procs = self._procs.get(ck)
+        if procs is None:
+            t = self.info.tables[table]
+            dialect = self.engine.dialect
+            procs = []
+            for i, k in enumerate(keys):
+                col = t.c.get(k)
+                p = col.type._cached_result_processor(dialect, types[i]) \
+                    if col is not None else None
+                if p is not None:
+                    procs.append((i, p))
+            self._procs[ck] = procs
+        return procs
+
+    def _rows(self, stmt, table: str | None = None) -> list[dict]:
+        """Run ``stmt``; rows as dicts. With ``table`` (the table whose columns are selected),
+        the rows are taken from the driver's cursor as they are and only the columns that have
+        a result conversion go through it: SQLAlchemy's per-row processing is skipped."""
         assert self.conn is not None, "SourceReader is not open"
-        res = self.conn.execute(stmt)
-        keys = list(res.keys())
-        return [dict(zip(keys, r)) for r in res]
+        with self.lock:
+            res = self.conn.execute(stmt)
+            keys = list(res.keys())
+            if table is None or self.info.backend == "sqlite":
+                return [dict(zip(keys, r)) for r in res]
+            try:
+                types = [d[1] for d in res.cursor.description]
+                raw = res.cursor.fetchall()
+            finally:
+                res.close()
+        procs = self._processors(table, keys, types)
+        if not procs:
+            return [dict(zip(keys, r)) for r in raw]
+        out = []
+        append = out.append
+        for r in raw:
+            d = dict(zip(keys, r))
+            for i, p in procs:
+                k = keys[i]
+                v = d[k]
+                if v is not None:
+                    d[k] = p(v)
+            append(d)
+        return out
 
     def select_where(self, table: str, where, order_by: Sequence[str] | None = None) -> list[dict]:
         if not self.has(table):
@@ -282,7 +374,7 @@ class SourceReader:
         stmt = select(*self._cols(table)).where(where)
         keys = order_by or [c.name for c in t.primary_key.columns]
         stmt = stmt.order_by(*[t.c[k] for k in keys])
-        return self._rows(stmt)
+        return self._rows(stmt, table)
 
     def select_in(self, table: str, column: str, ids: Iterable[int]) -> list[dict]:
         ids = sorted({int(i) for i in ids if i is not None})
@@ -304,13 +396,15 @@ class SourceReader:
         g = self.info.tables["Group"]
         stmt = select(g.c.id, g.c.name, g.c.flags).where(g.c.flags.op("&")(2) == 0).order_by(g.c.id)
         assert self.conn is not None
-        return [GroupRef(int(r[0]), r[1], int(r[2])) for r in self.conn.execute(stmt)]
+        with self.lock:
+            return [GroupRef(int(r[0]), r[1], int(r[2])) for r in self.conn.execute(stmt)]
 
     def all_groups(self) -> list[GroupRef]:
         g = self.info.tables["Group"]
         stmt = select(g.c.id, g.c.name, g.c.flags).order_by(g.c.id)
         assert self.conn is not None
-        return [GroupRef(int(r[0]), r[1], int(r[2])) for r in self.conn.execute(stmt)]
+        with self.lock:
+            return [GroupRef(int(r[0]), r[1], int(r[2])) for r in self.conn.execute(stmt)]
 
     def count(self, table: str) -> int:
         from sqlalchemy import func
@@ -319,7 +413,8 @@ class SourceReader:
         if t is None:
             return 0
         assert self.conn is not None
-        return int(self.conn.execute(select(func.count()).select_from(t)).scalar() or 0)
+        with self.lock:
+            return int(self.conn.execute(select(func.count()).select_from(t)).scalar() or 0)
 
     # -- the closure of a set of groups -----------------------------------------------------
 
@@ -348,7 +443,7 @@ class SourceReader:
                 .where(c.c.groupId.in_(G))
                 .order_by(uo.c.id)
             )
-            rows["UserOrder"] = self._rows(stmt)
+            rows["UserOrder"] = self._rows(stmt, "UserOrder")
         else:
             rows["UserOrder"] = []
         rows["Operation"] = self.select_in("Operation", "groupId", G)

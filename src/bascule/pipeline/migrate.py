@@ -24,13 +24,15 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import operator
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.engine import Connection, Engine
 
 from bascule.config import Settings
@@ -43,6 +45,7 @@ from bascule.extract.source import (
     SourceReader,
     inspect_source,
 )
+from bascule.extract.source import source_engine as source_engine_for
 from bascule.load.bookkeeping import GROUP, IDMAP, RUN, bookkeeping_metadata, ensure_bookkeeping
 from bascule.pipeline.idmap import (
     Entry,
@@ -287,7 +290,7 @@ class Migrator:
         self.dry_run = dry_run
         self.prune = prune
         self.progress = progress or NullProgress()
-        self.src_engine = source_engine or make_engine(settings.source_url)
+        self.src_engine = source_engine or source_engine_for(settings.source_url)
         self.tgt_engine = target_engine or make_engine(settings.target_url)
         # fault-injection hook for the kill tests: before committing unit N, say so on stderr
         # and wait for a line on stdin (the test kills the process meanwhile)
@@ -339,19 +342,27 @@ class Migrator:
             units = cut_units(groups, est, self.s.batch_size * UNIT_BATCHES)
             self._prepare(report, groups)
             self.progress.start(len(groups), sum(est.values()))
+            ahead = ReadAhead(self._read_unit)
             try:
+                if units:
+                    ahead.submit([g.id for g in units[0]])
                 for n, unit in enumerate(units, 1):
                     self.unit_no = n
-                    results = self._do_unit(unit)
+                    pre = ahead.take([g.id for g in unit])
+                    if n < len(units):  # read the next unit while this one is built and written
+                        ahead.submit([g.id for g in units[n]])
+                    results = self._do_unit(unit, pre)
                     log.info("unit %d/%d committed: groups %s", n, len(units),
                              ",".join(str(g.id) for g in unit))
                     for r in results:
                         report.groups.append(r)
                         self.progress.group_done(r, est.get(r.source_id, 0))
+                ahead.close()
                 self._vanished(report, groups)
                 if not self.dry_run:
                     report.sequences = self._fix_sequences()
             finally:
+                ahead.close()
                 self.progress.stop()
         report.notes = self.ctx_notes()
         report.seconds = time.monotonic() - t0
@@ -400,7 +411,8 @@ class Migrator:
         report.source["mojibake_columns"] = sorted(f"{t}.{c}" for t, c in self.mojibake)
 
         self.unit: _Unit | None = None
-        self.shared_handled: dict[str, set[int]] = {}
+        self.shared_handled: dict[str, set[int]] = {t: set() for t in SHARED_TABLES}
+        self._handled_lock = threading.Lock()  # read by the read-ahead thread
         self.ctx = TransformContext(
             self.sinfo.shape,
             self.tinfo.shape,
@@ -466,11 +478,18 @@ class Migrator:
                 for r in conn.execute(select(t)).mappings()}
 
     def _text_samples(self) -> dict[tuple[str, str], list[str]]:
-        """Up to 2000 non-ASCII values per text column of the moved tables, in id order."""
+        """Up to 2000 non-ASCII values per text column of the moved tables, in id order.
+
+        Among the first 20000 non-NULL values of each column (by primary key). The server keeps
+        only the values that are not pure ASCII (a superset test, checked again here), so that
+        the values that cannot be double-encoded are never sent.
+        """
         from sqlalchemy import String, Text
 
         out: dict[tuple[str, str], list[str]] = {}
-        assert self.reader.conn is not None
+        reader = self.reader
+        assert reader.conn is not None
+        backend = self.sinfo.backend
         for t in SHARED_TABLES + GROUP_TABLES:
             tbl = self.sinfo.tables.get(t)
             if tbl is None:
@@ -480,19 +499,40 @@ class Migrator:
                 col = tbl.c[cname]
                 if not isinstance(col.type, (String, Text)):
                     continue
-                stmt = select(col).where(col.is_not(None))
-                if pk:
-                    stmt = stmt.order_by(*pk)
+                stmt = self._text_sample_stmt(backend, col, pk)
                 vals: list[str] = []
-                res = self.reader.conn.execute(stmt.limit(20000))
-                for (v,) in res:
-                    if isinstance(v, str) and not v.isascii():
-                        vals.append(v)
-                        if len(vals) >= 2000:
-                            break
+                with reader.lock:
+                    res = reader.conn.execute(stmt)
+                    for (v,) in res:
+                        if isinstance(v, str) and not v.isascii():
+                            vals.append(v)
+                            if len(vals) >= 2000:
+                                break
+                    res.close()
                 if vals:
                     out[(t, cname)] = vals
         return out
+
+    @staticmethod
+    def _text_sample_stmt(backend: str, col, pk: list):
+        from sqlalchemy import LargeBinary, cast
+
+        inner = select(*pk, col.label("bascule_v")).where(col.is_not(None))
+        if pk:
+            inner = inner.order_by(*pk)
+        sub = inner.limit(20000).subquery("bascule_s")
+        v = sub.c.bascule_v
+        if backend == "mysql":  # bytes in UTF-8 > characters: some character is not ASCII
+            cond = func.length(func.convert(v.op("USING")(literal_column("utf8mb4")))) \
+                != func.char_length(v)
+        elif backend == "postgresql":
+            cond = func.octet_length(v) != func.char_length(v)
+        else:
+            cond = func.length(cast(v, LargeBinary)) != func.length(v)
+        stmt = select(v).where(cond)
+        if pk:
+            stmt = stmt.order_by(*[sub.c[c.name] for c in pk])
+        return stmt.limit(2000)
 
     def _preserve_preflight(self, groups: Sequence[GroupRef]) -> None:
         """id_strategy=preserve: refuse to start when any source id is taken in the target."""
@@ -529,11 +569,14 @@ class Migrator:
     def _lookup(self, table: str, old: Any) -> int | None:
         u = self.unit
         if u is not None:
-            e = u.alloc.get(table, {}).get(old)
-            if e is not None:
-                return e
-        if table in SHARED_TABLES:
-            e2 = self.idmap.shared[table].get(old)
+            al = u.alloc.get(table)
+            if al is not None:
+                e = al.get(old)
+                if e is not None:
+                    return e
+        shared = self.idmap.shared.get(table)
+        if shared is not None:
+            e2 = shared.get(old)
             if e2 is not None:
                 return e2[0]
         return None
@@ -584,11 +627,38 @@ class Migrator:
         vendors = {int(r["vendorId"]) for r in rows.get("Catalog", ()) if r.get("vendorId")}
         return {"User": users, "Vendor": vendors, "File": files}
 
+    # -- reading a unit (in the read-ahead thread, or inline) ----------------------------------
+
+    def _read_unit(self, gids: Sequence[int]) -> "_Read":
+        """Everything a unit needs from the source: its closure, the producer-space links of its
+        catalogs, and the shared rows it references that no earlier unit handled (as known at
+        the time of reading: the build drops those handled since). Touches no state of the run
+        but ``shared_handled`` (read under its lock), so it can run in the read-ahead thread."""
+        reader = self.reader
+        rows = reader.group_closure(gids)
+        linked = reader.linked_catalogs([r["id"] for r in rows["Catalog"]])
+        cat_vendor = {r["id"]: r["vendorId"] for r in rows["Catalog"]}
+        prod_users = reader.producer_users({cat_vendor[c] for c in linked})
+        refs = self._shared_refs(rows)
+        for c in linked:  # producers get a membership (and rights) in the catalog's group
+            refs["User"].update(prod_users.get(cat_vendor[c], ()))
+        shared: dict[str, list[dict]] = {}
+        for t in SHARED_TABLES:
+            with self._handled_lock:
+                want = refs[t] - self.shared_handled[t]
+            fetched = reader.select_in(t, "id", sorted(want))
+            if t == "Vendor":  # vendor logos are files too
+                for r in fetched:
+                    if r.get("imageId") is not None:
+                        refs["File"].add(int(r["imageId"]))
+            shared[t] = fetched
+        return _Read(rows, linked, prod_users, refs, shared)
+
     # -- one unit of work -----------------------------------------------------------------------
 
-    def _do_unit(self, unit: Sequence[GroupRef]) -> list[GroupResult]:
+    def _do_unit(self, unit: Sequence[GroupRef], pre: "_Read | None" = None) -> list[GroupResult]:
         try:
-            return self._attempt(unit)
+            return self._attempt(unit, pre)
         except _UnitFailed as e:
             if len(unit) == 1:
                 g = unit[0]
@@ -604,13 +674,15 @@ class Migrator:
                 out.extend(self._do_unit([g]))
             return out
 
-    def _attempt(self, groups: Sequence[GroupRef]) -> list[GroupResult]:
+    def _attempt(self, groups: Sequence[GroupRef], pre: "_Read | None" = None
+                 ) -> list[GroupResult]:
         gids = [g.id for g in groups]
-        rows = self.reader.group_closure(gids)
-        u = _Unit(groups, rows, self.sinfo.shape)
+        if pre is None:
+            pre = self._read_unit(gids)
+        u = _Unit(groups, pre.rows, self.sinfo.shape)
         self.unit = u
         try:
-            plan = self._build(u)
+            plan = self._build(u, pre)
             if not self.dry_run:
                 try:
                     self._write(u, plan)
@@ -619,8 +691,7 @@ class Migrator:
             # only now (committed, or planned) the unit's shared rows join the run's id map
             for t, entries in plan.new_shared.items():
                 self.idmap.shared[t].update(entries)
-            for t, rs in u.shared_rows.items():
-                self.shared_handled.setdefault(t, set()).update(r["id"] for r in rs)
+            self._mark_handled(u)
             for e, uid in plan.new_emails.items():
                 self.emails.setdefault(e, uid)
             for t, nxt in u.next_id.items():
@@ -636,7 +707,12 @@ class Migrator:
 
     # -- build: allocate, transform, compare --------------------------------------------------
 
-    def _build(self, u: "_Unit") -> "_Plan":
+    def _mark_handled(self, u: "_Unit") -> None:
+        with self._handled_lock:
+            for t, rs in u.shared_rows.items():
+                self.shared_handled[t].update(r["id"] for r in rs)
+
+    def _build(self, u: "_Unit", pre: "_Read") -> "_Plan":
         from bascule.transform.order import TABLE_ORDER
         from bascule.transform.rows import transform_row
         from bascule.transform.textids import grant_contract_admin
@@ -651,11 +727,10 @@ class Migrator:
         rows = u.rows
 
         # producer space: linked catalogs and their producers' users
-        cat_ids = [r["id"] for r in rows["Catalog"]]
-        linked = self.reader.linked_catalogs(cat_ids)
+        linked = pre.linked
         self.ctx.linked_catalogs.update(linked)
         cat_vendor = {r["id"]: r["vendorId"] for r in rows["Catalog"]}
-        prod_users = self.reader.producer_users({cat_vendor[c] for c in linked})
+        prod_users = pre.prod_users
         grants: dict[tuple[int, int], list[int]] = defaultdict(list)  # (user, group) → catalogs
         for c in linked:
             crow = u.by_id["Catalog"][c]
@@ -675,11 +750,8 @@ class Migrator:
                 rows["UserGroup"].append(synth)
                 u.synthetic.add(("UserGroup", (uid, gid)))
 
-        # shared rows
-        refs = self._shared_refs(rows)
-        for (uid, _g) in grants:
-            refs["User"].add(uid)
-        self._prepare_shared(u, plan, refs)
+        # shared rows (the read counted the producers' users among the references)
+        self._prepare_shared(u, plan, pre.refs, pre.shared)
 
         # orders without a basket (2021 shape): the transform joins them to a basket
         self._prepare_baskets(u)
@@ -702,6 +774,8 @@ class Migrator:
                 continue
             src_rows = u.shared_rows.get(t, []) if t in SHARED_TABLES else rows.get(t, [])
             cols = self.ctx.columns(t)
+            getcols = operator.itemgetter(*cols) if len(cols) > 1 else \
+                (lambda o, _c=cols: tuple(o[c] for c in _c))
             tc_shared = t in SHARED_TABLES
             seen_keys: set[tuple] = set()
             ex = existing.get(t, {}) if not tc_shared else None
@@ -728,7 +802,10 @@ class Migrator:
                                 self.ctx.note("UserGroup", (r["userId"], r["groupId"]),
                                               "rights", "right_granted",
                                               "producer keeps ContractAdmin on its catalog")
-                vals = tuple(out.get(c) for c in cols)
+                try:
+                    vals = getcols(out)
+                except KeyError:
+                    vals = tuple(out.get(c) for c in cols)
                 h = row_hash(vals)
                 if t in COMPOSITE_KEYS:
                     skey, tkey = COMPOSITE_KEYS[t]
@@ -801,7 +878,8 @@ class Migrator:
         u.next_id[table] = nxt + 1
         return nxt
 
-    def _prepare_shared(self, u: "_Unit", plan: "_Plan", refs: dict[str, set[int]]) -> None:
+    def _prepare_shared(self, u: "_Unit", plan: "_Plan", refs: dict[str, set[int]],
+                        read: dict[str, list[dict]]) -> None:
         """Fetch the users/vendors/files a unit references; match users by e-mail; allocate.
 
         Rows already handled by an earlier unit of this run are not fetched again: their new id
@@ -812,18 +890,15 @@ class Migrator:
 
         for t in SHARED_TABLES:
             known = self.idmap.shared[t]
-            handled = self.shared_handled.setdefault(t, set())
+            handled = self.shared_handled[t]
             al = u.alloc.setdefault(t, {})
             ids = refs.get(t, set())
             for i in ids & handled:
                 e = known.get(i)
                 if e is not None:
                     al[i] = e[0]
-            fetched = self.reader.select_in(t, "id", sorted(ids - handled))
-            if t == "Vendor":  # vendor logos are files too
-                for r in fetched:
-                    if r.get("imageId") is not None:
-                        refs["File"].add(int(r["imageId"]))
+            # read before the previous unit committed: drop what that unit handled meanwhile
+            fetched = [r for r in read.get(t, ()) if r["id"] not in handled]
             u.shared_rows[t] = fetched
             for r in fetched:
                 old = r["id"]
@@ -996,6 +1071,50 @@ class Migrator:
 
 
 # --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Read:
+    """What was read from the source for one unit (see Migrator._read_unit)."""
+
+    rows: dict[str, list[dict]]
+    linked: dict[int, int]
+    prod_users: dict[int, list[int]]
+    refs: dict[str, set[int]]
+    shared: dict[str, list[dict]]
+
+
+class ReadAhead:
+    """Reads the next unit in one helper thread while the main thread builds and writes the
+    current one (the driver parses while the target's server works). At most one read is in
+    flight and one read result waits, so memory holds two units at most. The reader's lock
+    keeps the source connection to one query at a time; the snapshot is the same."""
+
+    def __init__(self, fn: Callable[[Sequence[int]], Any]):
+        self._fn = fn
+        self._ex: Any = None
+        self._pending: dict[tuple[int, ...], Any] = {}
+
+    def submit(self, gids: Sequence[int]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._ex is None:
+            self._ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-read")
+        self._pending[tuple(gids)] = self._ex.submit(self._fn, list(gids))
+
+    def take(self, gids: Sequence[int]) -> Any:
+        """The read of these groups (waiting for it), or None when it was not submitted."""
+        f = self._pending.pop(tuple(gids), None)
+        return None if f is None else f.result()
+
+    def close(self) -> None:
+        """Wait for the read in flight (the connection is shared) and stop the thread."""
+        for f in self._pending.values():
+            f.cancel()
+        self._pending.clear()
+        if self._ex is not None:
+            self._ex.shutdown(wait=True)
+            self._ex = None
 
 
 class _UnitFailed(Exception):

@@ -34,7 +34,9 @@ from bascule.pipeline.migrate import (
     COMPOSITE_KEYS,
     MigrationError,
     Migrator,
+    ReadAhead,
     _Plan,
+    _Read,
     _Unit,
     cut_units,
     estimate_rows,
@@ -66,6 +68,13 @@ def normalize(v: Any) -> Any:
         f = float(v)
         return int(f) if f.is_integer() else repr(f)
     return str(v)
+
+
+def _numeric(typ) -> bool:
+    """Numbers need no result conversion here: normalize() treats int/float/Decimal alike."""
+    from sqlalchemy import Numeric
+
+    return isinstance(typ, Numeric)
 
 
 def _digest(rows: list[tuple]) -> str:
@@ -164,15 +173,23 @@ class Verifier(Migrator):
             self._prepare(self.report, groups)
             est = estimate_rows(reader, groups)
             self.progress.start(len(groups), sum(est.values()))
+            units = cut_units(groups, est, 60_000)
+            ahead = ReadAhead(self._read_unit)
             try:
-                for unit in cut_units(groups, est, 60_000):
-                    self._verify_unit(unit)
+                if units:
+                    ahead.submit([g.id for g in units[0]])
+                for n, unit in enumerate(units, 1):
+                    pre = ahead.take([g.id for g in unit])
+                    if n < len(units):  # read the next unit while this one is compared
+                        ahead.submit([g.id for g in units[n]])
+                    self._verify_unit(unit, pre)
                     for g in unit:
                         from bascule.pipeline.migrate import GroupResult
 
                         self.progress.group_done(GroupResult(g.id, g.name, status="done"),
                                                  est.get(g.id, 0))
             finally:
+                ahead.close()
                 self.progress.stop()
         with self.tgt_engine.connect() as conn:
             self._check_fks(conn, rep)
@@ -184,16 +201,16 @@ class Verifier(Migrator):
     def _allocate(self, u: _Unit, table: str, old: int) -> int:
         return -1
 
-    def _verify_unit(self, groups: Sequence[GroupRef]) -> None:
-        rows = self.reader.group_closure([g.id for g in groups])
-        u = _Unit(groups, rows, self.sinfo.shape)
+    def _verify_unit(self, groups: Sequence[GroupRef], pre: _Read | None = None) -> None:
+        if pre is None:
+            pre = self._read_unit([g.id for g in groups])
+        u = _Unit(groups, pre.rows, self.sinfo.shape)
         self.unit = u
         try:
-            plan = self._build(u)
+            plan = self._build(u, pre)
         finally:
             self.unit = None
-        for t, rs in u.shared_rows.items():
-            self.shared_handled.setdefault(t, set()).update(r["id"] for r in rs)
+        self._mark_handled(u)
         for t, entries in plan.new_shared.items():
             self.idmap.shared[t].update(entries)
         self._compare(u, plan)
@@ -215,12 +232,15 @@ class Verifier(Migrator):
                     actual = self._fetch(conn, table, key_cols, cols, chunk)
                     rep.tables[t]["target"] += len(actual)
                     rep.tables[t]["chunks"] += 1
-                    exp_n = [tuple(normalize(v) for v in exp_rows[k][1]) for k in chunk]
-                    act_n = [tuple(normalize(v) for v in actual[k]) if k in actual else None
-                             for k in chunk]
-                    if _digest(exp_n) == _digest(act_n):
+                    # rows equal as read need no normalising (values equal under == normalise
+                    # alike); only the others are normalised and compared column by column
+                    odd = [k for k in chunk if actual.get(k) != exp_rows[k][1]]
+                    if not odd:
                         continue
-                    for k, e, a in zip(chunk, exp_n, act_n):
+                    exp_n = [tuple(normalize(v) for v in exp_rows[k][1]) for k in odd]
+                    act_n = [tuple(normalize(v) for v in actual[k]) if k in actual else None
+                             for k in odd]
+                    for k, e, a in zip(odd, exp_n, act_n):
                         if e == a:
                             continue
                         src_id = exp_rows[k][0]
@@ -259,10 +279,28 @@ class Verifier(Migrator):
             sel = sel.where(table.c[key_cols[0]].in_([k[0] for k in keys]))
         else:
             sel = sel.where(tuple_(*[table.c[c] for c in key_cols]).in_(keys))
-        out = {}
         n = len(key_cols)
-        for r in conn.execute(sel):
-            out[tuple(r[:n])] = tuple(r[n:])
+        res = conn.execute(sel)
+        if self.tinfo.backend == "sqlite":  # its dates are text until SQLAlchemy converts them
+            return {tuple(r[:n]): tuple(r[n:]) for r in res}
+        try:  # the driver's rows as they are: normalize() makes them comparable
+            types = [d[1] for d in res.cursor.description]
+            raw = res.cursor.fetchall()
+        finally:
+            res.close()
+        procs = [(i, p) for i, c in enumerate(cols)
+                 if not _numeric(table.c[c].type)
+                 and (p := table.c[c].type._cached_result_processor(conn.dialect, types[n + i]))
+                 is not None]
+        out = {}
+        for r in raw:
+            vals = r[n:]
+            if procs:
+                vals = list(vals)
+                for i, p in procs:
+                    if vals[i] is not None:
+                        vals[i] = p(vals[i])
+            out[tuple(r[:n])] = tuple(vals)
         return out
 
     # -- whole-target checks --------------------------------------------------------------------
