@@ -17,6 +17,8 @@ outside the source's id range (see bascule.transform.baskets.synth_basket_key).
 
 from __future__ import annotations
 
+import datetime as _dt
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -37,6 +39,10 @@ GROUP = "bascule_group"
 _LONGTEXT = Text().with_variant(Text(length=2**24 - 1), "mysql", "mariadb")
 
 
+def _now() -> _dt.datetime:
+    return _dt.datetime.now().replace(microsecond=0)
+
+
 def bookkeeping_metadata() -> MetaData:
     md = MetaData()
     Table(
@@ -48,7 +54,7 @@ def bookkeeping_metadata() -> MetaData:
         Column("group_id", Integer, nullable=True),
         Column("row_hash", BigInteger, nullable=True),
         Column("new_key", String(64), nullable=True),
-        Column("run_id", Integer, nullable=False),
+        Column("run_id", Integer, nullable=False, default=0),
         Index("bascule_idmap_group", "group_id", "table_name"),
         Index("bascule_idmap_new", "table_name", "new_id"),
         mysql_charset="utf8mb4",
@@ -75,9 +81,9 @@ def bookkeeping_metadata() -> MetaData:
         Column("target_group_id", Integer, nullable=True),
         Column("name", String(128), nullable=False),
         Column("status", String(16), nullable=False),
-        Column("run_id", Integer, nullable=False),
+        Column("run_id", Integer, nullable=False, default=0),
         Column("rows", Integer, nullable=False, default=0),
-        Column("updated_at", DateTime, nullable=False),
+        Column("updated_at", DateTime, nullable=False, default=_now),
         Column("error", _LONGTEXT, nullable=True),
         mysql_charset="utf8mb4",
     )

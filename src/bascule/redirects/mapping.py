@@ -17,18 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    and_,
-    func,
-    or_,
-    select,
-)
+from sqlalchemy import MetaData, and_, func, or_, select
 from sqlalchemy.engine import Engine
 
 IDMAP_TABLE_NAME = "bascule_idmap"
@@ -40,28 +29,10 @@ SHARED_KINDS = frozenset({"User", "Vendor", "File"})
 
 
 def idmap_metadata() -> MetaData:
-    """Minimal definition of the two tables this module reads (the loader owns the full one:
-    it may have more columns; these names and types are the contract)."""
-    md = MetaData()
-    Table(
-        IDMAP_TABLE_NAME,
-        md,
-        Column("table_name", String(64), primary_key=True),
-        Column("old_id", BigInteger, primary_key=True, autoincrement=False),
-        Column("new_id", Integer, nullable=False),
-        Column("group_id", Integer, nullable=True),
-        mysql_charset="utf8mb4",
-    )
-    Table(
-        GROUP_TABLE_NAME,
-        md,
-        Column("source_group_id", Integer, primary_key=True, autoincrement=False),
-        Column("target_group_id", Integer, nullable=True),
-        Column("name", String(128), nullable=False),
-        Column("status", String(16), nullable=False),
-        mysql_charset="utf8mb4",
-    )
-    return md
+    """The tables this module reads: bascule's own bookkeeping tables (one definition)."""
+    from bascule.load.bookkeeping import bookkeeping_metadata
+
+    return bookkeeping_metadata()
 
 
 class IdMapping(ABC):
