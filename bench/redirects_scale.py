@@ -12,7 +12,6 @@ import argparse
 import datetime as dt
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile

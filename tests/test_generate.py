@@ -173,7 +173,7 @@ def test_relationships_are_realistic(pg_dbs, shape):
     assert both and len(several) > 10
 
     # past members: orders in a group without a UserGroup row
-    order_groups = rows(url, f"""
+    order_groups = rows(url, """
         SELECT DISTINCT o."userId", c."groupId" FROM "UserOrder" o
         JOIN "Product" p ON p.id = o."productId" JOIN "Catalog" c ON c.id = p."catalogId" """)
     past = [(u, g) for u, g in order_groups if (u, g) not in ug]

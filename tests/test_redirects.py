@@ -9,7 +9,6 @@ import http.client
 import io
 import json
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -27,7 +26,7 @@ from bascule.redirects.listing import emit_csv, emit_json
 from bascule.redirects.mapping import DbMapping, DictMapping, idmap_metadata
 from bascule.redirects.routes import ACTIVE_ROUTES, KIND_TABLE, ROUTES
 
-from test_redirects_nginx import NEW, NEW_ID, OLD, OLD_ID, PASS, SHOP_ID, free_port, sample_mapping, sample_urls
+from test_redirects_nginx import NEW, NEW_ID, OLD, OLD_ID, SHOP_ID, free_port, sample_mapping, sample_urls
 
 UTC = ZoneInfo("UTC")
 

@@ -28,7 +28,7 @@ import operator
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -748,7 +748,6 @@ class Migrator:
                 if "rights" in self.sinfo.columns["UserGroup"] and rights_col != "rights":
                     synth["rights"] = None
                 rows["UserGroup"].append(synth)
-                u.synthetic.add(("UserGroup", (uid, gid)))
 
         # shared rows (the read counted the producers' users among the references)
         self._prepare_shared(u, plan, pre.refs, pre.shared)
@@ -768,7 +767,6 @@ class Migrator:
                 al[old] = e[0] if e is not None else self._allocate(u, t, old)
 
         # transform, in dependency order
-        tgt_tables = self.tinfo.tables
         for t in TABLE_ORDER:
             if t not in rows and t not in SHARED_TABLES:
                 continue
@@ -1149,7 +1147,6 @@ class _Unit:
         self.alloc: dict[str, dict[Any, int]] = {}
         self.next_id: dict[str, int] = {}
         self.shared_rows: dict[str, list[dict]] = {}
-        self.synthetic: set = set()
         self.seen: dict[str, set] = {}
         self.existing: dict[str, dict[int, Entry]] = {}
         self.existing_owner: dict[tuple[str, int], int] = {}

@@ -27,9 +27,8 @@ from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.engine import Connection
 
 from bascule.config import Settings
-from bascule.extract.source import SHARED_TABLES, GroupRef, SourceReader
-from bascule.load.bookkeeping import GROUP, IDMAP, bookkeeping_metadata
-from bascule.pipeline.idmap import IdMap
+from bascule.extract.source import GroupRef, SourceReader
+from bascule.load.bookkeeping import IDMAP, bookkeeping_metadata
 from bascule.pipeline.migrate import (
     COMPOSITE_KEYS,
     MigrationError,

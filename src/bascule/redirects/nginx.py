@@ -122,7 +122,7 @@ def emit_nginx(mapping: IdMapping, o: EmitOptions, out_dir: Path) -> list[Path]:
     max_size, bucket = hash_sizes(max(counts.values(), default=0))
     L = header_comment(o, "nginx, include inside http {}")
     L += [
-        f"# id maps: " + ", ".join(f"{KIND_TABLE[c]}={counts[c]}" for c in codes),
+        "# id maps: " + ", ".join(f"{KIND_TABLE[c]}={counts[c]}" for c in codes),
         "# map_hash_* are http-level settings shared by every map: remove them here if your",
         "# nginx.conf sets them already (keep the larger values).",
         f"map_hash_max_size {max_size};",
