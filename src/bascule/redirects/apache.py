@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bascule.redirects.common import EmitOptions, header_comment, notice_html, ttl_thresholds
+from bascule.redirects.common import EmitOptions, header_comment, notice_html, ttl_thresholds, write_id_map
 from bascule.redirects.mapping import IdMapping
 from bascule.redirects.routes import KIND_TABLE, PASSTHROUGH_RE, Route
 
@@ -87,14 +87,7 @@ def emit_apache(mapping: IdMapping, o: EmitOptions, out_dir: Path) -> list[Path]
     written = []
     for t in tables:
         p = out_dir / map_file(t)
-        with p.open("w", encoding="ascii", newline="\n") as fh:
-            buf = []
-            for old, new in mapping.items(t):
-                buf.append(f"{int(old)} {int(new)}\n")
-                if len(buf) >= 10000:
-                    fh.write("".join(buf))
-                    buf.clear()
-            fh.write("".join(buf))
+        write_id_map(mapping, t, p)
         written.append(p)
     L = header_comment(o, "Apache 2.4, Include inside the old host's <VirtualHost>")
     L += [f"# %{{TIME}} thresholds are in the server's local time, assumed {o.server_tz}: re-emit with",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bascule.redirects.common import EmitOptions, ge_regex, header_comment, notice_html, ttl_thresholds
+from bascule.redirects.common import EmitOptions, ge_regex, header_comment, notice_html, ttl_thresholds, write_id_map
 from bascule.redirects.mapping import IdMapping
 from bascule.redirects.routes import ID_RE, KIND_TABLE, PASSTHROUGH_RE, Route
 
@@ -68,16 +68,7 @@ def emit_caddy(mapping: IdMapping, o: EmitOptions, out_dir: Path) -> list[Path]:
     counts: dict[str, int] = {}
     for c in codes:
         p = out_dir / map_file(KIND_TABLE[c])
-        counts[c] = 0
-        with p.open("w", encoding="ascii", newline="\n") as fh:
-            buf = []
-            for old, new in mapping.items(KIND_TABLE[c]):
-                buf.append(f"{int(old)} {int(new)}\n")
-                counts[c] += 1
-                if len(buf) >= 10000:
-                    fh.write("".join(buf))
-                    buf.clear()
-            fh.write("".join(buf))
+        counts[c] = write_id_map(mapping, KIND_TABLE[c], p)
         written.append(p)
     src = "{path}" + "".join(f"|{p}={{query.{p}}}" for p in params)
     dests = ["{bascule_route}"] + [f"{{bascule_{c}}}" for c in codes] + [f"{{bascule_p_{n}}}" for n in pnames]

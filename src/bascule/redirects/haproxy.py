@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bascule.redirects.common import EmitOptions, header_comment, notice_html
+from bascule.redirects.common import EmitOptions, header_comment, notice_html, write_id_map
 from bascule.redirects.mapping import IdMapping
 from bascule.redirects.routes import KIND_TABLE, Route
 
@@ -72,14 +72,7 @@ def emit_haproxy(mapping: IdMapping, o: EmitOptions, out_dir: Path) -> list[Path
     written = []
     for t in tables:
         p = out_dir / map_file(t)
-        with p.open("w", encoding="ascii", newline="\n") as fh:
-            buf = []
-            for old, new in mapping.items(t):
-                buf.append(f"{int(old)} {int(new)}\n")
-                if len(buf) >= 10000:
-                    fh.write("".join(buf))
-                    buf.clear()
-            fh.write("".join(buf))
+        write_id_map(mapping, t, p)
         written.append(p)
     cut = o.cut_epoch
     L = header_comment(o, "HAProxy, paste into the frontend (or backend) serving the old host")

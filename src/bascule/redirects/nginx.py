@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bascule.redirects.common import EmitOptions, header_comment, ge_regex, notice_html, ttl_thresholds
+from bascule.redirects.common import EmitOptions, header_comment, ge_regex, notice_html, ttl_thresholds, write_id_map
 from bascule.redirects.mapping import IdMapping
 from bascule.redirects.routes import ID_RE, KIND_TABLE, PASSTHROUGH_RE, Route
 
@@ -106,17 +106,7 @@ def emit_nginx(mapping: IdMapping, o: EmitOptions, out_dir: Path) -> list[Path]:
     for code in codes:
         table = KIND_TABLE[code]
         p = out_dir / ids_file(table)
-        n = 0
-        with p.open("w", encoding="ascii", newline="\n") as fh:
-            buf = []
-            for old, new in mapping.items(table):
-                buf.append(f"{int(old)} {int(new)};\n")
-                n += 1
-                if len(buf) >= 10000:
-                    fh.write("".join(buf))
-                    buf.clear()
-            fh.write("".join(buf))
-        counts[code] = n
+        counts[code] = write_id_map(mapping, table, p, end=";")
         written.append(p)
 
     max_size, bucket = hash_sizes(max(counts.values(), default=0))
