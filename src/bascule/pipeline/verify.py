@@ -314,24 +314,16 @@ class Verifier(Migrator):
             for fk in table.foreign_key_constraints:
                 parent = fk.referred_table
                 cols = list(fk.columns)
-                pcols = [e.column for e in fk.elements]
-                cond = and_(*[c == p for c, p in zip(cols, pcols)])
+                # the parent is always aliased, so that self-references (Operation.relationId)
+                # take the same path as the others
+                p = parent.alias("p")
+                pcols = [p.c[e.column.name] for e in fk.elements]
                 stmt = (
                     select(func.count())
-                    .select_from(table.outerjoin(parent, cond) if parent is not table
-                                 else table.outerjoin(parent.alias("p"), and_(*[
-                                     c == parent.alias("p").c[p.name] for c, p in zip(cols, pcols)
-                                 ])))
+                    .select_from(table.outerjoin(p, and_(*[c == pc for c, pc in zip(cols, pcols)])))
                     .where(and_(*[c.is_not(None) for c in cols]))
+                    .where(pcols[0].is_(None))
                 )
-                if parent is table:
-                    alias = parent.alias("p")
-                    cond = and_(*[c == alias.c[p.name] for c, p in zip(cols, pcols)])
-                    stmt = (select(func.count()).select_from(table.outerjoin(alias, cond))
-                            .where(and_(*[c.is_not(None) for c in cols]))
-                            .where(alias.c[pcols[0].name].is_(None)))
-                else:
-                    stmt = stmt.where(pcols[0].is_(None))
                 n = int(conn.execute(stmt).scalar() or 0)
                 rep.fk_checked += 1
                 if n:
