@@ -79,6 +79,7 @@ def main() -> None:
             out["migrate"]["rows"] = rows
             out["migrate"]["rows_per_s"] = round(rows / out["migrate"]["wall_s"])
             out["migrate"]["report_seconds"] = r["seconds"]
+            out["migrate"]["timings"] = r.get("timings")
             if not a.no_verify:
                 vprof = f"{a.profile}-verify.prof" if a.profile else None
                 vrep = os.path.join(d, "v.json")

@@ -156,6 +156,7 @@ class RunReport:
     run_id: int | None = None
     previous_run: dict | None = None
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
     status: str = "running"
 
     @property
@@ -184,6 +185,7 @@ class RunReport:
             "run_id": self.run_id,
             "started_at": self.started_at,
             "seconds": round(self.seconds, 3),
+            "timings": self.timings,
             "source": self.source,
             "target": self.target,
             "settings": self.settings,
@@ -299,6 +301,8 @@ class Migrator:
         pause = os.environ.get("BASCULE_FAULT_PAUSE_BEFORE_COMMIT")
         self.pause_before_commit = int(pause) if pause else None
         self.unit_no = 0
+        # seconds per stage (read: read-ahead thread, write: writer thread, others: main thread)
+        self.timings: dict[str, float] = defaultdict(float)
         self.collect_expected = False  # verify keeps the transformed rows to compare them
 
     # -- public -------------------------------------------------------------------------------
@@ -342,30 +346,53 @@ class Migrator:
             units = cut_units(groups, est, self.s.batch_size * UNIT_BATCHES)
             self._prepare(report, groups)
             self.progress.start(len(groups), sum(est.values()))
+            self.n_units = len(units)
             ahead = ReadAhead(self._read_unit)
+            writer = UnitWriter(self._write) if self._pipelined() else None
             try:
                 if units:
                     ahead.submit([g.id for g in units[0]])
                 for n, unit in enumerate(units, 1):
                     self.unit_no = n
+                    t_w = time.monotonic()
                     pre = ahead.take([g.id for g in unit])
+                    self.timings["wait_read"] += time.monotonic() - t_w
                     if n < len(units):  # read the next unit while this one is built and written
                         ahead.submit([g.id for g in units[n]])
-                    results = self._do_unit(unit, pre)
-                    log.info("unit %d/%d committed: groups %s", n, len(units),
-                             ",".join(str(g.id) for g in unit))
-                    for r in results:
-                        report.groups.append(r)
-                        self.progress.group_done(r, est.get(r.source_id, 0))
+                    if writer is None:
+                        results = self._do_unit(unit, pre)
+                        if self.dry_run:
+                            log.info("unit %d/%d planned: groups %s", n, len(units),
+                                     ",".join(str(g.id) for g in unit))
+                        self._report_results(results, est)
+                        continue
+                    # pipelined: build unit n while unit n-1 is written by the writer thread
+                    job = self._build_job(n, unit, pre)
+                    if not self._collect(writer, est, job):
+                        # unit n-1 failed: its state and unit n's were rolled back; the read of
+                        # unit n+1 saw that state, so it is thrown away and done again
+                        ahead.take([g.id for g in units[n]] if n < len(units) else [])
+                        self._report_results(self._do_unit(unit), est)
+                        if n < len(units):
+                            ahead.submit([g.id for g in units[n]])
+                        continue
+                    writer.submit(job)
+                if writer is not None:
+                    self._collect(writer, est, None)
                 ahead.close()
                 self._vanished(report, groups)
                 if not self.dry_run:
                     report.sequences = self._fix_sequences()
             finally:
+                if writer is not None:  # a write in flight finishes (or rolls back) first
+                    writer.close()
                 ahead.close()
                 self.progress.stop()
         report.notes = self.ctx_notes()
         report.seconds = time.monotonic() - t0
+        report.timings = {k: round(v, 3) for k, v in sorted(self.timings.items())}
+        log.info("seconds: %s (read and write run in their own threads, beside the build)",
+                 ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()))
         report.status = "failed" if report.failed else "done"
         if not self.dry_run:
             self._close_run(report)
@@ -634,6 +661,13 @@ class Migrator:
         catalogs, and the shared rows it references that no earlier unit handled (as known at
         the time of reading: the build drops those handled since). Touches no state of the run
         but ``shared_handled`` (read under its lock), so it can run in the read-ahead thread."""
+        t0 = time.monotonic()
+        try:
+            return self._read_unit_timed(gids)
+        finally:
+            self.timings["read"] += time.monotonic() - t0
+
+    def _read_unit_timed(self, gids: Sequence[int]) -> "_Read":
         reader = self.reader
         rows = reader.group_closure(gids)
         linked = reader.linked_catalogs([r["id"] for r in rows["Catalog"]])
@@ -660,50 +694,133 @@ class Migrator:
         try:
             return self._attempt(unit, pre)
         except _UnitFailed as e:
-            if len(unit) == 1:
-                g = unit[0]
-                r = GroupResult(g.id, g.name, status="failed", error=str(e.cause))
-                log.error("group %s (%s) failed and was rolled back: %s", g.id, g.name, e.cause)
-                if not self.dry_run:
-                    self._record_failure(g, str(e.cause))
-                return [r]
-            log.warning("a unit of %d groups failed (%s); retrying group by group",
-                        len(unit), e.cause)
-            out: list[GroupResult] = []
-            for g in unit:
-                out.extend(self._do_unit([g]))
-            return out
+            return self._after_failure(unit, e)
+
+    def _after_failure(self, unit: Sequence[GroupRef], exc: "_UnitFailed") -> list[GroupResult]:
+        """A unit failed and was rolled back: one group is recorded as failed; several are
+        done again one by one, so that only the bad group stays out."""
+        if len(unit) == 1:
+            g = unit[0]
+            r = GroupResult(g.id, g.name, status="failed", error=str(exc.cause))
+            log.error("group %s (%s) failed and was rolled back: %s", g.id, g.name, exc.cause)
+            if not self.dry_run:
+                self._record_failure(g, str(exc.cause))
+            return [r]
+        log.warning("a unit of %d groups failed (%s); retrying group by group",
+                    len(unit), exc.cause)
+        out: list[GroupResult] = []
+        for g in unit:
+            out.extend(self._do_unit([g]))
+        return out
 
     def _attempt(self, groups: Sequence[GroupRef], pre: "_Read | None" = None
                  ) -> list[GroupResult]:
-        gids = [g.id for g in groups]
+        job = self._build_job(self.unit_no, groups, pre)
+        if not self.dry_run:
+            try:
+                self._write(job.plan, job.n)
+            except Exception as e:  # rolled back: nothing of this unit stays
+                self._undo(job.undo)
+                raise _UnitFailed(e) from e
+        return self._finish(job)
+
+    def _build_job(self, n: int, groups: Sequence[GroupRef], pre: "_Read | None") -> "_Job":
+        """Read (unless read ahead), build, and apply the unit's effect on the run's state (id
+        map of shared rows, handled rows, e-mails, next ids) so that the next unit can be built
+        at once; ``_undo`` takes it back if the unit's write fails."""
         if pre is None:
-            pre = self._read_unit(gids)
+            pre = self._read_unit([g.id for g in groups])
+        t0 = time.monotonic()
         u = _Unit(groups, pre.rows, self.sinfo.shape)
         self.unit = u
         try:
             plan = self._build(u, pre)
-            if not self.dry_run:
-                try:
-                    self._write(u, plan)
-                except Exception as e:  # rolled back: nothing of this unit stays
-                    raise _UnitFailed(e) from e
-            # only now (committed, or planned) the unit's shared rows join the run's id map
-            for t, entries in plan.new_shared.items():
-                self.idmap.shared[t].update(entries)
-            self._mark_handled(u)
-            for e, uid in plan.new_emails.items():
-                self.emails.setdefault(e, uid)
-            for t, nxt in u.next_id.items():
-                self.next_id[t] = max(self.next_id.get(t, 1), nxt)
-            for r in plan.results.values():
-                r.status = "planned" if self.dry_run else "done"
-            for t, c in plan.shared_counts.items():
-                self.report.shared[t].add(c)
-            self.report.email_matches.extend(plan.email_matches)
-            return [plan.results[g.id] for g in groups]
         finally:
             self.unit = None
+            self.timings["build"] += time.monotonic() - t0
+        return _Job(n, list(groups), plan, self._apply(u, plan))
+
+    def _apply(self, u: "_Unit", plan: "_Plan") -> "_Undo":
+        undo = _Undo(next_id=dict(self.next_id))
+        for t, entries in plan.new_shared.items():
+            cur = self.idmap.shared[t]
+            prev = undo.shared.setdefault(t, {})
+            for k, v in entries.items():
+                if k not in prev:
+                    prev[k] = cur.get(k)
+                cur[k] = v
+        with self._handled_lock:
+            for t, rs in u.shared_rows.items():
+                h = self.shared_handled[t]
+                added = {r["id"] for r in rs} - h
+                h |= added
+                undo.handled[t] = added
+        for e, uid in plan.new_emails.items():
+            if e not in self.emails:
+                self.emails[e] = uid
+                undo.emails.append(e)
+        for t, nxt in u.next_id.items():
+            self.next_id[t] = max(self.next_id.get(t, 1), nxt)
+        return undo
+
+    def _undo(self, undo: "_Undo") -> None:
+        for t, prev in undo.shared.items():
+            cur = self.idmap.shared[t]
+            for k, v in prev.items():
+                if v is None:
+                    cur.pop(k, None)
+                else:
+                    cur[k] = v
+        with self._handled_lock:
+            for t, added in undo.handled.items():
+                self.shared_handled[t] -= added
+        for e in undo.emails:
+            self.emails.pop(e, None)
+        self.next_id.clear()
+        self.next_id.update(undo.next_id)
+
+    def _finish(self, job: "_Job") -> list[GroupResult]:
+        """The unit is committed (or planned): its groups' results count."""
+        plan = job.plan
+        for r in plan.results.values():
+            r.status = "planned" if self.dry_run else "done"
+        for t, c in plan.shared_counts.items():
+            self.report.shared[t].add(c)
+        self.report.email_matches.extend(plan.email_matches)
+        return [plan.results[g.id] for g in job.groups]
+
+    def _report_results(self, results: list[GroupResult], est: dict[int, int]) -> None:
+        for r in results:
+            self.report.groups.append(r)
+            self.progress.group_done(r, est.get(r.source_id, 0))
+
+    def _pipelined(self) -> bool:
+        """Write unit n in a thread while unit n+1 is built (client and servers work at once).
+        Not for plan (nothing written) nor SQLite (one writer per file, reads would wait)."""
+        import os
+
+        return (not self.dry_run and self.tgt_engine.dialect.name in ("mysql", "mariadb",
+                                                                      "postgresql")
+                and os.environ.get("BASCULE_PIPELINE", "1") != "0")
+
+    def _collect(self, writer: "UnitWriter", est: dict[int, int], built: "_Job | None") -> bool:
+        """Wait for the unit being written. Committed: its results count, True. Failed: the state
+        of that unit and of ``built`` (the unit built meanwhile) is rolled back, newest first,
+        the failed unit is done again group by group, and False (``built`` must be redone)."""
+        t_w = time.monotonic()
+        done = writer.wait()
+        self.timings["wait_write"] += time.monotonic() - t_w
+        if done is None:
+            return True
+        job, exc = done
+        if exc is None:
+            self._report_results(self._finish(job), est)
+            return True
+        if built is not None:
+            self._undo(built.undo)
+        self._undo(job.undo)
+        self._report_results(self._after_failure(job.groups, _UnitFailed(exc)), est)
+        return False
 
     # -- build: allocate, transform, compare --------------------------------------------------
 
@@ -946,7 +1063,16 @@ class Migrator:
 
     # -- write ----------------------------------------------------------------------------------
 
-    def _write(self, u: "_Unit", plan: "_Plan") -> None:
+    def _write(self, plan: "_Plan", unit_no: int) -> None:
+        """Write one unit (rows, id map, group status) in ONE target transaction (may run in
+        the writer thread: touches only the plan and the target)."""
+        t0 = time.monotonic()
+        try:
+            self._write_timed(plan, unit_no)
+        finally:
+            self.timings["write"] += time.monotonic() - t0
+
+    def _write_timed(self, plan: "_Plan", unit_no: int) -> None:
         from bascule.load.writer import BulkWriter
         from bascule.transform.order import TABLE_ORDER, TWO_PASS
 
@@ -1014,12 +1140,14 @@ class Migrator:
                       r.rows_written, now, None) for r in plan.results.values()]
             w.upsert(group_t, ["source_group_id", "target_group_id", "name", "status", "run_id",
                                "rows", "updated_at", "error"], grows, key=["source_group_id"])
-            if self.pause_before_commit == self.unit_no:
+            if self.pause_before_commit == unit_no:
                 import sys
 
-                print(f"bascule-fault: unit {self.unit_no} written, not committed", file=sys.stderr,
+                print(f"bascule-fault: unit {unit_no} written, not committed", file=sys.stderr,
                       flush=True)
                 sys.stdin.readline()
+        log.info("unit %d/%d committed: groups %s", unit_no, getattr(self, "n_units", 0),
+                 ",".join(str(g) for g in plan.results))
 
     def _record_failure(self, g: GroupRef, error: str) -> None:
         from bascule.load.writer import BulkWriter
@@ -1113,6 +1241,59 @@ class ReadAhead:
         if self._ex is not None:
             self._ex.shutdown(wait=True)
             self._ex = None
+
+
+class UnitWriter:
+    """Writes one unit at a time in a helper thread (Migrator._write: one target transaction per
+    unit) while the main thread builds the next unit. At most one write is in flight; ``wait``
+    returns it with its exception, if any, so units commit in order and a failure is handled
+    by the main thread before anything else is written."""
+
+    def __init__(self, fn: Callable[["_Plan", int], None]):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._fn = fn
+        self._ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-write")
+        self._job: tuple[_Job, Any] | None = None
+
+    def submit(self, job: "_Job") -> None:
+        assert self._job is None, "one write at a time"
+        self._job = (job, self._ex.submit(self._fn, job.plan, job.n))
+
+    def wait(self) -> "tuple[_Job, BaseException | None] | None":
+        if self._job is None:
+            return None
+        job, f = self._job
+        self._job = None
+        try:
+            f.result()
+        except Exception as e:  # the transaction was rolled back by the writer
+            return job, e
+        return job, None
+
+    def close(self) -> None:
+        self._job = None
+        self._ex.shutdown(wait=True)
+
+
+@dataclass
+class _Undo:
+    """What applying a built unit changed in the run's state, to take it back."""
+
+    next_id: dict[str, int]
+    shared: dict[str, dict[int, Any]] = field(default_factory=dict)  # previous entry or None
+    handled: dict[str, set[int]] = field(default_factory=dict)
+    emails: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Job:
+    """A built unit: its number, groups, plan (rows to write) and the undo of its state."""
+
+    n: int
+    groups: list[GroupRef]
+    plan: "_Plan"
+    undo: _Undo
 
 
 class _UnitFailed(Exception):
