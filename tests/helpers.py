@@ -110,3 +110,29 @@ def json_list(v):
     except ValueError:
         return []
     return d if isinstance(d, list) else []
+
+
+def idmap_entries(url: str, table: str | None = None) -> list[tuple]:
+    """Every id-map entry in the target as (table, old_id, new_id, group_id or None): the rows of
+    bascule_idmap and the decoded blocks of bascule_idblock."""
+    from sqlalchemy import inspect
+
+    from bascule.pipeline.idmap import unpack_block
+
+    eng = make_engine(url)
+    out = []
+    try:
+        with eng.connect() as c:
+            where = " WHERE table_name = :t" if table else ""
+            for tn, old, new, g in c.execute(text("SELECT table_name, old_id, new_id, group_id "
+                                                  "FROM bascule_idmap" + where), {"t": table}):
+                out.append((tn, int(old), int(new), None if g is None else int(g)))
+            if inspect(c).has_table("bascule_idblock"):
+                for tn, g, o, n, h, k in c.execute(text(
+                        "SELECT table_name, group_id, old_ids, new_ids, row_hashes, new_keys "
+                        "FROM bascule_idblock" + where), {"t": table}):
+                    for old, e in unpack_block(o, n, h, k):
+                        out.append((tn, old, e[0], int(g)))
+    finally:
+        eng.dispose()
+    return out

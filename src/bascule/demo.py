@@ -81,7 +81,7 @@ def run_demo(workdir: Path, *, scale: float, seed: int, shape: str, camap: str) 
     for line in extra:
         out.print(line)
     out.print("try: sqlite3 " + str(tgt_file) + " 'select * from bascule_group limit 5'")
-    return 0 if (ver.ok and not mig.failed) else 1
+    return 0 if (ver.ok and mig.ok) else 1
 
 
 def _after_the_move(settings, workdir: Path) -> list[str]:

@@ -95,6 +95,14 @@ class Settings(BaseSettings):
         "space (default: clear it, nothing feeds their stock any more).",
     )
     batch_size: int = Field(default=5000, ge=1, le=1_000_000, description="Rows per batch.")
+    fk_checks: Literal["after", "load"] = Field(
+        default="after",
+        description="after: the target's foreign keys are not checked row by row while bascule "
+        "writes (PostgreSQL: session_replication_role=replica, needs a superuser, else 'load'; "
+        "MariaDB: foreign_key_checks=0), every foreign key of the target is checked once at the "
+        "end of the run and a dangling reference fails it; load: the database checks each row "
+        "as it is written (slower on PostgreSQL).",
+    )
     redirect_status: Literal[301, 302, 307, 308] = Field(
         default=301, description="HTTP status of the redirects."
     )

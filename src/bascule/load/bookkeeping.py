@@ -2,12 +2,17 @@
 
 They are the single source of truth for reruns, verification, redirects and the producer notice:
 
-- ``bascule_idmap``: one row per moved source row: (table_name, old_id) → new_id, the source group
-  that owns it (NULL for shared rows: users, vendors, files), and a hash of the transformed row
-  (what was written), so that a rerun knows what changed without reading the target rows.
-  Composite-key rows (UserGroup, Membership, Volunteer, WaitingList) have a hashed ``old_id``
-  and keep their target key in ``new_key`` ("g,u"); ``new_id`` is 0 for them. A user matched to
-  an existing target user by e-mail has ``row_hash`` NULL: bascule does not own that row.
+- ``bascule_idblock``: the id map of the rows a source group owns, packed: one row per (source
+  group, table, block of up to 8192 entries) with the old ids, the new ids and the hashes of the
+  transformed rows (what was written, so that a rerun knows what changed without reading the
+  target rows) as little-endian signed 64-bit arrays, sorted by old id. A group's blocks are
+  rewritten together, in the transaction that writes the group. Composite-key rows (UserGroup,
+  Membership, Volunteer, WaitingList) have a hashed old id, new id 0 and their target key
+  ("g,u") in ``new_keys`` (one line per entry). Millions of moved rows are a few thousand rows
+  here (bascule.pipeline.idmap reads and writes them).
+- ``bascule_idmap``: one row per shared row (users, vendors, files; ``group_id`` NULL):
+  (table_name, old_id) → new_id and the row hash. A user matched to an existing target user by
+  e-mail has ``row_hash`` NULL: bascule does not own that row.
 - ``bascule_run``: one row per run (start, end, status, settings fingerprint, summary).
 - ``bascule_group``: one row per source group ever moved (target id, status, last run).
 
@@ -25,18 +30,22 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection, Engine
 
 IDMAP = "bascule_idmap"
+IDBLOCK = "bascule_idblock"
 RUN = "bascule_run"
 GROUP = "bascule_group"
 
 _LONGTEXT = Text().with_variant(Text(length=2**24 - 1), "mysql", "mariadb")
+_BLOB = LargeBinary().with_variant(mysql.MEDIUMBLOB(), "mysql", "mariadb")
 
 
 def _now() -> _dt.datetime:
@@ -57,6 +66,21 @@ def bookkeeping_metadata() -> MetaData:
         Column("run_id", Integer, nullable=False, default=0),
         Index("bascule_idmap_group", "group_id", "table_name"),
         Index("bascule_idmap_new", "table_name", "new_id"),
+        mysql_charset="utf8mb4",
+    )
+    Table(
+        IDBLOCK,
+        md,
+        Column("group_id", Integer, primary_key=True, autoincrement=False),
+        Column("table_name", String(64), primary_key=True),
+        Column("block", Integer, primary_key=True, autoincrement=False),
+        Column("run_id", Integer, nullable=False, default=0),
+        Column("n", Integer, nullable=False),
+        Column("max_new_id", BigInteger, nullable=False),
+        Column("old_ids", _BLOB, nullable=False),
+        Column("new_ids", _BLOB, nullable=False),
+        Column("row_hashes", _BLOB, nullable=False),
+        Column("new_keys", _LONGTEXT, nullable=True),
         mysql_charset="utf8mb4",
     )
     Table(

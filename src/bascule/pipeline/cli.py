@@ -143,7 +143,7 @@ def run_migrate(ctx: click.Context, *, dry_run: bool, prune: bool, create_schema
     print_run(data, err)
     files = _write_reports(label, data, settings, json_file, md_file, run_markdown)
     err.print("reports: " + ", ".join(files))
-    if report.failed:
+    if not report.ok:
         sys.exit(1)
 
 

@@ -46,13 +46,21 @@ from bascule.extract.source import (
     inspect_source,
 )
 from bascule.extract.source import source_engine as source_engine_for
-from bascule.load.bookkeeping import GROUP, IDMAP, RUN, bookkeeping_metadata, ensure_bookkeeping
+from bascule.load.bookkeeping import (
+    GROUP,
+    IDBLOCK,
+    IDMAP,
+    RUN,
+    bookkeeping_metadata,
+    ensure_bookkeeping,
+)
 from bascule.pipeline.idmap import (
     Entry,
     IdMap,
     key_hash,
     load_group_entries,
     max_new_ids,
+    pack_blocks,
     row_hash,
 )
 from bascule.pipeline.target import TargetInfo, inspect_target
@@ -157,7 +165,13 @@ class RunReport:
     previous_run: dict | None = None
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    fk_check: dict | None = None  # fk_checks=after: {"checked": n, "dangling": [...]}
     status: str = "running"
+
+    @property
+    def ok(self) -> bool:
+        """No group failed and no foreign key dangles (exit code 0)."""
+        return not self.failed and not (self.fk_check and self.fk_check["dangling"])
 
     @property
     def failed(self) -> list[GroupResult]:
@@ -186,6 +200,7 @@ class RunReport:
             "started_at": self.started_at,
             "seconds": round(self.seconds, 3),
             "timings": self.timings,
+            "fk_check": self.fk_check,
             "source": self.source,
             "target": self.target,
             "settings": self.settings,
@@ -301,6 +316,7 @@ class Migrator:
         pause = os.environ.get("BASCULE_FAULT_PAUSE_BEFORE_COMMIT")
         self.pause_before_commit = int(pause) if pause else None
         self.unit_no = 0
+        self.fk_after = False  # foreign keys checked at the end of the run, not row by row
         # seconds per stage (read: read-ahead thread, write: writer thread, others: main thread)
         self.timings: dict[str, float] = defaultdict(float)
         self.collect_expected = False  # verify keeps the transformed rows to compare them
@@ -383,6 +399,8 @@ class Migrator:
                 self._vanished(report, groups)
                 if not self.dry_run:
                     report.sequences = self._fix_sequences()
+                if self.fk_after:
+                    self._check_fks(report)
             finally:
                 if writer is not None:  # a write in flight finishes (or rolls back) first
                     writer.close()
@@ -393,7 +411,7 @@ class Migrator:
         report.timings = {k: round(v, 3) for k, v in sorted(self.timings.items())}
         log.info("seconds: %s (read and write run in their own threads, beside the build)",
                  ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()))
-        report.status = "failed" if report.failed else "done"
+        report.status = "failed" if report.failed or self._fk_dangling(report) else "done"
         if not self.dry_run:
             self._close_run(report)
         return report
@@ -407,8 +425,9 @@ class Migrator:
         # target reads: id map of shared rows, max ids, e-mails
         with self._target_read() as conn:
             has_bk = self.tinfo.has_bookkeeping
+            self.rerun_possible = has_bk  # else no id map to rewrite: blocks are only added
             self.idmap = IdMap.load_shared(conn if has_bk else None)
-            mx = max_new_ids(conn if has_bk else None)
+            mx = max_new_ids(conn if has_bk else None, blocks=self.tinfo.has_idblock)
             self.next_id: dict[str, int] = {}
             for t, tbl in self.tinfo.tables.items():
                 if "id" in tbl.c and t not in COMPOSITE_KEYS:
@@ -456,6 +475,8 @@ class Migrator:
         )
         if not self.dry_run:
             ensure_bookkeeping(self.tgt_engine)
+            self.tinfo.has_idblock = True
+            self.fk_after = self._can_skip_fk_checks()
             with self.tgt_engine.begin() as conn:
                 t = bookkeeping_metadata().tables[RUN]
                 res = conn.execute(t.insert().values(
@@ -467,6 +488,21 @@ class Migrator:
             report.run_id = self.run_id
         else:
             self.run_id = 0
+
+    def _can_skip_fk_checks(self) -> bool:
+        """fk_checks=after, and the target lets this session turn its checks off."""
+        if self.s.fk_checks != "after" or self.tinfo.backend not in ("postgresql", "mysql"):
+            return False
+        if self.tinfo.backend == "mysql":
+            return True
+        with self.tgt_engine.connect() as conn:
+            su = conn.exec_driver_sql("SELECT rolsuper FROM pg_roles WHERE rolname = "
+                                      "current_user").scalar()
+        if not su:
+            log.warning("fk_checks=after needs a PostgreSQL superuser (session_replication_role);"
+                        " %s is not one: foreign keys are checked row by row",
+                        self.tgt_engine.url.username)
+        return bool(su)
 
     def _target_read(self):
         """A read-only transaction on the target (for plan: nothing is ever written)."""
@@ -837,7 +873,8 @@ class Migrator:
         plan = _Plan({g.id: GroupResult(g.id, g.name) for g in u.groups})
         if self.tinfo.has_bookkeeping:
             with self.tgt_engine.connect() as conn:
-                existing, u.existing_owner = load_group_entries(conn, [g.id for g in u.groups])
+                existing, u.existing_owner = load_group_entries(
+                    conn, [g.id for g in u.groups], blocks=self.tinfo.has_idblock)
         else:
             existing = {}
         u.existing = existing
@@ -984,7 +1021,46 @@ class Migrator:
                 gid = owner.get((t, old))
                 if gid in plan.results:
                     plan.results[gid].tables[t].delete += 1
+        if not self.dry_run:
+            self._pack_idmap(u, plan)
         return plan
+
+    def _pack_idmap(self, u: "_Unit", plan: "_Plan") -> None:
+        """The id map of every group of the unit that changed, packed (bascule_idblock): its
+        entries from the previous runs, with this run's new and changed entries, less the rows
+        pruned. Entries of shared rows (no owning group) stay rows of bascule_idmap."""
+        owner = u.existing_owner
+        changes = [e for e in plan.idmap_rows + plan.idmap_changed if e[3] is not None]
+        touched = {e[3] for e in changes}
+        if self.prune:
+            for t, dels in plan.deletes.items():
+                touched.update(owner[(t, old)] for old, _n, _k in dels if (t, old) in owner)
+        touched &= set(plan.results)
+        if not touched:
+            return
+        per: dict[int, dict[str, dict[int, Entry]]] = {g: defaultdict(dict) for g in touched}
+        for t, ex in u.existing.items():
+            for old, e in ex.items():
+                g = owner.get((t, old))
+                if g in per:
+                    per[g][t][old] = e
+        for t, old, new, g, h, nk in changes:
+            prev = owner.get((t, old))
+            if prev is not None and prev != g and prev in per:  # the row changed group
+                per[prev][t].pop(old, None)
+            if g in per:
+                per[g][t][old] = (new, h, nk)
+        if self.prune:
+            for t, dels in plan.deletes.items():
+                for old, _n, _k in dels:
+                    g = owner.get((t, old))
+                    if g in per:
+                        per[g][t].pop(old, None)
+        plan.idblock_groups = sorted(touched)
+        for g in plan.idblock_groups:
+            for t, entries in sorted(per[g].items()):
+                if entries:
+                    plan.idblocks.extend(pack_blocks(g, t, entries, self.run_id))
 
     def _allocate(self, u: "_Unit", table: str, old: int) -> int:
         if self.s.id_strategy == "preserve":
@@ -1077,8 +1153,15 @@ class Migrator:
         from bascule.transform.order import TABLE_ORDER, TWO_PASS
 
         bk = bookkeeping_metadata()
-        idmap_t, group_t = bk.tables[IDMAP], bk.tables[GROUP]
+        idmap_t, group_t, idblock_t = bk.tables[IDMAP], bk.tables[GROUP], bk.tables[IDBLOCK]
         with self.tgt_engine.begin() as conn:
+            # foreign keys checked once at the end of the run (fk_checks=after), except in a
+            # unit that deletes (ON DELETE actions are foreign-key triggers on PostgreSQL)
+            checks_off = self.fk_after and not (self.prune and plan.deletes)
+            if self.tinfo.backend == "postgresql" and checks_off:
+                conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            elif self.tinfo.backend == "mysql":
+                conn.exec_driver_sql(f"SET SESSION foreign_key_checks = {0 if checks_off else 1}")
             w = BulkWriter(conn)
             second: list[tuple[str, str, list]] = []
             for t in TABLE_ORDER:
@@ -1124,17 +1207,27 @@ class Migrator:
                         w.delete(table, tkey, keys)
                     else:
                         w.delete(table, ["id"], [(n,) for _o, n, _k in dels])
-                    w.delete(idmap_t, ["table_name", "old_id"], [(t, o) for o, _n, _k in dels])
-            # id map
+            # id map: shared rows one by one, the groups' rows packed (every block of a
+            # changed group is rewritten; rows of the one-row-per-entry layout of earlier
+            # versions of bascule are folded into the blocks)
             idcols = ["table_name", "old_id", "new_id", "group_id", "row_hash", "new_key",
                       "run_id"]
-            new = [(t, o, n, g, h, k, self.run_id) for (t, o, n, g, h, k) in plan.idmap_rows]
+            new = [(t, o, n, g, h, k, self.run_id) for (t, o, n, g, h, k) in plan.idmap_rows
+                   if g is None]
             if new:
                 w.insert(idmap_t, idcols, new)
             changed = [(t, o, n, g, h, k, self.run_id)
-                       for (t, o, n, g, h, k) in plan.idmap_changed]
+                       for (t, o, n, g, h, k) in plan.idmap_changed if g is None]
             if changed:
                 w.upsert(idmap_t, idcols, changed, key=["table_name", "old_id"])
+            if plan.idblock_groups:
+                keys = [(g,) for g in plan.idblock_groups]
+                if self.rerun_possible:
+                    w.delete(idblock_t, ["group_id"], keys)
+                    w.delete(idmap_t, ["group_id"], keys)
+                w.insert(idblock_t, ["group_id", "table_name", "block", "run_id", "n",
+                                     "max_new_id", "old_ids", "new_ids", "row_hashes",
+                                     "new_keys"], plan.idblocks)
             now = dt.datetime.now().replace(microsecond=0)
             grows = [(r.source_id, r.target_id, (r.name or "")[:128], "done", self.run_id,
                       r.rows_written, now, None) for r in plan.results.values()]
@@ -1167,6 +1260,25 @@ class Migrator:
             )
 
     # -- end of run -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _fk_dangling(report: RunReport) -> bool:
+        return bool(report.fk_check and report.fk_check["dangling"])
+
+    def _check_fks(self, report: RunReport) -> None:
+        """fk_checks=after: the rows were written without the target checking their foreign
+        keys; now every foreign key of the target is checked once. A dangling one fails the
+        run (exit 1) and is named."""
+        from bascule.pipeline.target import dangling_foreign_keys
+
+        t0 = time.monotonic()
+        with self._target_read() as conn:
+            checked, bad = dangling_foreign_keys(conn)
+        self.timings["fk_check"] += time.monotonic() - t0
+        report.fk_check = {"checked": checked, "dangling": bad}
+        for b in bad:
+            log.error("foreign key %s.%s -> %s: %d rows point at nothing", b["table"],
+                      ",".join(b["columns"]), b["parent"], b["rows"])
 
     def _vanished(self, report: RunReport, groups: Sequence[GroupRef]) -> None:
         """Groups moved by an earlier run that are no longer AMAP groups of the source."""
@@ -1311,6 +1423,8 @@ class _Plan:
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     idmap_rows: list[tuple] = field(default_factory=list)  # new entries
     idmap_changed: list[tuple] = field(default_factory=list)  # entries whose row changed
+    idblock_groups: list[int] = field(default_factory=list)  # groups whose id map is rewritten
+    idblocks: list[tuple] = field(default_factory=list)  # their bascule_idblock rows
     new_shared: dict[str, dict[int, Entry]] = field(default_factory=lambda: defaultdict(dict))
     new_emails: dict[str, int] = field(default_factory=dict)
     email_matches: list[dict] = field(default_factory=list)

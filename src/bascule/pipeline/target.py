@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import MetaData, Table, inspect
 from sqlalchemy.engine import Connection, Engine
 
-from bascule.load.bookkeeping import GROUP, IDMAP, RUN
+from bascule.load.bookkeeping import GROUP, IDBLOCK, IDMAP, RUN
 
 #: Tables bascule writes into; all must exist in the target.
 REQUIRED_TARGET_TABLES = (
@@ -29,6 +29,7 @@ class TargetInfo:
     columns: dict[str, list[str]]
     not_null: dict[str, set[str]]
     has_bookkeeping: bool
+    has_idblock: bool = False  # bascule_idblock (the packed id map of group rows)
     tables: dict[str, Table] = field(repr=False, default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -70,7 +71,7 @@ def inspect_target(bind: Engine | Connection) -> TargetInfo:
     names = set(insp.get_table_names())
     missing = [t for t in REQUIRED_TARGET_TABLES if t not in names]
     if missing:
-        if not (names - {IDMAP, RUN, GROUP}):
+        if not (names - {IDMAP, IDBLOCK, RUN, GROUP}):
             raise TargetError(
                 "the target database is empty: create the Camap schema first "
                 "(or pass --create-schema 2023|head)"
@@ -99,6 +100,7 @@ def inspect_target(bind: Engine | Connection) -> TargetInfo:
         columns={t: [c.name for c in tables[t].columns] for t in tables},
         not_null=not_null,
         has_bookkeeping=IDMAP in names and RUN in names and GROUP in names,
+        has_idblock=IDBLOCK in names,
         tables=tables,
     )
 
@@ -112,3 +114,35 @@ def create_camap_schema(engine: Engine, shape: str) -> None:
     if existing & set(REQUIRED_TARGET_TABLES):
         raise TargetError("--create-schema: the target already has Camap tables; not touching it")
     camap_metadata(shape).create_all(engine)
+
+
+def dangling_foreign_keys(conn: Connection) -> tuple[int, list[dict]]:
+    """Check every declared foreign key of the target's tables (bascule's own excluded): how
+    many were checked, and for each one that does not resolve its table, columns, parent table
+    and number of rows pointing at nothing."""
+    from sqlalchemy import MetaData, and_, func, select
+
+    md = MetaData()
+    md.reflect(conn, only=lambda name, _m: not name.startswith("bascule_"))
+    checked = 0
+    bad: list[dict] = []
+    for _name, table in sorted(md.tables.items()):
+        for fk in table.foreign_key_constraints:
+            parent = fk.referred_table
+            cols = list(fk.columns)
+            # the parent is always aliased, so that self-references (Operation.relationId)
+            # take the same path as the others
+            p = parent.alias("p")
+            pcols = [p.c[e.column.name] for e in fk.elements]
+            stmt = (
+                select(func.count())
+                .select_from(table.outerjoin(p, and_(*[c == pc for c, pc in zip(cols, pcols)])))
+                .where(and_(*[c.is_not(None) for c in cols]))
+                .where(pcols[0].is_(None))
+            )
+            n = int(conn.execute(stmt).scalar() or 0)
+            checked += 1
+            if n:
+                bad.append({"table": table.name, "columns": [c.name for c in cols],
+                            "parent": parent.name, "rows": n})
+    return checked, bad

@@ -306,30 +306,14 @@ class Verifier(Migrator):
 
     def _check_fks(self, conn: Connection, rep: VerifyReport) -> None:
         """Every foreign key of the target resolves (declared FKs of the reflected tables)."""
-        from sqlalchemy import MetaData
+        from bascule.pipeline.target import dangling_foreign_keys
 
-        md = MetaData()
-        md.reflect(conn, only=lambda name, _m: not name.startswith("bascule_"))
-        for _name, table in sorted(md.tables.items()):
-            for fk in table.foreign_key_constraints:
-                parent = fk.referred_table
-                cols = list(fk.columns)
-                # the parent is always aliased, so that self-references (Operation.relationId)
-                # take the same path as the others
-                p = parent.alias("p")
-                pcols = [p.c[e.column.name] for e in fk.elements]
-                stmt = (
-                    select(func.count())
-                    .select_from(table.outerjoin(p, and_(*[c == pc for c, pc in zip(cols, pcols)])))
-                    .where(and_(*[c.is_not(None) for c in cols]))
-                    .where(pcols[0].is_(None))
-                )
-                n = int(conn.execute(stmt).scalar() or 0)
-                rep.fk_checked += 1
-                if n:
-                    rep.differences.append(Difference(
-                        "fk", table.name, f"{n} rows whose {','.join(c.name for c in cols)} "
-                        f"points at no {parent.name} row", column=",".join(c.name for c in cols)))
+        rep.fk_checked, bad = dangling_foreign_keys(conn)
+        for b in bad:
+            cols = ",".join(b["columns"])
+            rep.differences.append(Difference(
+                "fk", b["table"], f"{b['rows']} rows whose {cols} points at no {b['parent']} row",
+                column=cols))
 
     def _check_users(self, conn: Connection, rep: VerifyReport) -> None:
         """No moved user has id 1 or site rights."""

@@ -2,8 +2,9 @@
 
 ``bascule migrate`` writes it into the TARGET database:
 
-- ``bascule_idmap(table_name, old_id, new_id, group_id)``: one row per moved source row; ``group_id``
-  is the SOURCE group that owns the row, NULL for shared rows (User, Vendor, File).
+- ``bascule_idmap(table_name, old_id, new_id, group_id)``: one row per shared row (User, Vendor,
+  File; ``group_id`` NULL);
+- ``bascule_idblock``: the rows each SOURCE group owns, packed (old ids, new ids) per table;
 - ``bascule_group(source_group_id, target_group_id, name, status)``: one row per source group;
   ``status = 'done'`` once the group is committed.
 
@@ -77,10 +78,12 @@ class DictMapping(IdMapping):
 
 
 class DbMapping(IdMapping):
-    """The mapping in the target database (``bascule_idmap`` joined to ``bascule_group``).
+    """The mapping in the target database (bascule's bookkeeping, see bascule.pipeline.idmap).
 
-    Nothing is loaded up front: ``items`` streams with a server-side cursor, ``get`` and
-    ``count`` are single queries. ``get`` results are cached per kind only for the ids asked.
+    Shared kinds (User, Vendor, File) are rows of ``bascule_idmap``: ``get`` is one query. The
+    other kinds are packed per group in ``bascule_idblock``: ``items`` decodes the blocks of the
+    moved groups into compact arrays and merges them by old id; ``get`` and ``group_of`` load one
+    kind into memory the first time it is asked for.
     """
 
     def __init__(self, engine: Engine, *, batch: int = 10_000):
@@ -88,11 +91,20 @@ class DbMapping(IdMapping):
         self.batch = batch
         md = idmap_metadata()
         self.idmap = md.tables[IDMAP_TABLE_NAME]
+        self.blocks = md.tables["bascule_idblock"]
         self.groups = md.tables[GROUP_TABLE_NAME]
         self._cache: dict[tuple[str, int], int | None] = {}
+        self._kind: dict[str, dict[int, tuple[int, int | None]]] = {}
+        from sqlalchemy import inspect
+
+        self._has_blocks = inspect(engine).has_table("bascule_idblock")
+
+    def _done(self):
+        g = self.groups
+        return select(g.c.source_group_id).where(g.c.status == DONE)
 
     def _moved(self):
-        """FROM clause + WHERE condition selecting moved rows."""
+        """FROM clause + WHERE condition selecting moved rows of bascule_idmap."""
         m, g = self.idmap, self.groups
         frm = m.outerjoin(g, g.c.source_group_id == m.c.group_id)
         cond = or_(m.c.group_id.is_(None), g.c.status == DONE)
@@ -102,23 +114,41 @@ class DbMapping(IdMapping):
         frm, cond = self._moved()
         q = select(self.idmap.c.table_name).select_from(frm).where(cond).distinct()
         with self.engine.connect() as c:
-            return sorted(r[0] for r in c.execute(q))
+            out = {r[0] for r in c.execute(q)}
+            if self._has_blocks:
+                b = self.blocks
+                out |= {r[0] for r in c.execute(select(b.c.table_name).where(
+                    b.c.group_id.in_(self._done())).distinct())}
+        return sorted(out)
+
+    def _entries(self, kind: str) -> Iterator[tuple[int, int, int | None]]:
+        from bascule.pipeline.idmap import moved_entries
+
+        with self.engine.connect() as c:
+            yield from moved_entries(c, kind, blocks=self._has_blocks)
 
     def items(self, kind: str) -> Iterator[tuple[int, int]]:
-        frm, cond = self._moved()
-        m = self.idmap
-        q = (
-            select(m.c.old_id, m.c.new_id)
-            .select_from(frm)
-            .where(and_(m.c.table_name == kind, cond))
-            .order_by(m.c.old_id)
-        )
-        with self.engine.connect() as c:
-            res = c.execution_options(stream_results=True, yield_per=self.batch).execute(q)
-            for old, new in res:
-                yield int(old), int(new)
+        from array import array
+
+        olds, news = array("q"), array("q")
+        for old, new, _g in self._entries(kind):
+            olds.append(old)
+            news.append(new)
+        order = sorted(range(len(olds)), key=olds.__getitem__)
+        for i in order:
+            yield olds[i], news[i]
+
+    def _load(self, kind: str) -> dict[int, tuple[int, int | None]]:
+        d = self._kind.get(kind)
+        if d is None:
+            d = {old: (new, g) for old, new, g in self._entries(kind)}
+            self._kind[kind] = d
+        return d
 
     def get(self, kind: str, old_id: int) -> int | None:
+        if kind not in SHARED_KINDS:
+            e = self._load(kind).get(int(old_id))
+            return None if e is None else e[0]
         key = (kind, int(old_id))
         if key in self._cache:
             return self._cache[key]
@@ -139,17 +169,16 @@ class DbMapping(IdMapping):
         m = self.idmap
         q = select(func.count()).select_from(frm).where(and_(m.c.table_name == kind, cond))
         with self.engine.connect() as c:
-            return int(c.execute(q).scalar() or 0)
+            n = int(c.execute(q).scalar() or 0)
+            if self._has_blocks and kind not in SHARED_KINDS:
+                b = self.blocks
+                n += int(c.execute(select(func.coalesce(func.sum(b.c.n), 0)).where(
+                    b.c.table_name == kind, b.c.group_id.in_(self._done()))).scalar() or 0)
+        return n
 
     def group_of(self, kind: str, old_id: int) -> int | None:
         """The SOURCE group id that owns a moved row (None for shared rows or unknown ids)."""
-        frm, cond = self._moved()
-        m = self.idmap
-        q = (
-            select(m.c.group_id)
-            .select_from(frm)
-            .where(and_(m.c.table_name == kind, m.c.old_id == int(old_id), cond))
-        )
-        with self.engine.connect() as c:
-            v = c.execute(q).scalar()
-        return None if v is None else int(v)
+        if kind in SHARED_KINDS:
+            return None
+        e = self._load(kind).get(int(old_id))
+        return None if e is None else e[1]

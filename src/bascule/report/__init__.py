@@ -65,6 +65,7 @@ def run_markdown(d: dict) -> str:
                  "deleted in the source)")
     else:
         L.append("- no previous run: everything is new")
+    L += [f"- {x}" for x in _fk_lines(d)]
     if s.get("mojibake_columns"):
         L.append(f"- double-encoded text columns repaired: {', '.join(s['mojibake_columns'])}")
     if s.get("ignored_columns"):
@@ -142,6 +143,20 @@ def print_run(d: dict, console: Console) -> None:
     for g in failed:
         console.print(f"[red]group {g['source_id']} ({g['name']}) failed, rolled back:[/] "
                       f"{g['error']}")
+    for line in _fk_lines(d):
+        console.print(line)
+
+
+def _fk_lines(d: dict) -> list[str]:
+    fk = d.get("fk_check")
+    if not fk:
+        return []
+    out = [f"foreign keys checked after the load (fk_checks=after): {fk['checked']}, "
+           f"{len(fk['dangling'])} dangling"]
+    for b in fk["dangling"]:
+        out.append(f"dangling foreign key: {b['table']}.{','.join(b['columns'])} -> "
+                   f"{b['parent']}: {b['rows']} rows point at nothing")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
