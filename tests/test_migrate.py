@@ -307,6 +307,24 @@ def test_foreign_keys_checked_after_the_load(db_factory, tmp_path, kind):
     assert rep.fk_check is None and rep.ok
 
 
+@pytest.mark.parametrize("kind", ["mysql", "postgresql"])
+def test_verify_names_a_changed_and_a_missing_row(db_factory, tmp_path, kind):
+    src = make_source(db_factory("mysql"))
+    tgt = make_target(db_factory(kind), "2023")
+    s = settings_for(src, tgt, tmp_path)
+    assert Migrator(s).run().ok
+    assert Verifier(s).run().ok
+    pid = rows(tgt, 'SELECT MAX(id) FROM "Product"')[0][0]
+    oid = rows(tgt, 'SELECT MAX(id) FROM "UserOrder"')[0][0]
+    execute(tgt, 'UPDATE "Product" SET price = price + 1 WHERE id = :p', p=pid)
+    execute(tgt, 'DELETE FROM "UserOrder" WHERE id = :o', o=oid)
+    ver = Verifier(s).run()
+    assert not ver.ok
+    got = {(d.kind, d.table, d.target_id, d.column) for d in ver.differences}
+    assert ("changed", "Product", pid, "price") in got
+    assert ("missing", "UserOrder", oid, None) in got
+
+
 def test_cli_exit_codes(db_factory, tmp_path):
     from click.testing import CliRunner
 

@@ -43,7 +43,7 @@ from bascule.pipeline.migrate import (
 
 log = logging.getLogger(__name__)
 
-CHUNK = 1000
+CHUNK = 2000
 MAX_DIFFS_PER_TABLE = 20
 
 
@@ -172,8 +172,14 @@ class Verifier(Migrator):
             self._prepare(self.report, groups)
             est = estimate_rows(reader, groups)
             self.progress.start(len(groups), sum(est.values()))
-            units = cut_units(groups, est, 60_000)
+            units = cut_units(groups, est, 40_000)  # two units in memory (compare thread)
             ahead = ReadAhead(self._read_unit)
+            from concurrent.futures import ThreadPoolExecutor
+
+            # the target rows of unit n are fetched and compared in a thread while unit n+1 is
+            # built (the target's server works meanwhile); one comparison at a time
+            cmp_ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-compare")
+            self._cmp: Any = None
             try:
                 if units:
                     ahead.submit([g.id for g in units[0]])
@@ -181,13 +187,15 @@ class Verifier(Migrator):
                     pre = ahead.take([g.id for g in unit])
                     if n < len(units):  # read the next unit while this one is compared
                         ahead.submit([g.id for g in units[n]])
-                    self._verify_unit(unit, pre)
+                    self._verify_unit(unit, pre, cmp_ex)
                     for g in unit:
                         from bascule.pipeline.migrate import GroupResult
 
                         self.progress.group_done(GroupResult(g.id, g.name, status="done"),
                                                  est.get(g.id, 0))
+                self._wait_compare()
             finally:
+                cmp_ex.shutdown(wait=True)
                 ahead.close()
                 self.progress.stop()
         with self.tgt_engine.connect() as conn:
@@ -200,7 +208,15 @@ class Verifier(Migrator):
     def _allocate(self, u: _Unit, table: str, old: int) -> int:
         return -1
 
-    def _verify_unit(self, groups: Sequence[GroupRef], pre: _Read | None = None) -> None:
+    def _wait_compare(self) -> None:
+        if self._cmp is not None:
+            f, self._cmp = self._cmp, None
+            t0 = time.monotonic()
+            f.result()
+            self.timings["wait_compare"] += time.monotonic() - t0
+
+    def _verify_unit(self, groups: Sequence[GroupRef], pre: _Read | None = None,
+                     cmp_ex: Any = None) -> None:
         if pre is None:
             pre = self._read_unit([g.id for g in groups])
         u = _Unit(groups, pre.rows, self.sinfo.shape)
@@ -212,7 +228,11 @@ class Verifier(Migrator):
         self._mark_handled(u)
         for t, entries in plan.new_shared.items():
             self.idmap.shared[t].update(entries)
-        self._compare(u, plan)
+        if cmp_ex is None or self.tinfo.backend == "sqlite":
+            self._compare(u, plan)
+            return
+        self._wait_compare()
+        self._cmp = cmp_ex.submit(self._compare, u, plan)
 
     def _compare(self, u: _Unit, plan: _Plan) -> None:
         rep = self.rep
@@ -273,13 +293,25 @@ class Verifier(Migrator):
 
     def _fetch(self, conn: Connection, table, key_cols: list[str], cols: Sequence[str],
                keys: list[tuple]) -> dict[tuple, tuple]:
-        sel = select(*[table.c[c] for c in key_cols], *[table.c[c] for c in cols])
-        if len(key_cols) == 1:
-            sel = sel.where(table.c[key_cols[0]].in_([k[0] for k in keys]))
-        else:
-            sel = sel.where(tuple_(*[table.c[c] for c in key_cols]).in_(keys))
         n = len(key_cols)
-        res = conn.execute(sel)
+        backend = self.tinfo.backend
+        if n == 1 and backend in ("postgresql", "mysql"):
+            # one id column: plain driver SQL (no thousand bound parameters to render)
+            qi = conn.dialect.identifier_preparer.quote
+            head = (f"SELECT {', '.join(qi(c) for c in [*key_cols, *cols])} FROM "
+                    f"{qi(table.name)} WHERE {qi(key_cols[0])} ")
+            ids = [int(k[0]) for k in keys]
+            if backend == "postgresql":
+                res = conn.exec_driver_sql(head + "= ANY(%s)", (ids,))
+            else:
+                res = conn.exec_driver_sql(head + "IN (" + ",".join(map(str, ids)) + ")")
+        else:
+            sel = select(*[table.c[c] for c in key_cols], *[table.c[c] for c in cols])
+            if n == 1:
+                sel = sel.where(table.c[key_cols[0]].in_([k[0] for k in keys]))
+            else:
+                sel = sel.where(tuple_(*[table.c[c] for c in key_cols]).in_(keys))
+            res = conn.execute(sel)
         if self.tinfo.backend == "sqlite":  # its dates are text until SQLAlchemy converts them
             return {tuple(r[:n]): tuple(r[n:]) for r in res}
         try:  # the driver's rows as they are: normalize() makes them comparable
