@@ -89,3 +89,14 @@ def test_cli_reports_config_errors(tmp_path):
     r = CliRunner().invoke(cli, ["--config", str(f), "plan"])
     assert r.exit_code == 2
     assert "setting new_host" in r.output and str(f) in r.output
+
+
+def test_readme_documents_every_setting():
+    """The README's settings table names every setting (keep the README true)."""
+    from pathlib import Path
+
+    from bascule.config.settings import Settings
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    missing = [f for f in Settings.model_fields if f"| `{f}` |" not in readme]
+    assert not missing, missing
