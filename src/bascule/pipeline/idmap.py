@@ -17,6 +17,7 @@ import hashlib
 import struct
 import sys
 from array import array
+from itertools import repeat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -127,12 +128,13 @@ class IdMap:
 
 def load_group_entries(
     conn: Connection | None, group_ids: Iterable[int], *, blocks: bool = True
-) -> tuple[dict[str, dict[int, Entry]], dict[tuple[str, int], int]]:
+) -> tuple[dict[str, dict[int, Entry]], dict[str, dict[int, int]]]:
     """Entries of the group-scoped rows of these source groups, per table, and their owners
+    (table → old id → source group)
     (from bascule_idblock, and from bascule_idmap rows that name a group: the layout of
     bascule before the packed blocks, rewritten into blocks when the group is written again)."""
     out: dict[str, dict[int, Entry]] = {}
-    owner: dict[tuple[str, int], int] = {}
+    owner: dict[str, dict[int, int]] = {}
     if conn is None:
         return out, owner
     md = bookkeeping_metadata()
@@ -145,17 +147,19 @@ def load_group_entries(
         ).where(t.c.group_id.in_(part))
         for tn, old, new, h, nk, g in conn.execute(stmt):
             out.setdefault(tn, {})[int(old)] = (int(new), None if h is None else int(h), nk)
-            owner[(tn, int(old))] = int(g)
+            owner.setdefault(tn, {})[int(old)] = int(g)
         if not blocks:
             continue
         stmt = select(blk.c.table_name, blk.c.group_id, blk.c.old_ids, blk.c.new_ids,
                       blk.c.row_hashes, blk.c.new_keys).where(blk.c.group_id.in_(part))
         for tn, g, o, n, h, k in conn.execute(stmt):
-            d = out.setdefault(tn, {})
-            g = int(g)
-            for old, e in unpack_block(o, n, h, k):
-                d[old] = e
-                owner[(tn, old)] = g
+            olds = _unpack(o)
+            if k is None:  # bulk, in C: no per-entry Python loop
+                out.setdefault(tn, {}).update(zip(olds, zip(_unpack(n), _unpack(h),
+                                                            repeat(None))))
+            else:
+                out.setdefault(tn, {}).update(unpack_block(o, n, h, k))
+            owner.setdefault(tn, {}).update(dict.fromkeys(olds, int(g)))
     return out, owner
 
 

@@ -1017,9 +1017,9 @@ class Migrator:
                     continue
                 plan.deletes[t].append((old, new, nk))
         for t, dels in plan.deletes.items():
-            owner = u.existing_owner
+            owner = u.existing_owner.get(t, {})
             for old, _n, _k in dels:
-                gid = owner.get((t, old))
+                gid = owner.get(old)
                 if gid in plan.results:
                     plan.results[gid].tables[t].delete += 1
         if not self.dry_run:
@@ -1035,18 +1035,20 @@ class Migrator:
         touched = {e[3] for e in changes}
         if self.prune:
             for t, dels in plan.deletes.items():
-                touched.update(owner[(t, old)] for old, _n, _k in dels if (t, old) in owner)
+                ot = owner.get(t, {})
+                touched.update(ot[old] for old, _n, _k in dels if old in ot)
         touched &= set(plan.results)
         if not touched:
             return
         per: dict[int, dict[str, dict[int, Entry]]] = {g: defaultdict(dict) for g in touched}
         for t, ex in u.existing.items():
+            ot = owner.get(t, {})
             for old, e in ex.items():
-                g = owner.get((t, old))
+                g = ot.get(old)
                 if g in per:
                     per[g][t][old] = e
         for t, old, new, g, h, nk in changes:
-            prev = owner.get((t, old))
+            prev = owner.get(t, {}).get(old)
             if prev is not None and prev != g and prev in per:  # the row changed group
                 per[prev][t].pop(old, None)
             if g in per:
@@ -1054,7 +1056,7 @@ class Migrator:
         if self.prune:
             for t, dels in plan.deletes.items():
                 for old, _n, _k in dels:
-                    g = owner.get((t, old))
+                    g = owner.get(t, {}).get(old)
                     if g in per:
                         per[g][t].pop(old, None)
         plan.idblock_groups = sorted(touched)
@@ -1445,7 +1447,7 @@ class _Unit:
         self.shared_rows: dict[str, list[dict]] = {}
         self.seen: dict[str, set] = {}
         self.existing: dict[str, dict[int, Entry]] = {}
-        self.existing_owner: dict[tuple[str, int], int] = {}
+        self.existing_owner: dict[str, dict[int, int]] = {}  # table → old id → source group
         self.by_id: dict[str, dict[Any, dict]] = defaultdict(dict)
         for t, rs in rows.items():
             if rs and "id" in rs[0]:
