@@ -244,7 +244,10 @@ class Verifier(Migrator):
                 continue
             table = self.tinfo.tables[t]
             key_cols = list(COMPOSITE_KEYS[t][1]) if t in COMPOSITE_KEYS else ["id"]
-            keys = sorted(exp_rows, key=lambda k: tuple(-1 if x is None else x for x in k))
+            if len(key_cols) == 1:  # ids: never NULL
+                keys = sorted(exp_rows)
+            else:
+                keys = sorted(exp_rows, key=lambda k: tuple(-1 if x is None else x for x in k))
             with self.tgt_engine.connect() as conn:
                 for i in range(0, len(keys), CHUNK):
                     chunk = keys[i:i + CHUNK]
@@ -323,6 +326,8 @@ class Verifier(Migrator):
                  if not _numeric(table.c[c].type)
                  and (p := table.c[c].type._cached_result_processor(conn.dialect, types[n + i]))
                  is not None]
+        if not procs and n == 1:  # the common case, without a per-value loop
+            return {(r[0],): tuple(r[1:]) for r in raw}
         out = {}
         for r in raw:
             vals = r[n:]
