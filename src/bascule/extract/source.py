@@ -210,7 +210,8 @@ def source_engine(url) -> Engine:
     and reading is most of a run. Values come back as PyMySQL gives them, zero dates included
     (as their text, which the transform reports; mysqlclient would turn them into NULL). Without
     mysqlclient, or with ``BASCULE_SOURCE_DRIVER=pymysql``, the source is read with PyMySQL.
-    The target is always written with PyMySQL (the bulk writer relies on it).
+    The target is always written with PyMySQL (the bulk writer relies on it); verify, which only
+    reads the target, reads it through this engine too.
     """
     import os
 
