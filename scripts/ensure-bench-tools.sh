@@ -5,6 +5,7 @@
 #   time             /usr/bin/time: bench/run.py measures the peak RSS of each process with it
 # Idempotent and quiet: prints one line only when it installs something.
 set -euo pipefail
+. "$(dirname "$0")/apt-install.sh"
 
 need_apt=()
 command -v pgloader >/dev/null 2>&1 || need_apt+=(pgloader)
@@ -15,17 +16,5 @@ fi
 [ -x /usr/bin/time ] || need_apt+=(time)
 
 if ((${#need_apt[@]})); then
-  echo "ensure-bench-tools: installing ${need_apt[*]}" >&2
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  log=$(mktemp)
-  if ! { $SUDO apt-get update -qq && \
-         $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"; } >"$log" 2>&1; then
-    cat "$log" >&2
-    rm -f "$log"
-    echo "ensure-bench-tools: apt-get failed" >&2
-    exit 1
-  fi
-  rm -f "$log"
+  apt_install ensure-bench-tools "${need_apt[@]}" || exit 1
 fi

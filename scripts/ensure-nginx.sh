@@ -5,6 +5,7 @@
 # The tests start their own server processes on loopback ports; nothing here starts a service.
 # BASCULE_SKIP_WEBSERVER_INSTALL=1 disables the install (the tests then fail loudly if missing).
 set -euo pipefail
+. "$(dirname "$0")/apt-install.sh"
 
 [ "${BASCULE_SKIP_WEBSERVER_INSTALL:-}" = "1" ] && exit 0
 
@@ -16,8 +17,5 @@ command -v caddy >/dev/null 2>&1 || need+=(caddy)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 
 if ((${#need[@]})); then
-  echo "ensure-nginx: installing ${need[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  apt_install ensure-nginx "${need[@]}"
 fi

@@ -2,6 +2,7 @@
 # Installs (through apt) and starts the MariaDB and PostgreSQL servers the test suite needs,
 # unless BASCULE_TEST_MYSQL_URL / BASCULE_TEST_PG_URL point the suite at other servers.
 set -euo pipefail
+. "$(dirname "$0")/apt-install.sh"
 
 need_apt=()
 if [ -z "${BASCULE_TEST_MYSQL_URL:-}" ] && ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
@@ -13,10 +14,7 @@ fi
 installed_pg=0
 installed_my=0
 if ((${#need_apt[@]})); then
-  echo "ensure-services: installing ${need_apt[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  apt_install ensure-services "${need_apt[@]}"
   [[ " ${need_apt[*]} " == *" postgresql "* ]] && installed_pg=1
   [[ " ${need_apt[*]} " == *" mariadb-server "* ]] && installed_my=1
 fi
