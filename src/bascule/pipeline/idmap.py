@@ -17,8 +17,8 @@ import hashlib
 import struct
 import sys
 from array import array
-from itertools import repeat
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import repeat
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,16 +70,9 @@ def pack_blocks(group_id: int, table: str, entries: dict[int, Entry], run_id: in
 
 
 def unpack_block(old_ids, new_ids, row_hashes, new_keys) -> Iterator[tuple[int, Entry]]:
-    """(old_id, entry) of one bascule_idblock row."""
-    olds, news, hashes = _unpack(old_ids), _unpack(new_ids), _unpack(row_hashes)
-    keys = new_keys.split("\n") if new_keys is not None else None
-    for i, old in enumerate(olds):
-        yield old, (news[i], hashes[i], keys[i] or None if keys is not None else None)
-
-
-def block_pairs(old_ids, new_ids) -> tuple[array, array]:
-    """The old and new id arrays of one bascule_idblock row (no per-entry objects)."""
-    return _unpack(old_ids), _unpack(new_ids)
+    """(old_id, entry) of one bascule_idblock row (zipped in C: no Python loop per entry)."""
+    keys = repeat(None) if new_keys is None else (k or None for k in new_keys.split("\n"))
+    return zip(_unpack(old_ids), zip(_unpack(new_ids), _unpack(row_hashes), keys))
 
 
 def key_hash(table: str, key: Sequence[Any]) -> int:
@@ -129,10 +122,10 @@ class IdMap:
 def load_group_entries(
     conn: Connection | None, group_ids: Iterable[int], *, blocks: bool = True
 ) -> tuple[dict[str, dict[int, Entry]], dict[str, dict[int, int]]]:
-    """Entries of the group-scoped rows of these source groups, per table, and their owners
-    (table → old id → source group)
-    (from bascule_idblock, and from bascule_idmap rows that name a group: the layout of
-    bascule before the packed blocks, rewritten into blocks when the group is written again)."""
+    """Entries of the group-scoped rows of these source groups (table → old id → entry) and
+    their owners (table → old id → source group), from bascule_idblock and from bascule_idmap
+    rows that name a group (the layout before the packed blocks, folded into blocks when the
+    group is written again)."""
     out: dict[str, dict[int, Entry]] = {}
     owner: dict[str, dict[int, int]] = {}
     if conn is None:
@@ -153,13 +146,9 @@ def load_group_entries(
         stmt = select(blk.c.table_name, blk.c.group_id, blk.c.old_ids, blk.c.new_ids,
                       blk.c.row_hashes, blk.c.new_keys).where(blk.c.group_id.in_(part))
         for tn, g, o, n, h, k in conn.execute(stmt):
-            olds = _unpack(o)
-            if k is None:  # bulk, in C: no per-entry Python loop
-                out.setdefault(tn, {}).update(zip(olds, zip(_unpack(n), _unpack(h),
-                                                            repeat(None))))
-            else:
-                out.setdefault(tn, {}).update(unpack_block(o, n, h, k))
-            owner.setdefault(tn, {}).update(dict.fromkeys(olds, int(g)))
+            entries = dict(unpack_block(o, n, h, k))
+            out.setdefault(tn, {}).update(entries)
+            owner.setdefault(tn, {}).update(dict.fromkeys(entries, int(g)))
     return out, owner
 
 
@@ -197,7 +186,4 @@ def moved_entries(conn: Connection, table: str, *, blocks: bool = True
     q = select(blk.c.group_id, blk.c.old_ids, blk.c.new_ids).where(
         blk.c.table_name == table, blk.c.group_id.in_(done))
     for g, o, n in conn.execute(q):
-        olds, news = block_pairs(o, n)
-        g = int(g)
-        for i, old in enumerate(olds):
-            yield old, news[i], g
+        yield from zip(_unpack(o), _unpack(n), repeat(int(g)))

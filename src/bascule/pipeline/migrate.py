@@ -29,6 +29,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -370,9 +371,8 @@ class Migrator:
                     ahead.submit([g.id for g in units[0]])
                 for n, unit in enumerate(units, 1):
                     self.unit_no = n
-                    t_w = time.monotonic()
-                    pre = ahead.take([g.id for g in unit])
-                    self.timings["wait_read"] += time.monotonic() - t_w
+                    with self._timed("wait_read"):
+                        pre = ahead.take([g.id for g in unit])
                     if n < len(units):  # read the next unit while this one is built and written
                         ahead.submit([g.id for g in units[n]])
                     if writer is None:
@@ -504,25 +504,30 @@ class Migrator:
                         self.tgt_engine.url.username)
         return bool(su)
 
+    @contextmanager
+    def _timed(self, stage: str):
+        """Add the seconds spent inside to ``timings[stage]`` (each stage is timed by one
+        thread only, so no lock)."""
+        t0 = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings[stage] += time.monotonic() - t0
+
+    @contextmanager
     def _target_read(self):
         """A read-only transaction on the target (for plan: nothing is ever written)."""
-        from contextlib import contextmanager
-
-        @contextmanager
-        def cm():
-            conn = self.tgt_engine.connect()
-            try:
-                b = self.tinfo.backend
-                if b == "postgresql":
-                    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-                elif b == "mysql":
-                    conn.exec_driver_sql("START TRANSACTION READ ONLY")
-                yield conn
-            finally:
-                conn.rollback()
-                conn.close()
-
-        return cm()
+        conn = self.tgt_engine.connect()
+        try:
+            b = self.tinfo.backend
+            if b == "postgresql":
+                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            elif b == "mysql":
+                conn.exec_driver_sql("START TRANSACTION READ ONLY")
+            yield conn
+        finally:
+            conn.rollback()
+            conn.close()
 
     def _previous_run(self, conn: Connection) -> dict | None:
         t = bookkeeping_metadata().tables[RUN]
@@ -697,13 +702,10 @@ class Migrator:
         catalogs, and the shared rows it references that no earlier unit handled (as known at
         the time of reading: the build drops those handled since). Touches no state of the run
         but ``shared_handled`` (read under its lock), so it can run in the read-ahead thread."""
-        t0 = time.monotonic()
-        try:
-            return self._read_unit_timed(gids)
-        finally:
-            self.timings["read"] += time.monotonic() - t0
+        with self._timed("read"):
+            return self._read_unit_untimed(gids)
 
-    def _read_unit_timed(self, gids: Sequence[int]) -> "_Read":
+    def _read_unit_untimed(self, gids: Sequence[int]) -> "_Read":
         reader = self.reader
         rows = reader.group_closure(gids)
         linked = reader.linked_catalogs([r["id"] for r in rows["Catalog"]])
@@ -766,14 +768,13 @@ class Migrator:
         at once; ``_undo`` takes it back if the unit's write fails."""
         if pre is None:
             pre = self._read_unit([g.id for g in groups])
-        t0 = time.monotonic()
         u = _Unit(groups, pre.rows, self.sinfo.shape)
         self.unit = u
         try:
-            plan = self._build(u, pre)
+            with self._timed("build"):
+                plan = self._build(u, pre)
         finally:
             self.unit = None
-            self.timings["build"] += time.monotonic() - t0
         return _Job(n, list(groups), plan, self._apply(u, plan))
 
     def _apply(self, u: "_Unit", plan: "_Plan") -> "_Undo":
@@ -843,9 +844,8 @@ class Migrator:
         """Wait for the unit being written. Committed: its results count, True. Failed: the state
         of that unit and of ``built`` (the unit built meanwhile) is rolled back, newest first,
         the failed unit is done again group by group, and False (``built`` must be redone)."""
-        t_w = time.monotonic()
-        done = writer.wait()
-        self.timings["wait_write"] += time.monotonic() - t_w
+        with self._timed("wait_write"):
+            done = writer.wait()
         if done is None:
             return True
         job, exc = done
@@ -1145,13 +1145,10 @@ class Migrator:
     def _write(self, plan: "_Plan", unit_no: int) -> None:
         """Write one unit (rows, id map, group status) in ONE target transaction (may run in
         the writer thread: touches only the plan and the target)."""
-        t0 = time.monotonic()
-        try:
-            self._write_timed(plan, unit_no)
-        finally:
-            self.timings["write"] += time.monotonic() - t0
+        with self._timed("write"):
+            self._write_untimed(plan, unit_no)
 
-    def _write_timed(self, plan: "_Plan", unit_no: int) -> None:
+    def _write_untimed(self, plan: "_Plan", unit_no: int) -> None:
         from bascule.load.writer import BulkWriter
         from bascule.transform.order import TABLE_ORDER, TWO_PASS
 
@@ -1274,10 +1271,8 @@ class Migrator:
         run (exit 1) and is named."""
         from bascule.pipeline.target import dangling_foreign_keys
 
-        t0 = time.monotonic()
-        with self._target_read() as conn:
+        with self._timed("fk_check"), self._target_read() as conn:
             checked, bad = dangling_foreign_keys(conn)
-        self.timings["fk_check"] += time.monotonic() - t0
         report.fk_check = {"checked": checked, "dangling": bad}
         for b in bad:
             log.error("foreign key %s.%s -> %s: %d rows point at nothing", b["table"],

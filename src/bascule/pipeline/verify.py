@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.engine import Connection
 
 from bascule.config import Settings
@@ -217,9 +217,8 @@ class Verifier(Migrator):
     def _wait_compare(self) -> None:
         if self._cmp is not None:
             f, self._cmp = self._cmp, None
-            t0 = time.monotonic()
-            f.result()
-            self.timings["wait_compare"] += time.monotonic() - t0
+            with self._timed("wait_compare"):
+                f.result()
 
     def _verify_unit(self, groups: Sequence[GroupRef], pre: _Read | None = None,
                      cmp_ex: Any = None) -> None:
