@@ -128,6 +128,23 @@ def test_db_mapping(dbs):
     assert m.get("Catalog", 9) == 90 and m.get("Catalog", 4) is None and m.get("Catalog", 5) is None
     assert m.count("Catalog") == 2 and m.count("Group") == 1 and m.count("Nothing") == 0
     assert m.group_of("Catalog", 9) == 1
+    # the packed layout (bascule_idblock): two blocks of a moved group, one of a group not done
+    from bascule.pipeline import idmap as packed
+
+    big = {o: (o * 10, 0, None) for o in range(1, packed.BLOCK + 3)}  # two blocks
+    with eng.begin() as c:
+        c.execute(insert(md.tables["bascule_idblock"]), [
+            dict(zip(["group_id", "table_name", "block", "run_id", "n", "max_new_id", "old_ids",
+                      "new_ids", "row_hashes", "new_keys"], r))
+            for r in packed.pack_blocks(1, "Distribution", big, 1)
+            + packed.pack_blocks(2, "Distribution", {10**6: (5, 0, None)}, 1)])
+    m = DbMapping(eng, batch=1)
+    assert m.kinds() == ["Catalog", "Distribution", "Group", "User"]
+    assert list(m.items("Distribution")) == [(o, o * 10) for o in range(1, packed.BLOCK + 3)]
+    assert m.count("Distribution") == packed.BLOCK + 2
+    assert m.get("Distribution", packed.BLOCK + 2) == (packed.BLOCK + 2) * 10
+    assert m.get("Distribution", 10**6) is None  # its group is not done
+    assert m.group_of("Distribution", 7) == 1
     eng.dispose()
 
 

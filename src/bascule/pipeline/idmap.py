@@ -170,13 +170,19 @@ def max_new_ids(conn: Connection | None, *, blocks: bool = True) -> dict[str, in
     return out
 
 
+def done_groups():
+    """SELECT of the source groups whose rows count as moved (status 'done')."""
+    grp = bookkeeping_metadata().tables[GROUP]
+    return select(grp.c.source_group_id).where(grp.c.status == "done")
+
+
 def moved_entries(conn: Connection, table: str, *, blocks: bool = True
                   ) -> Iterator[tuple[int, int, int | None]]:
     """(old_id, new_id, source group or None) of every moved row of one table: shared rows,
     and the rows of groups whose status is 'done'. Streams block by block (not sorted)."""
     md = bookkeeping_metadata()
-    t, blk, grp = md.tables[IDMAP], md.tables[IDBLOCK], md.tables[GROUP]
-    done = select(grp.c.source_group_id).where(grp.c.status == "done")
+    t, blk = md.tables[IDMAP], md.tables[IDBLOCK]
+    done = done_groups()
     q = select(t.c.old_id, t.c.new_id, t.c.group_id).where(
         t.c.table_name == table, (t.c.group_id.is_(None)) | t.c.group_id.in_(done))
     for old, new, g in conn.execute(q):

@@ -21,9 +21,7 @@ from collections.abc import Iterator, Mapping
 from sqlalchemy import MetaData, and_, func, or_, select
 from sqlalchemy.engine import Engine
 
-IDMAP_TABLE_NAME = "bascule_idmap"
-GROUP_TABLE_NAME = "bascule_group"
-DONE = "done"
+from bascule.load.bookkeeping import IDBLOCK, IDMAP, bookkeeping_metadata
 
 # The kinds are the source table names (as bascule_idmap.table_name stores them).
 SHARED_KINDS = frozenset({"User", "Vendor", "File"})
@@ -31,8 +29,6 @@ SHARED_KINDS = frozenset({"User", "Vendor", "File"})
 
 def idmap_metadata() -> MetaData:
     """The tables this module reads: bascule's own bookkeeping tables (one definition)."""
-    from bascule.load.bookkeeping import bookkeeping_metadata
-
     return bookkeeping_metadata()
 
 
@@ -82,7 +78,7 @@ class DbMapping(IdMapping):
 
     Shared kinds (User, Vendor, File) are rows of ``bascule_idmap``: ``get`` is one query. The
     other kinds are packed per group in ``bascule_idblock``: ``items`` decodes the blocks of the
-    moved groups into compact arrays and merges them by old id; ``get`` and ``group_of`` load one
+    moved groups into compact arrays and sorts them by old id; ``get`` and ``group_of`` load one
     kind into memory the first time it is asked for.
     """
 
@@ -90,25 +86,23 @@ class DbMapping(IdMapping):
         self.engine = engine
         self.batch = batch
         md = idmap_metadata()
-        self.idmap = md.tables[IDMAP_TABLE_NAME]
-        self.blocks = md.tables["bascule_idblock"]
-        self.groups = md.tables[GROUP_TABLE_NAME]
+        self.idmap = md.tables[IDMAP]
+        self.blocks = md.tables[IDBLOCK]
         self._cache: dict[tuple[str, int], int | None] = {}
         self._kind: dict[str, dict[int, tuple[int, int | None]]] = {}
         from sqlalchemy import inspect
 
-        self._has_blocks = inspect(engine).has_table("bascule_idblock")
+        self._has_blocks = inspect(engine).has_table(IDBLOCK)
 
     def _done(self):
-        g = self.groups
-        return select(g.c.source_group_id).where(g.c.status == DONE)
+        from bascule.pipeline.idmap import done_groups
+
+        return done_groups()
 
     def _moved(self):
         """FROM clause + WHERE condition selecting moved rows of bascule_idmap."""
-        m, g = self.idmap, self.groups
-        frm = m.outerjoin(g, g.c.source_group_id == m.c.group_id)
-        cond = or_(m.c.group_id.is_(None), g.c.status == DONE)
-        return frm, cond
+        m = self.idmap
+        return m, or_(m.c.group_id.is_(None), m.c.group_id.in_(self._done()))
 
     def kinds(self) -> list[str]:
         frm, cond = self._moved()
