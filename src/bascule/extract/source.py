@@ -230,17 +230,27 @@ def source_engine(url) -> Engine:
     except ImportError:
         return make_engine(url)
 
-    def keep_zero(parse):
+    def keep_zero(parse, fast=None):
         def conv(raw):
+            if fast is not None:  # C parser for the usual 'YYYY-MM-DD hh:mm:ss[.ffffff]'
+                try:
+                    return fast(raw)
+                except (TypeError, ValueError):
+                    pass
             v = parse(raw)
             if v is None and raw is not None:  # a zero or invalid date: its text, like PyMySQL
                 return raw.decode("ascii", "replace") if isinstance(raw, bytes) else raw
             return v
         return conv
 
+    import datetime as _dt
+
     conv = dict(converters.conversions)
-    for ft in (FIELD_TYPE.DATETIME, FIELD_TYPE.TIMESTAMP, FIELD_TYPE.DATE, FIELD_TYPE.TIME):
-        conv[ft] = keep_zero(conv[ft])
+    # mysqlclient parses dates in Python (about 3.5 µs a value); fromisoformat is C (0.15 µs)
+    for ft, fast in ((FIELD_TYPE.DATETIME, _dt.datetime.fromisoformat),
+                     (FIELD_TYPE.TIMESTAMP, _dt.datetime.fromisoformat),
+                     (FIELD_TYPE.DATE, _dt.date.fromisoformat), (FIELD_TYPE.TIME, None)):
+        conv[ft] = keep_zero(conv[ft], fast)
     q = dict(u.query)
     q.pop("local_infile", None)
     u = u.set(drivername=f"{u.get_backend_name()}+mysqldb", query=q)
@@ -266,10 +276,15 @@ class SourceReader:
     primary key, so that every run sees the same order.
     """
 
-    def __init__(self, engine: Engine, info: SourceInfo):
+    def __init__(self, engine: Engine, info: SourceInfo, *, snapshots: int = 0):
         self.engine = engine
         self.info = info
         self.conn: Connection | None = None
+        #: ``snapshots`` more connections in the SAME snapshot as ``conn`` (MariaDB/MySQL only),
+        #: for the worker processes of a parallel run; empty when they could not be opened
+        self.want_snapshots = snapshots
+        self.snapshots: list[Connection] = []
+        self.snapshot_error: str | None = None
         # one query at a time on the connection: the orchestrator reads the next unit in a
         # helper thread while the main thread may ask for a few rows of its own
         self.lock = threading.RLock()
@@ -292,15 +307,63 @@ class SourceReader:
             )
             conn.exec_driver_sql("SELECT 1")
         elif backend == "mysql":
-            conn = self.engine.connect()
-            conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            if self.want_snapshots:
+                conn = self._open_shared_snapshots()
+            else:
+                conn = self.engine.connect()
+                conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
         else:
             conn = self.engine.connect()
             conn.exec_driver_sql("PRAGMA query_only = ON")
             conn.exec_driver_sql("BEGIN")
         self.conn = conn
 
+    def _open_shared_snapshots(self) -> Connection:
+        """The main connection and ``want_snapshots`` more, all in one snapshot: their
+        transactions start while a global read lock holds every write back for an instant
+        (FLUSH TABLES WITH READ LOCK, as mydumper does; needs the RELOAD privilege). Without
+        it, only the main connection is opened and ``snapshot_error`` says why."""
+        from sqlalchemy.exc import DBAPIError
+
+        lock = self.engine.connect()
+        try:
+            try:
+                lock.exec_driver_sql("FLUSH TABLES WITH READ LOCK")
+            except DBAPIError as e:
+                self.snapshot_error = str(e.orig).strip() or e.__class__.__name__
+                lock.rollback()
+                conn = self.engine.connect()
+                conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+                return conn
+            conns = []
+            try:
+                for _ in range(1 + self.want_snapshots):
+                    c = self.engine.connect()
+                    conns.append(c)
+                    c.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            finally:
+                lock.exec_driver_sql("UNLOCK TABLES")
+            self.snapshots = conns[1:]
+            return conns[0]
+        finally:
+            lock.close()
+
+    def adopt(self, conn: Connection) -> "SourceReader":
+        """A reader on one of ``snapshots`` (in a worker process: same snapshot as the main
+        reader's)."""
+        r = SourceReader(self.engine, self.info)
+        r.conn = conn
+        r._procs = dict(self._procs)
+        return r
+
     def close(self) -> None:
+        for c in self.snapshots:
+            try:
+                c.rollback()
+                c.close()
+            except Exception:  # noqa: BLE001 - closing; the server drops the session anyway
+                pass
+        self.snapshots = []
         if self.conn is not None:
             try:
                 self.conn.rollback()
@@ -485,3 +548,87 @@ class SourceReader:
                 continue
             out.setdefault(by_company[int(puc["companyId"])], []).append(int(puc["userId"]))
         return out
+
+    # -- references of many groups at once (the shared-row pass of a parallel run) ----------
+
+    def distinct_refs(self, group_ids: Sequence[int], columns: dict[str, Sequence[str]],
+                      like: dict[tuple[str, str], str] | None = None
+                      ) -> dict[tuple[str, str], set]:
+        """(table, column) → the distinct non-NULL values of that column over the rows these
+        groups own (the same rows as ``group_closure``), computed by the server: one query per
+        table (DISTINCT over its columns together, one scan), a handful of values each instead of
+        every row. A column in ``like`` gets its own query, only over the values matching that
+        LIKE pattern. The queries run at once on the main connection and on ``snapshots`` (the
+        same snapshot). Tables and columns the source lacks give nothing."""
+        from concurrent.futures import ThreadPoolExecutor
+        from queue import SimpleQueue
+
+        like = like or {}
+        out: dict[tuple[str, str], set] = {(t, c): set() for t, cs in columns.items() for c in cs}
+        assert self.conn is not None, "SourceReader is not open"
+        stmts = []
+        for G in _chunks(sorted(group_ids)):
+            for t, cols in columns.items():
+                cols = [c for c in cols if self.has(t) and c in self.info.columns[t]]
+                plain = [c for c in cols if (t, c) not in like]
+                if plain:
+                    stmts.append((t, plain, self._refs_stmt(list(G), t, plain, None)))
+                for c in cols:
+                    if (t, c) in like:
+                        stmts.append((t, [c], self._refs_stmt(list(G), t, [c], like[(t, c)])))
+        conns: SimpleQueue = SimpleQueue()
+        for c in [self.conn, *self.snapshots]:
+            conns.put(c)
+
+        def run(job):
+            t, cols, stmt = job
+            conn = conns.get()
+            try:
+                if conn is self.conn:
+                    with self.lock:
+                        got = conn.execute(stmt).all()
+                else:
+                    got = conn.execute(stmt).all()
+            finally:
+                conns.put(conn)
+            return t, cols, got
+
+        with ThreadPoolExecutor(max_workers=1 + len(self.snapshots),
+                                thread_name_prefix="bascule-refs") as ex:
+            for t, cols, got in ex.map(run, stmts):
+                for i, c in enumerate(cols):
+                    vals = out[(t, c)]
+                    vals.update(r[i] for r in got)
+        for v in out.values():
+            v.discard(None)
+        return out
+
+    def _refs_stmt(self, G: list[int], t: str, cols: list[str], like: str | None):
+        T = self.info.tables
+        tb = T[t]
+        cat, md = T["Catalog"], T["MultiDistrib"]
+        C = select(cat.c.id).where(cat.c.groupId.in_(G)).scalar_subquery()
+        MD = select(md.c.id).where(md.c.groupId.in_(G)).scalar_subquery()
+        src = tb
+        if t == "Group":
+            cond = tb.c.id.in_(G)
+        elif t in ("WaitingList", "Message"):
+            cond = tb.c.amapId.in_(G)
+        elif t in ("Product", "Distribution", "Subscription"):
+            cond = tb.c.catalogId.in_(C)
+        elif t in ("Basket", "Volunteer"):
+            cond = tb.c.multiDistribId.in_(MD)
+        elif t == "UserOrder":
+            p = T["Product"]
+            src = tb.join(p, p.c.id == tb.c.productId)
+            cond = p.c.catalogId.in_(C)
+        elif t == "EntityFile":
+            cond = or_(and_(tb.c.entityType == "group", tb.c.entityId.in_(G)),
+                       and_(tb.c.entityType == "catalog", tb.c.entityId.in_(C)))
+        else:
+            cond = tb.c.groupId.in_(G)
+        sel = [tb.c[c] for c in cols]
+        stmt = select(*sel).select_from(src).where(cond).distinct()
+        if like is not None:
+            stmt = stmt.where(sel[0].like(like))
+        return stmt

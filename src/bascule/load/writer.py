@@ -349,8 +349,23 @@ class BulkWriter:
 
     # ------------------------------------------------------------------ public API
 
-    def insert(self, table: Table, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
-        """Insert rows (tuples in ``columns`` order). Returns the number of rows written."""
+    def row_encoder(self, table: Table, columns: Sequence[str]) -> Callable[[Sequence], Any] | None:
+        """The function that ``insert`` and ``upsert`` apply to each row of ``table`` before
+        sending it (PostgreSQL with ``pg_copy="text"``: the COPY line; MySQL with
+        ``mysql_method="insert"``: the SQL literal), or None when rows are sent otherwise.
+        A caller may encode rows ahead with it and pass the results as ``encoded``."""
+        if self._processors(table, list(columns)):
+            return None
+        if self.kind == POSTGRESQL and self.pg_copy == "text":
+            return pg_copy_line
+        if self.kind == MYSQL and self.mysql_method == "insert":
+            return self._row_literal
+        return None
+
+    def insert(self, table: Table, columns: Sequence[str], rows: Iterable[Sequence],
+               encoded: Sequence | None = None) -> int:
+        """Insert rows (tuples in ``columns`` order). Returns the number of rows written.
+        ``encoded``: each row already encoded by ``row_encoder`` (None where it is not)."""
         self._ensure_tx()
         columns = list(columns)
         self._check_columns(table, columns)
@@ -373,7 +388,8 @@ class BulkWriter:
             )
             run = lambda items: self._sqlite_many(sql, items)  # noqa: E731
             encode = None
-        return self._drive("insert", table, columns, rows, encode, run, self._row_key_fn(table, columns, None))
+        return self._drive("insert", table, columns, rows, encode, run,
+                           self._row_key_fn(table, columns, None), encoded=encoded)
 
     def upsert(
         self,
@@ -381,8 +397,10 @@ class BulkWriter:
         columns: Sequence[str],
         rows: Iterable[Sequence],
         key: Sequence[str],
+        encoded: Sequence | None = None,
     ) -> int:
         """Insert rows; where ``key`` already exists, update the other columns. Returns rows given.
+        ``encoded`` as for ``insert``.
 
         On MySQL the update also happens on a conflict with any other unique index (that is what
         ON DUPLICATE KEY does); Camap's unique keys are primary keys, so it makes no difference.
@@ -418,13 +436,15 @@ class BulkWriter:
                 self._exec(f"TRUNCATE {tmp}")
 
             with self._temp_table(tmp, f"DROP TABLE IF EXISTS {tmp}"):
-                return self._drive("upsert", table, columns, rows, self._pg_encode(), run, rowkey)
+                return self._drive("upsert", table, columns, rows, self._pg_encode(), run, rowkey,
+                                   encoded=encoded)
         if self.kind == MYSQL:
             upd = ", ".join(f"{q(c)} = VALUES({q(c)})" for c in (others or key[:1]))
             head = f"INSERT INTO {tname} ({collist}) VALUES "
             tail = f" ON DUPLICATE KEY UPDATE {upd}"
             run = lambda items: self._my_exec_values(head, items, tail)  # noqa: E731
-            return self._drive("upsert", table, columns, rows, self._row_literal, run, rowkey)
+            return self._drive("upsert", table, columns, rows, self._row_literal, run, rowkey,
+                               encoded=encoded)
         action = (
             "DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in others)
             if others
@@ -580,9 +600,13 @@ class BulkWriter:
         rowkey: Callable[[Sequence], dict],
         *,
         batch_rows: int | None = None,
+        encoded: Sequence | None = None,
     ) -> int:
         procs = self._processors(table, columns)
-        chunks = self._chunks(rows, procs, encode, table, columns, rowkey, op, batch_rows)
+        if encoded is not None and (procs or encode is None):
+            encoded = None  # not encoded the way this writer sends rows: encode here
+        chunks = self._chunks(rows, procs, encode, table, columns, rowkey, op, batch_rows,
+                              encoded)
         if not self.prefetch:
             return self._drive_chunks(op, table, columns, chunks, run, rowkey)
         pf = _Prefetch(chunks)
@@ -643,13 +667,25 @@ class BulkWriter:
                     raise
                 self._bisect(part, run)
 
-    def _chunks(self, rows, procs, encode, table, columns, rowkey, op, batch_rows):
+    def _chunks(self, rows, procs, encode, table, columns, rowkey, op, batch_rows,
+                encoded=None):
         """Yield lists of (row, encoded) pairs, bounded by rows and by encoded size."""
         max_rows = batch_rows or self.batch_rows
         max_chars = self.batch_chars
         items: list = []
         size = 0
+        pre_iter = iter(encoded) if encoded is not None else None
         for row in rows:
+            if pre_iter is not None:
+                pre = next(pre_iter)
+                if pre is not None:
+                    items.append((row, pre))
+                    size += len(pre)
+                    if len(items) >= max_rows or size >= max_chars:
+                        yield items
+                        items = []
+                        size = 0
+                    continue
             if procs:
                 row = list(row)
                 for i, p in procs:

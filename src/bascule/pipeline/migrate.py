@@ -63,6 +63,7 @@ from bascule.pipeline.idmap import (
     max_new_ids,
     pack_blocks,
     row_hash,
+    text_hash,
 )
 from bascule.pipeline.target import TargetInfo, inspect_target
 
@@ -92,6 +93,10 @@ USER_REFS = {
     "Message": ("senderId",),
 }
 FILE_REFS = {"Group": ("imageId",), "Product": ("imageId",), "EntityFile": ("fileId",)}
+
+#: PostgreSQL rows go as COPY text built by bascule: each row is encoded once, when the unit is
+#: built, and its row hash is that text's (cheaper than hashing the values apart)
+PG_COPY = "text"
 
 #: Rows in one unit of work (estimate), in batches: big enough to amortise round trips, small
 #: enough to keep memory flat and a failed unit cheap to retry group by group.
@@ -321,6 +326,10 @@ class Migrator:
         # seconds per stage (read: read-ahead thread, write: writer thread, others: main thread)
         self.timings: dict[str, float] = defaultdict(float)
         self.collect_expected = False  # verify keeps the transformed rows to compare them
+        # parallel run: next ids shared by the processes (None: this process allocates alone)
+        self.counters: Any = None
+        self.shared_failed: dict[str, dict[int, str]] = {t: {} for t in SHARED_TABLES}
+        self._encoders: dict[tuple, Callable | None] = {}
 
     # -- public -------------------------------------------------------------------------------
 
@@ -356,7 +365,8 @@ class Migrator:
         )
         self.report = report
 
-        with SourceReader(self.src_engine, self.sinfo) as reader:
+        want = self._workers_wanted()
+        with SourceReader(self.src_engine, self.sinfo, snapshots=want) as reader:
             self.reader = reader
             groups = select_groups(reader, self.s)
             est = estimate_rows(reader, groups)
@@ -364,10 +374,21 @@ class Migrator:
             self._prepare(report, groups)
             self.progress.start(len(groups), sum(est.values()))
             self.n_units = len(units)
+            workers = self._workers_for(units)
+            if workers > 1:
+                try:
+                    self._run_parallel(units, est, workers)
+                    self._vanished(report, groups)
+                    report.sequences = self._fix_sequences()
+                    if self.fk_after:
+                        self._check_fks(report)
+                finally:
+                    self.progress.stop()
+                units = []  # done
             ahead = ReadAhead(self._read_unit)
-            writer = UnitWriter(self._write) if self._pipelined() else None
+            writer = UnitWriter(self._write) if self._pipelined() and units else None
             try:
-                if units:
+                if not workers > 1 and units:
                     ahead.submit([g.id for g in units[0]])
                 for n, unit in enumerate(units, 1):
                     self.unit_no = n
@@ -396,11 +417,12 @@ class Migrator:
                 if writer is not None:
                     self._collect(writer, est, None)
                 ahead.close()
-                self._vanished(report, groups)
-                if not self.dry_run:
-                    report.sequences = self._fix_sequences()
-                if self.fk_after:
-                    self._check_fks(report)
+                if not workers > 1:
+                    self._vanished(report, groups)
+                    if not self.dry_run:
+                        report.sequences = self._fix_sequences()
+                    if self.fk_after:
+                        self._check_fks(report)
             finally:
                 if writer is not None:  # a write in flight finishes (or rolls back) first
                     writer.close()
@@ -714,17 +736,182 @@ class Migrator:
         refs = self._shared_refs(rows)
         for c in linked:  # producers get a membership (and rights) in the catalog's group
             refs["User"].update(prod_users.get(cat_vendor[c], ()))
+        return _Read(rows, linked, prod_users, refs, self._read_shared(refs))
+
+    def _read_shared(self, refs: dict[str, set[int]]) -> dict[str, list[dict]]:
+        """The referenced shared rows that no earlier unit handled (vendors' logos are added
+        to ``refs['File']``)."""
         shared: dict[str, list[dict]] = {}
         for t in SHARED_TABLES:
             with self._handled_lock:
                 want = refs[t] - self.shared_handled[t]
-            fetched = reader.select_in(t, "id", sorted(want))
+            fetched = self.reader.select_in(t, "id", sorted(want))
             if t == "Vendor":  # vendor logos are files too
                 for r in fetched:
                     if r.get("imageId") is not None:
                         refs["File"].add(int(r["imageId"]))
             shared[t] = fetched
-        return _Read(rows, linked, prod_users, refs, shared)
+        return shared
+
+    # -- parallel run: shared rows first, then the units in worker processes ------------------
+
+    def _workers_wanted(self) -> int:
+        """Worker processes this run may use (1: none): the setting (0 = one per core), when
+        the source can be read by several connections in one snapshot (MariaDB/MySQL) and the
+        target takes concurrent writers (MariaDB/MySQL, PostgreSQL). Not for plan."""
+        import os
+
+        n = self.s.workers or (os.cpu_count() or 1)
+        if (n <= 1 or self.dry_run or self.sinfo.backend != "mysql"
+                or self.tinfo.backend not in ("mysql", "postgresql")
+                or os.environ.get("BASCULE_PIPELINE", "1") == "0"):
+            return 1
+        return n
+
+    def _workers_for(self, units: Sequence[Sequence[GroupRef]]) -> int:
+        want = min(self._workers_wanted(), len(units))
+        if want <= 1:
+            return 1
+        if self.reader.snapshot_error:
+            log.warning("one process: the source refused FLUSH TABLES WITH READ LOCK, needed to "
+                        "give the worker processes the same snapshot (%s)",
+                        self.reader.snapshot_error)
+            return 1
+        return min(want, len(self.reader.snapshots))
+
+    def _run_parallel(self, units: list[list[GroupRef]], est: dict[int, int],
+                      workers: int) -> None:
+        """The shared rows (users, vendors, files) every selected group references are moved
+        first, in this process; then the units are spread over ``workers`` forked processes,
+        each reading from its own connection of the same source snapshot and writing over its
+        own target connection. New ids come from counters the processes share."""
+        from bascule.pipeline.workers import Counters, run_in_workers
+
+        report = self.report
+        self._shared_pass([g for unit in units for g in unit])
+        self.counters = Counters(self.next_id)
+        snaps = self.reader.snapshots
+        log.info("%d units of work over %d worker processes", len(units), workers)
+
+        def setup(i: int) -> None:
+            self.reader = self.reader.adopt(snaps[i])
+            self.src_engine.dispose(close=False)
+            self.tgt_engine.dispose(close=False)
+            self.progress = NullProgress()
+            self.timings = defaultdict(float)
+            report.shared = defaultdict(TableCounts)
+            report.email_matches = []
+            self.ctx.counts, self.ctx.examples = {}, {}
+
+        def work(n: int) -> list[GroupResult]:
+            self.unit_no = n
+            return self._do_unit(units[n - 1])
+
+        def finish() -> dict:
+            return {"timings": dict(self.timings), "counts": self.ctx.counts,
+                    "examples": self.ctx.examples, "shared": dict(report.shared),
+                    "email_matches": report.email_matches}
+
+        done: dict[int, list[GroupResult]] = {}
+
+        def on_result(n: int, results: list[GroupResult]) -> None:
+            done[n] = results
+            for r in results:
+                self.progress.group_done(r, est.get(r.source_id, 0))
+
+        with self._timed("workers"):
+            finals = run_in_workers(workers, [(n, n) for n in range(1, len(units) + 1)],
+                                    setup=setup, work=work, finish=finish, on_result=on_result)
+        for n in sorted(done):  # in the order of the units, as one process would
+            report.groups.extend(done[n])
+        for f in finals:
+            for k, v in f["timings"].items():
+                self.timings[f"workers_{k}"] += v
+            other = _Notes(f["counts"], f["examples"])
+            self.ctx.merge_notes(other)  # type: ignore[arg-type]
+            for t, c in f["shared"].items():
+                report.shared[t].add(c)
+            report.email_matches.extend(f["email_matches"])
+
+    def _all_shared_refs(self, groups: Sequence[GroupRef]) -> dict[str, set[int]]:
+        """The users, vendors and files that the rows of these groups reference (the union of
+        what ``_read_unit`` finds unit by unit), computed by the source's server."""
+        reader = self.reader
+        cols: dict[str, list[str]] = defaultdict(list)
+        for refs in (USER_REFS, FILE_REFS):
+            for t, cs in refs.items():
+                cols[t].extend(cs)
+        cols["Catalog"] += ["vendorId", "id"]
+        cols["Subscription"].append("defaultOrders")
+        gids = [g.id for g in groups]
+        found = reader.distinct_refs(gids, cols, like={("Subscription", "defaultOrders"):
+                                                       "%userId2%"})
+        users = {int(v) for t, cs in USER_REFS.items() for c in cs for v in found[(t, c)]}
+        for text in found[("Subscription", "defaultOrders")]:
+            users.update(_json_ids(text, "userId2"))
+        files = {int(v) for t, cs in FILE_REFS.items() for c in cs for v in found[(t, c)]}
+        vendors = {int(v) for v in found[("Catalog", "vendorId")] if v}
+        linked = reader.linked_catalogs(found[("Catalog", "id")])
+        cat_vendor = {r["id"]: r["vendorId"] for r in reader.select_in("Catalog", "id", linked)}
+        prod = reader.producer_users({cat_vendor[c] for c in linked if c in cat_vendor})
+        for c in linked:
+            users.update(prod.get(cat_vendor.get(c), ()))
+        return {"User": users, "Vendor": vendors, "File": files}
+
+    def _shared_pass(self, groups: Sequence[GroupRef]) -> None:
+        """Move every shared row the groups reference, in chunks (one transaction each). A
+        chunk that fails is split until the rows that fail are alone; those are remembered
+        (``shared_failed``) and the groups that reference them fail with their error."""
+        with self._timed("shared_refs"):
+            refs = self._all_shared_refs(groups)
+        size = max(1, self.s.batch_size * UNIT_BATCHES // 2)
+        ids = {t: sorted(refs[t]) for t in SHARED_TABLES}
+        longest = max((len(v) for v in ids.values()), default=0)
+        log.info("shared rows referenced: %s", ", ".join(f"{len(ids[t])} {t}"
+                                                         for t in SHARED_TABLES))
+        for i in range(0, longest, size):
+            self._shared_chunk({t: set(v[i:i + size]) for t, v in ids.items()})
+
+    def _shared_chunk(self, refs: dict[str, set[int]]) -> None:
+        with self._timed("read"):
+            pre = _Read({t: [] for t in GROUP_TABLES}, {}, {}, refs,
+                        self._read_shared({t: set(v) for t, v in refs.items()}))
+        job = self._build_job(0, [], pre)
+        try:
+            self._write(job.plan, 0)
+        except Exception as e:  # noqa: BLE001 - rolled back; split to find the rows at fault
+            self._undo(job.undo)
+            total = sum(len(v) for v in refs.values())
+            if total <= 1:
+                for t, v in refs.items():
+                    for i in v:
+                        self.shared_failed[t][i] = str(e)
+                        log.error("%s %s could not be written (the groups that reference it "
+                                  "will fail): %s", t, i, e)
+                return
+            for half in (0, 1):
+                part = {}
+                for t, v in refs.items():
+                    vs = sorted(v)
+                    part[t] = set(vs[:len(vs) // 2] if half == 0 else vs[len(vs) // 2:])
+                if any(part.values()):
+                    self._shared_chunk(part)
+            return
+        self._finish(job)
+
+    def _check_shared_done(self, pre: "_Read") -> None:
+        """Worker of a parallel run: the shared-row pass moved every shared row the unit
+        needs; a row it could not write fails the unit (and then its groups, one by one)."""
+        for t in SHARED_TABLES:
+            for r in pre.shared.get(t, ()):
+                err = self.shared_failed[t].get(r["id"])
+                if err is not None:
+                    raise _UnitFailed(MigrationError(
+                        f"{t} id {r['id']} (referenced by this group) could not be written: "
+                        f"{err}"))
+                raise _UnitFailed(MigrationError(
+                    f"{t} id {r['id']} (referenced by this group) was not moved by the "
+                    "shared-row pass (did the source change?)"))
 
     # -- one unit of work -----------------------------------------------------------------------
 
@@ -768,6 +955,8 @@ class Migrator:
         at once; ``_undo`` takes it back if the unit's write fails."""
         if pre is None:
             pre = self._read_unit([g.id for g in groups])
+        if self.counters is not None and groups:
+            self._check_shared_done(pre)
         u = _Unit(groups, pre.rows, self.sinfo.shape)
         self.unit = u
         try:
@@ -915,10 +1104,16 @@ class Migrator:
                 continue
             ex = existing.get(t, {})
             al = u.alloc.setdefault(t, {})
+            need = []
             for r in rows[t]:
                 old = r["id"]
                 e = ex.get(old)
-                al[old] = e[0] if e is not None else self._allocate(u, t, old)
+                if e is not None:
+                    al[old] = e[0]
+                else:
+                    need.append(old)
+            if need:
+                al.update(zip(need, self._allocate_block(u, t, need)))
 
         # transform, in dependency order
         for t in TABLE_ORDER:
@@ -928,6 +1123,9 @@ class Migrator:
             cols = self.ctx.columns(t)
             getcols = operator.itemgetter(*cols) if len(cols) > 1 else \
                 (lambda o, _c=cols: tuple(o[c] for c in _c))
+            # rows encoded here as the writer sends them; the hash is that text's
+            encode = None if self.collect_expected else self._encoder(t, cols)
+            ins_enc, upd_enc = plan.inserts_enc[t], plan.updates_enc[t]
             tc_shared = t in SHARED_TABLES
             seen_keys: set[tuple] = set()
             ex = existing.get(t, {}) if not tc_shared else None
@@ -959,7 +1157,17 @@ class Migrator:
                 except KeyError:
                     vals = tuple(out.get(c) for c in cols)
                 # verify compares the rows themselves: no hash needed
-                h = 0 if self.collect_expected else row_hash(vals)
+                enc = None
+                if self.collect_expected:
+                    h = 0
+                elif encode is not None:
+                    try:
+                        enc = encode(vals)
+                    except Exception:  # noqa: BLE001 - the writer encodes it and names the column
+                        enc = None
+                    h = text_hash(enc) if enc is not None else row_hash(vals)
+                else:
+                    h = row_hash(vals)
                 if t in COMPOSITE_KEYS:
                     skey, tkey = COMPOSITE_KEYS[t]
                     tk = tuple(out.get(c) for c in tkey)
@@ -996,10 +1204,12 @@ class Migrator:
                     plan.expected[t][tk] = (src_key, vals)
                 if is_new:
                     plan.inserts[t].append(vals)
+                    ins_enc.append(enc)
                     counts.insert += 1
                     plan.idmap_rows.append((t, old_key, new_id, gid, h, new_key))
                 elif prev_hash != h:
                     plan.updates[t].append(vals)
+                    upd_enc.append(enc)
                     counts.update += 1
                     plan.idmap_changed.append((t, old_key, new_id, gid, h, new_key))
                 else:
@@ -1065,12 +1275,42 @@ class Migrator:
                 if entries:
                     plan.idblocks.extend(pack_blocks(g, t, entries, self.run_id))
 
+    def _encoder(self, table: str, cols: Sequence[str]) -> Callable | None:
+        """How the writer encodes rows of ``table`` (None: it does not encode them); cached per
+        table. plan encodes too: its row hashes must be the ones migrate would write."""
+        key = (table, tuple(cols))
+        if key not in self._encoders:
+            enc = None
+            if self.tinfo.backend in ("mysql", "postgresql"):
+                from bascule.load.writer import BulkWriter
+
+                conn = self.tgt_engine.connect()
+                try:  # the MySQL literal encoder escapes as this connection does
+                    enc = BulkWriter(conn, pg_copy=PG_COPY).row_encoder(
+                        self.tinfo.tables[table], cols)
+                finally:
+                    conn.close()
+            self._encoders[key] = enc
+        return self._encoders[key]
+
     def _allocate(self, u: "_Unit", table: str, old: int) -> int:
         if self.s.id_strategy == "preserve":
             return int(old)
         nxt = u.next_id.get(table) or self.next_id[table]
         u.next_id[table] = nxt + 1
         return nxt
+
+    def _allocate_block(self, u: "_Unit", table: str, olds: list) -> Sequence[int]:
+        """New ids for these rows, in their order: consecutive ids of the unit's (or, in a
+        parallel run, reserved from the counters the processes share)."""
+        if self.s.id_strategy == "preserve":
+            return [int(o) for o in olds]
+        if self.counters is not None:
+            first = self.counters.take(table, len(olds))
+        else:
+            first = u.next_id.get(table) or self.next_id[table]
+        u.next_id[table] = first + len(olds)
+        return range(first, first + len(olds))
 
     def _prepare_shared(self, u: "_Unit", plan: "_Plan", refs: dict[str, set[int]],
                         read: dict[str, list[dict]]) -> None:
@@ -1162,7 +1402,7 @@ class Migrator:
                 conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
             elif self.tinfo.backend == "mysql":
                 conn.exec_driver_sql(f"SET SESSION foreign_key_checks = {0 if checks_off else 1}")
-            w = BulkWriter(conn)
+            w = BulkWriter(conn, pg_copy=PG_COPY)
             second: list[tuple[str, str, list]] = []
             for t in TABLE_ORDER:
                 cols = plan.columns.get(t)
@@ -1171,7 +1411,9 @@ class Migrator:
                 table = self.tinfo.tables[t]
                 deferred = [c for c in TWO_PASS.get(t, ()) if c in cols]
                 ins, upd = plan.inserts.get(t, []), plan.updates.get(t, [])
+                ins_enc, upd_enc = plan.inserts_enc.get(t), plan.updates_enc.get(t)
                 if deferred and (ins or upd):
+                    ins_enc = upd_enc = None  # rows changed below: encoded by the writer
                     idx = [cols.index(c) for c in deferred]
                     pairs = []
                     for vals in ins + upd:
@@ -1184,10 +1426,10 @@ class Migrator:
                            for vals in upd]
                     second.append((t, "id", pairs))
                 if ins:
-                    w.insert(table, cols, ins)
+                    w.insert(table, cols, ins, encoded=ins_enc)
                 if upd:
                     key = COMPOSITE_KEYS[t][1] if t in COMPOSITE_KEYS else ("id",)
-                    w.upsert(table, cols, upd, key=list(key))
+                    w.upsert(table, cols, upd, key=list(key), encoded=upd_enc)
             for t, keycol, pairs in second:
                 table = self.tinfo.tables[t]
                 by_col: dict[str, list] = defaultdict(list)
@@ -1239,8 +1481,12 @@ class Migrator:
                 print(f"bascule-fault: unit {unit_no} written, not committed", file=sys.stderr,
                       flush=True)
                 sys.stdin.readline()
-        log.info("unit %d/%d committed: groups %s", unit_no, getattr(self, "n_units", 0),
-                 ",".join(str(g) for g in plan.results))
+        if plan.results:
+            log.info("unit %d/%d committed: groups %s", unit_no, getattr(self, "n_units", 0),
+                     ",".join(str(g) for g in plan.results))
+        else:
+            log.info("shared rows committed: %s", ", ".join(
+                f"{len(plan.new_shared.get(t, ()))} {t}" for t in SHARED_TABLES))
 
     def _record_failure(self, g: GroupRef, error: str) -> None:
         from bascule.load.writer import BulkWriter
@@ -1318,6 +1564,14 @@ class _Read:
     prod_users: dict[int, list[int]]
     refs: dict[str, set[int]]
     shared: dict[str, list[dict]]
+
+
+@dataclass
+class _Notes:
+    """The notes of a worker's transform context (TransformContext.merge_notes reads these)."""
+
+    counts: dict
+    examples: dict
 
 
 class ReadAhead:
@@ -1417,6 +1671,9 @@ class _Plan:
     results: dict[int, GroupResult]
     inserts: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list))
     updates: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list))
+    # the same rows as the writer sends them (BulkWriter.row_encoder), or None
+    inserts_enc: dict[str, list] = field(default_factory=lambda: defaultdict(list))
+    updates_enc: dict[str, list] = field(default_factory=lambda: defaultdict(list))
     deletes: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list))
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     idmap_rows: list[tuple] = field(default_factory=list)  # new entries

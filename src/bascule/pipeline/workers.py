@@ -1,0 +1,159 @@
+"""Worker processes for a parallel run: the units of work are spread over forked processes.
+
+Python runs one thread at a time per process, so a run that reads, transforms and writes in
+threads uses one core for its Python work. ``run_in_workers`` forks ``n`` processes that each
+take units of work from the parent, one at a time, through a pipe: a worker asks for the next
+unit when it is done with the previous one, so the processes stay busy whatever the size of the
+units. Each worker inherits the parent's state at the fork (copy on write) and works on its own
+connections.
+
+A worker that fails unexpectedly (an exception outside the unit's own error handling, a signal)
+stops the run: the parent stops the other workers and raises ``WorkerError`` with the worker's
+traceback. Workers die with the parent (``PR_SET_PDEATHSIG``): a parent killed with SIGKILL
+leaves no worker writing behind it, and their open transactions roll back.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection, Pipe, wait
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class WorkerError(Exception):
+    """A worker process failed outside the handling of a unit (its traceback is the message)."""
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the check below still catches most cases
+        pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _child(index: int, conn: Connection, parent_pid: int, setup: Callable[[int], None],
+           work: Callable[[Any], Any], finish: Callable[[], Any]) -> None:
+    code = 1
+    try:
+        _die_with_parent(parent_pid)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        setup(index)
+        while True:
+            msg = conn.recv()
+            if msg is None:
+                break
+            key, item = msg
+            conn.send(("result", key, work(item)))
+        conn.send(("final", None, finish()))
+        code = 0
+    except BaseException:  # noqa: BLE001 - reported to the parent, then the process ends
+        try:
+            conn.send(("error", None, traceback.format_exc()))
+        except Exception:  # noqa: BLE001
+            pass
+    finally:
+        try:
+            sys.stderr.flush()
+        finally:
+            os._exit(code)  # no cleanup of the parent's inherited objects (connections, files)
+
+
+def run_in_workers(n: int, items: Sequence[tuple[Any, Any]], *, setup: Callable[[int], None],
+                   work: Callable[[Any], Any], finish: Callable[[], Any],
+                   on_result: Callable[[Any, Any], None]) -> list[Any]:
+    """Fork ``n`` workers; hand out ``items`` (key, item) one at a time; call
+    ``on_result(key, work(item))`` in the parent as results come; return each worker's
+    ``finish()``. ``setup(i)`` runs first in worker i. Nothing may run in other threads of the
+    parent while it forks."""
+    parent_pid = os.getpid()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    workers: dict[Connection, int] = {}
+    try:
+        for i in range(n):
+            here, there = Pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child (its coverage is not collected)
+                here.close()
+                for c in workers:
+                    c.close()
+                _child(i, there, parent_pid, setup, work, finish)
+            there.close()
+            workers[here] = pid
+        queue = list(reversed(items))
+        for c in list(workers):
+            c.send(queue.pop() if queue else None)
+        finals: list[Any] = []
+        while workers:
+            for c in wait(list(workers)):
+                pid = workers[c]
+                try:
+                    kind, key, payload = c.recv()
+                except EOFError:
+                    _, status = os.waitpid(pid, 0)
+                    del workers[c]
+                    raise WorkerError(f"worker process {pid} ended without a result "
+                                      f"({_status_text(status)})") from None
+                if kind == "result":
+                    on_result(key, payload)
+                    c.send(queue.pop() if queue else None)
+                elif kind == "final":
+                    finals.append(payload)
+                    os.waitpid(pid, 0)
+                    c.close()
+                    del workers[c]
+                else:
+                    os.waitpid(pid, 0)
+                    del workers[c]
+                    raise WorkerError(f"worker process {pid} failed:\n{payload}")
+        return finals
+    finally:
+        for c, pid in workers.items():  # stop the others (a failure, or an interrupt)
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for c, pid in workers.items():
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+            c.close()
+
+
+def _status_text(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
+
+
+class Counters:
+    """Next ids per table, shared by the processes of a run (a lock around each reservation)."""
+
+    def __init__(self, start: dict[str, int]):
+        import multiprocessing
+
+        self.names = sorted(start)
+        self.index = {t: i for i, t in enumerate(self.names)}
+        self.values = multiprocessing.get_context("fork").Array(
+            "q", [int(start[t]) for t in self.names])
+
+    def take(self, table: str, n: int) -> int:
+        """Reserve ``n`` consecutive ids of ``table``; the first one."""
+        i = self.index[table]
+        with self.values.get_lock():
+            first = self.values[i]
+            self.values[i] = first + n
+        return first
