@@ -42,7 +42,7 @@ def test_workers_move_what_one_process_moves(db_factory, tmp_path, kind):
     r1 = Migrator(settings_for(src, one, tmp_path / "1", workers=1, batch_size=10)).run()
     m = Migrator(settings_for(src, many, tmp_path / "2", workers=2, batch_size=10))
     r2 = m.run()
-    assert m.counters is not None, "the run did not use worker processes"
+    assert m.workers_used == 2 and m.counters is not None
     assert m.n_units >= 3
     assert r1.ok and r2.ok
     assert r2.timings["workers"] > 0
@@ -57,11 +57,31 @@ def test_workers_move_what_one_process_moves(db_factory, tmp_path, kind):
         sorted(e["source_user"] for e in d1["email_matches"])
     assert _counts(many) == _counts(one)
     _no_duplicate_ids(many)
-    ver = Verifier(settings_for(src, many, tmp_path / "v", workers=2, batch_size=10)).run()
+    v = Verifier(settings_for(src, many, tmp_path / "v", workers=2, batch_size=10))
+    ver = v.run()
     assert ver.ok, [d.line() for d in ver.differences]
+    assert v.workers_used == 2
+    # the same counts as a verify in one process
+    one_ver = Verifier(settings_for(src, one, tmp_path / "w", workers=1)).run()
+    assert one_ver.ok
+    assert {t: c["source"] for t, c in ver.tables.items()} == \
+        {t: c["source"] for t, c in one_ver.tables.items()}
+    assert {t: c["target"] for t, c in ver.tables.items()} == \
+        {t: c["target"] for t, c in one_ver.tables.items()}
     # a rerun with workers finds nothing to write
     r3 = Migrator(settings_for(src, many, tmp_path / "3", workers=2, batch_size=10)).run()
     assert r3.ok and r3.rows_written() == 0
+    # differences found by the workers are reported by the parent
+    pid = rows(many, 'SELECT MAX(id) FROM "Product"')[0][0]
+    oid = rows(many, 'SELECT MIN(id) FROM "UserOrder"')[0][0]
+    execute(many, 'UPDATE "Product" SET price = price + 1 WHERE id = :p', p=pid)
+    execute(many, 'DELETE FROM "UserOrder" WHERE id = :o', o=oid)
+    v = Verifier(settings_for(src, many, tmp_path / "x", workers=2, batch_size=10))
+    ver = v.run()
+    assert v.workers_used == 2 and not ver.ok
+    got = {(d.kind, d.table, d.target_id, d.column) for d in ver.differences}
+    assert ("changed", "Product", pid, "price") in got
+    assert ("missing", "UserOrder", oid, None) in got
 
 
 def test_a_bad_group_fails_alone_in_a_worker(db_factory, tmp_path):

@@ -257,6 +257,11 @@ def source_engine(url) -> Engine:
     return create_engine(u, pool_pre_ping=True, connect_args={"conv": conv})
 
 
+from sqlalchemy.engine.processors import to_float as _to_float  # noqa: E402
+
+_MY_FLOATS = (4, 5)  # MySQL field types FLOAT, DOUBLE
+
+
 @dataclass(frozen=True)
 class GroupRef:
     id: int
@@ -396,6 +401,8 @@ class SourceReader:
                 col = t.c.get(k)
                 p = col.type._cached_result_processor(dialect, types[i]) \
                     if col is not None else None
+                if p is _to_float and self.info.backend == "mysql" and types[i] in _MY_FLOATS:
+                    p = None  # the MySQL drivers return DOUBLE and FLOAT as Python floats
                 if p is not None:
                     procs.append((i, p))
             self._procs[ck] = procs

@@ -12,7 +12,9 @@ import datetime as _dt
 import math
 import re
 import uuid
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import Any
 
 # --------------------------------------------------------------------------- PostgreSQL COPY text
 
@@ -217,3 +219,73 @@ def load_data_line(row) -> bytes:
                 s = s.translate(_LD_ESC)
             out.append(s.encode("utf-8"))
     return b"\t".join(out) + b"\n"
+
+
+# --------------------------------------------------------------------------- compiled row encoders
+
+_PG_SPECIAL = re.compile(r"[\\\t\n\r]").search
+
+
+def column_kind(col) -> str:
+    """int / str / float / datetime / date / other: the Python type a column's values have."""
+    try:
+        t = col.type.python_type
+    except (NotImplementedError, AttributeError):
+        return "other"
+    if t is bool:
+        return "other"
+    for kind, typ in (("int", int), ("str", str), ("float", float), ("datetime", _dt.datetime),
+                      ("date", _dt.date)):
+        if t is typ:
+            return kind
+    return "other"
+
+
+def _compile(kinds: Sequence[str], exprs: dict[str, str], head: str, sep: str, tail: str,
+             env: dict) -> Callable[[Sequence], str]:
+    """A function row -> text: each value formatted inline by the expression of its column's
+    kind when the value has that type, by ``F`` otherwise (None and odd types included)."""
+    parts = []
+    for i, k in enumerate(kinds):
+        e = exprs.get(k)
+        e = "F(@)" if e is None else e
+        parts.append("{NULL if @ is None else %s}".replace("@", "v%d" % i)
+                     % e.replace("@", "v%d" % i))
+    names = ", ".join(f"v{i}" for i in range(len(kinds)))
+    body = (head + sep.join(parts) + tail).replace("\n", "\\n").replace("\t", "\\t")
+    q3 = '"' * 3
+    args = ", ".join(f"{k}={k}" for k in ["type", *env])  # locals: faster than globals
+    src = (f"def encode(row, {args}):\n    {names}, = row\n"
+           f"    return f{q3}{body}{q3}\n")
+    ns = dict(env)
+    exec(compile(src, "<bascule row encoder>", "exec"), ns)  # noqa: S102 - generated above
+    return ns["encode"]
+
+
+def pg_row_encoder(kinds: Sequence[str]) -> Callable[[Sequence], str]:
+    """``pg_copy_line`` for rows whose columns have these kinds: the same text, about twice as
+    fast (one f-string, no call per value of the expected type)."""
+    exprs = {
+        "int": "@ if type(@) is int else F(@)",
+        "str": "@ if type(@) is str and SP(@) is None else F(@)",
+        "float": "@ if type(@) is float else F(@)",
+        "datetime": "@.isoformat(' ') if type(@) is DT else F(@)",
+        "date": "@.isoformat() if type(@) is D else F(@)",
+    }
+    return _compile(kinds, exprs, "", "\t", "\n",
+                    {"F": pg_value, "SP": _PG_SPECIAL, "DT": _dt.datetime, "D": _dt.date,
+                     "NULL": _PG_NULL})
+
+
+def mysql_row_encoder(kinds: Sequence[str], literal: Callable[[Any], str]
+                      ) -> Callable[[Sequence], str]:
+    """``row_literal`` (of ``make_mysql_literal``) for rows whose columns have these kinds."""
+    exprs = {
+        "int": "@ if type(@) is int else F(@)",
+        "str": "Q + @ + Q if type(@) is str and SP(@) is None else F(@)",
+        "datetime": "Q + @.isoformat(' ') + Q if type(@) is DT else F(@)",
+        "date": "Q + @.isoformat() + Q if type(@) is D else F(@)",
+    }
+    return _compile(kinds, exprs, "(", ",", ")",
+                    {"F": literal, "SP": _MY_SPECIAL, "DT": _dt.datetime, "D": _dt.date,
+                     "Q": "'", "NULL": "NULL"})

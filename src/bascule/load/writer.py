@@ -60,7 +60,14 @@ from bascule.load.dialects import (
     quote_list,
     quote_table,
 )
-from bascule.load.encode import load_data_line, make_mysql_literal, pg_copy_line
+from bascule.load.encode import (
+    column_kind,
+    load_data_line,
+    make_mysql_literal,
+    mysql_row_encoder,
+    pg_copy_line,
+    pg_row_encoder,
+)
 
 __all__ = ["BulkWriter", "LoadError", "fix_sequences", "max_ids"]
 
@@ -356,10 +363,11 @@ class BulkWriter:
         A caller may encode rows ahead with it and pass the results as ``encoded``."""
         if self._processors(table, list(columns)):
             return None
+        kinds = [column_kind(table.c[c]) for c in columns]
         if self.kind == POSTGRESQL and self.pg_copy == "text":
-            return pg_copy_line
+            return pg_row_encoder(kinds)  # pg_copy_line, compiled for these columns
         if self.kind == MYSQL and self.mysql_method == "insert":
-            return self._row_literal
+            return mysql_row_encoder(kinds, self._literal)  # the same as _row_literal
         return None
 
     def insert(self, table: Table, columns: Sequence[str], rows: Iterable[Sequence],

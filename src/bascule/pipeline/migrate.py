@@ -330,6 +330,7 @@ class Migrator:
         self.counters: Any = None
         self.shared_failed: dict[str, dict[int, str]] = {t: {} for t in SHARED_TABLES}
         self._encoders: dict[tuple, Callable | None] = {}
+        self.workers_used = 1
 
     # -- public -------------------------------------------------------------------------------
 
@@ -365,8 +366,8 @@ class Migrator:
         )
         self.report = report
 
-        want = self._workers_wanted()
-        with SourceReader(self.src_engine, self.sinfo, snapshots=want) as reader:
+        with SourceReader(self.src_engine, self.sinfo, snapshots=self._snapshots_wanted()) \
+                as reader:
             self.reader = reader
             groups = select_groups(reader, self.s)
             est = estimate_rows(reader, groups)
@@ -758,40 +759,67 @@ class Migrator:
     def _workers_wanted(self) -> int:
         """Worker processes this run may use (1: none): the setting (0 = one per core), when
         the source can be read by several connections in one snapshot (MariaDB/MySQL) and the
-        target takes concurrent writers (MariaDB/MySQL, PostgreSQL). Not for plan."""
+        target is a server (MariaDB/MySQL, PostgreSQL). Not for plan; verify, yes."""
         import os
 
         n = self.s.workers or (os.cpu_count() or 1)
-        if (n <= 1 or self.dry_run or self.sinfo.backend != "mysql"
+        if (n <= 1 or (self.dry_run and not self.collect_expected)  # verify reads in workers
+                or self.sinfo.backend != "mysql"
                 or self.tinfo.backend not in ("mysql", "postgresql")
                 or os.environ.get("BASCULE_PIPELINE", "1") == "0"):
             return 1
         return n
 
+    def _snapshots_wanted(self) -> int:
+        """Connections of the source snapshot beside the main one: one per worker, and one
+        more for the parent's own queries while the workers read."""
+        n = self._workers_wanted()
+        return n + 1 if n > 1 else 0
+
     def _workers_for(self, units: Sequence[Sequence[GroupRef]]) -> int:
+        """The worker processes this run uses (1: none), recorded in ``workers_used``."""
         want = min(self._workers_wanted(), len(units))
-        if want <= 1:
-            return 1
-        if self.reader.snapshot_error:
+        if want > 1 and self.reader.snapshot_error:
             log.warning("one process: the source refused FLUSH TABLES WITH READ LOCK, needed to "
                         "give the worker processes the same snapshot (%s)",
                         self.reader.snapshot_error)
-            return 1
-        return min(want, len(self.reader.snapshots))
+            want = 1
+        self.workers_used = max(1, min(want, len(self.reader.snapshots) - 1))
+        return self.workers_used
 
     def _run_parallel(self, units: list[list[GroupRef]], est: dict[int, int],
                       workers: int) -> None:
         """The shared rows (users, vendors, files) every selected group references are moved
-        first, in this process; then the units are spread over ``workers`` forked processes,
-        each reading from its own connection of the same source snapshot and writing over its
-        own target connection. New ids come from counters the processes share."""
+        first, in this process, while each worker reads its first unit; then the units are
+        spread over ``workers`` forked processes, each reading from its own connection of the
+        same source snapshot and writing over its own target connection. New ids come from
+        counters the processes share."""
         from bascule.pipeline.workers import Counters, run_in_workers
 
         report = self.report
-        self._shared_pass([g for unit in units for g in unit])
         self.counters = Counters(self.next_id)
-        snaps = self.reader.snapshots
+        # the first snapshot connections go to the workers; the others stay here (refs queries)
+        every = self.reader.snapshots
+        snaps, self.reader.snapshots = every[:workers], every[workers:]
         log.info("%d units of work over %d worker processes", len(units), workers)
+        prefetched: dict[int, _Read] = {}
+
+        def before() -> dict:
+            """In the parent while each worker reads its first unit: the shared rows."""
+            self._shared_pass([g for unit in units for g in unit])
+            self.counters.reset(self.next_id)  # the shared rows took ids
+            return {"shared": self.idmap.shared, "handled": self.shared_handled,
+                    "failed": self.shared_failed}
+
+        def prefetch(n: int) -> None:
+            prefetched[n] = self._read_unit([g.id for g in units[n - 1]])
+
+        def state(st: dict) -> None:
+            self.idmap.shared = st["shared"]
+            self.shared_handled = st["handled"]
+            self.shared_failed = st["failed"]
+            for pre in prefetched.values():  # read before the shared pass: drop what it moved
+                pre.shared = self._read_shared(pre.refs)
 
         def setup(i: int) -> None:
             self.reader = self.reader.adopt(snaps[i])
@@ -805,7 +833,7 @@ class Migrator:
 
         def work(n: int) -> list[GroupResult]:
             self.unit_no = n
-            return self._do_unit(units[n - 1])
+            return self._do_unit(units[n - 1], prefetched.pop(n, None))
 
         def finish() -> dict:
             return {"timings": dict(self.timings), "counts": self.ctx.counts,
@@ -820,8 +848,12 @@ class Migrator:
                 self.progress.group_done(r, est.get(r.source_id, 0))
 
         with self._timed("workers"):
-            finals = run_in_workers(workers, [(n, n) for n in range(1, len(units) + 1)],
-                                    setup=setup, work=work, finish=finish, on_result=on_result)
+            try:
+                finals = run_in_workers(workers, [(n, n) for n in range(1, len(units) + 1)],
+                                        setup=setup, work=work, finish=finish, on_result=on_result,
+                                        before=before, prefetch=prefetch, state=state)
+            finally:
+                self.reader.snapshots = every
         for n in sorted(done):  # in the order of the units, as one process would
             report.groups.extend(done[n])
         for f in finals:

@@ -33,6 +33,8 @@ from bascule.pipeline.migrate import (
     COMPOSITE_KEYS,
     MigrationError,
     Migrator,
+    UNIT_BATCHES,
+    NullProgress,
     ReadAhead,
     _Plan,
     _Read,
@@ -141,6 +143,7 @@ class Verifier(Migrator):
             kw["target_engine"] = source_engine(settings.target_url)
         super().__init__(settings, **kw)
         self.collect_expected = True
+        self._cmp: Any = None  # the comparison in flight (compare thread)
 
     def run(self) -> VerifyReport:  # type: ignore[override]
         from bascule.extract.source import SourceError, inspect_source
@@ -161,7 +164,8 @@ class Verifier(Migrator):
         self.rep = rep
         with self.tgt_engine.connect() as conn:
             done = self._groups_done(conn)
-        with SourceReader(self.src_engine, self.sinfo) as reader:
+        with SourceReader(self.src_engine, self.sinfo,
+                          snapshots=self._snapshots_wanted()) as reader:
             self.reader = reader
             by_id = {g.id: g for g in reader.all_groups()}
             gids = sorted(g for g, info in done.items() if info["status"] == "done")
@@ -178,7 +182,15 @@ class Verifier(Migrator):
             self._prepare(self.report, groups)
             est = estimate_rows(reader, groups)
             self.progress.start(len(groups), sum(est.values()))
-            units = cut_units(groups, est, 40_000)  # two units in memory (compare thread)
+            # two units in memory (compare thread), or one per worker
+            units = cut_units(groups, est, min(40_000, self.s.batch_size * UNIT_BATCHES))
+            workers = self._workers_for(units)
+            if workers > 1:
+                try:
+                    self._verify_parallel(units, est, workers)
+                finally:
+                    self.progress.stop()
+                units = []
             ahead = ReadAhead(self._read_unit)
             from concurrent.futures import ThreadPoolExecutor
 
@@ -213,6 +225,83 @@ class Verifier(Migrator):
     # the id map is read only: a row without an entry is "missing", never allocated
     def _allocate(self, u: _Unit, table: str, old: int) -> int:
         return -1
+
+    def _allocate_block(self, u: _Unit, table: str, olds: list) -> Sequence[int]:
+        return [-1] * len(olds)
+
+    def _verify_parallel(self, units: list[list[GroupRef]], est: dict[int, int],
+                         workers: int) -> None:
+        """As migrate's parallel run: the shared rows every group references are compared
+        first, here; then the units are compared in forked worker processes, each on its own
+        connection of the same source snapshot; their counts and differences are merged."""
+        from bascule.pipeline.migrate import GROUP_TABLES, SHARED_TABLES, GroupResult, _Read
+        from bascule.pipeline.workers import run_in_workers
+
+        # the first snapshot connections go to the workers; the others stay here (refs queries)
+        every = self.reader.snapshots
+        snaps, self.reader.snapshots = every[:workers], every[workers:]
+        rep = self.rep
+        prefetched: dict[int, _Read] = {}
+
+        def before() -> dict:
+            """In the parent while each worker reads its first unit: the shared rows."""
+            refs = self._all_shared_refs([g for u in units for g in u])
+            ids = {t: sorted(refs[t]) for t in SHARED_TABLES}
+            size = 20_000
+            for i in range(0, max((len(v) for v in ids.values()), default=0), size):
+                part = {t: set(v[i:i + size]) for t, v in ids.items()}
+                pre = _Read({t: [] for t in GROUP_TABLES}, {}, {}, part,
+                            self._read_shared(part))
+                self._verify_unit([], pre)
+            return {"shared": self.idmap.shared, "handled": self.shared_handled}
+
+        def prefetch(n: int) -> None:
+            prefetched[n] = self._read_unit([g.id for g in units[n - 1]])
+
+        def state(st: dict) -> None:
+            self.idmap.shared = st["shared"]
+            self.shared_handled = st["handled"]
+            for pre in prefetched.values():  # read before the shared pass: drop what it did
+                pre.shared = self._read_shared(pre.refs)
+
+        def setup(i: int) -> None:
+            self.reader = self.reader.adopt(snaps[i])
+            self.src_engine.dispose(close=False)
+            self.tgt_engine.dispose(close=False)
+            self.progress = NullProgress()
+            rep.tables.clear()
+            rep.differences = []
+
+        def work(n: int) -> None:
+            self._verify_unit(units[n - 1], prefetched.pop(n, None))
+
+        def finish() -> dict:
+            return {"tables": {t: dict(v) for t, v in rep.tables.items()},
+                    "differences": rep.differences}
+
+        def on_result(n: int, _none: None) -> None:
+            for g in units[n - 1]:
+                self.progress.group_done(GroupResult(g.id, g.name, status="done"),
+                                         est.get(g.id, 0))
+
+        try:
+            finals = run_in_workers(workers, [(n, n) for n in range(1, len(units) + 1)],
+                                    setup=setup, work=work, finish=finish, on_result=on_result,
+                                    before=before, prefetch=prefetch, state=state)
+        finally:
+            self.reader.snapshots = every
+        for f in finals:
+            for t, counts in f["tables"].items():
+                mine = rep.tables[t]
+                for k, v in counts.items():
+                    mine[k] += v
+            listed = defaultdict(int)
+            for d in rep.differences:
+                listed[d.table] += 1
+            for d in f["differences"]:
+                if listed[d.table] <= MAX_DIFFS_PER_TABLE:
+                    rep.differences.append(d)
+                    listed[d.table] += 1
 
     def _wait_compare(self) -> None:
         if self._cmp is not None:

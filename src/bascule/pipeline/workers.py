@@ -44,7 +44,8 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 def _child(index: int, conn: Connection, parent_pid: int, setup: Callable[[int], None],
-           work: Callable[[Any], Any], finish: Callable[[], Any]) -> None:
+           work: Callable[[Any], Any], finish: Callable[[], Any],
+           prefetch: Callable[[Any], None] | None, state: Callable[[Any], None] | None) -> None:
     code = 1
     try:
         _die_with_parent(parent_pid)
@@ -54,8 +55,15 @@ def _child(index: int, conn: Connection, parent_pid: int, setup: Callable[[int],
             msg = conn.recv()
             if msg is None:
                 break
-            key, item = msg
-            conn.send(("result", key, work(item)))
+            kind, key, item = msg
+            if kind == "prefetch":
+                if prefetch is not None:
+                    prefetch(item)
+            elif kind == "state":
+                if state is not None:
+                    state(item)
+            else:
+                conn.send(("result", key, work(item)))
         conn.send(("final", None, finish()))
         code = 0
     except BaseException:  # noqa: BLE001 - reported to the parent, then the process ends
@@ -72,11 +80,19 @@ def _child(index: int, conn: Connection, parent_pid: int, setup: Callable[[int],
 
 def run_in_workers(n: int, items: Sequence[tuple[Any, Any]], *, setup: Callable[[int], None],
                    work: Callable[[Any], Any], finish: Callable[[], Any],
-                   on_result: Callable[[Any, Any], None]) -> list[Any]:
+                   on_result: Callable[[Any, Any], None],
+                   before: Callable[[], Any] | None = None,
+                   prefetch: Callable[[Any], None] | None = None,
+                   state: Callable[[Any], None] | None = None) -> list[Any]:
     """Fork ``n`` workers; hand out ``items`` (key, item) one at a time; call
     ``on_result(key, work(item))`` in the parent as results come; return each worker's
     ``finish()``. ``setup(i)`` runs first in worker i. Nothing may run in other threads of the
-    parent while it forks."""
+    parent while it forks.
+
+    With ``before``: right after the fork each worker gets its first item to ``prefetch`` (e.g.
+    read it) while the parent runs ``before()``; what that returns is given to ``state`` in
+    every worker, then the items are worked as usual, each worker starting with the one it
+    prefetched."""
     parent_pid = os.getpid()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -89,12 +105,19 @@ def run_in_workers(n: int, items: Sequence[tuple[Any, Any]], *, setup: Callable[
                 here.close()
                 for c in workers:
                     c.close()
-                _child(i, there, parent_pid, setup, work, finish)
+                _child(i, there, parent_pid, setup, work, finish, prefetch, state)
             there.close()
             workers[here] = pid
         queue = list(reversed(items))
+        first = {c: queue.pop() for c in list(workers) if queue}
+        if before is not None:
+            for c, (key, item) in first.items():
+                _send(c, ("prefetch", key, item))
+            payload = before()
+            for c in workers:
+                _send(c, ("state", None, payload))
         for c in list(workers):
-            c.send(queue.pop() if queue else None)
+            _send(c, ("work", *first[c]) if c in first else None)
         finals: list[Any] = []
         while workers:
             for c in wait(list(workers)):
@@ -108,7 +131,7 @@ def run_in_workers(n: int, items: Sequence[tuple[Any, Any]], *, setup: Callable[
                                       f"({_status_text(status)})") from None
                 if kind == "result":
                     on_result(key, payload)
-                    c.send(queue.pop() if queue else None)
+                    _send(c, ("work", *queue.pop()) if queue else None)
                 elif kind == "final":
                     finals.append(payload)
                     os.waitpid(pid, 0)
@@ -133,6 +156,14 @@ def run_in_workers(n: int, items: Sequence[tuple[Any, Any]], *, setup: Callable[
             c.close()
 
 
+def _send(c: Connection, msg: Any) -> None:
+    """To a worker; one that has ended is found by the loop that reads its last words."""
+    try:
+        c.send(msg)
+    except OSError:
+        pass
+
+
 def _status_text(status: int) -> str:
     if os.WIFSIGNALED(status):
         return f"killed by signal {os.WTERMSIG(status)}"
@@ -149,6 +180,12 @@ class Counters:
         self.index = {t: i for i, t in enumerate(self.names)}
         self.values = multiprocessing.get_context("fork").Array(
             "q", [int(start[t]) for t in self.names])
+
+    def reset(self, start: dict[str, int]) -> None:
+        """Set the next ids (before any worker takes one)."""
+        with self.values.get_lock():
+            for t, i in self.index.items():
+                self.values[i] = int(start[t])
 
     def take(self, table: str, n: int) -> int:
         """Reserve ``n`` consecutive ids of ``table``; the first one."""
