@@ -225,8 +225,81 @@ def count_rows(url: str, *, exclude_prefix: str | None = None) -> dict[str, int]
 class ProcStat:
     name: str
     exit_code: int | None
-    peak_rss_mb: float | None
+    peak_rss_mb: float | None  # max(GNU time's peak of the process, sampled peak of its tree)
     stderr_file: Path
+    tree: dict[str, Any] = field(default_factory=dict)  # TreeSampler's peaks
+
+
+class TreeSampler:
+    """Samples, every ``interval`` seconds, the memory of every process below the given pids
+    (bascule forks worker processes: GNU time reports one process's peak, not their sum). Peaks
+    of the sums: RSS (counts pages the forked processes share once per process: an upper bound)
+    and PSS (shared pages split between the processes sharing them)."""
+
+    def __init__(self, interval: float = 0.2):
+        import threading
+
+        self.interval = interval
+        self.roots: dict[str, int] = {}
+        self.peaks: dict[str, dict[str, float]] = {}
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._t.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._t.join()
+
+    @staticmethod
+    def _children() -> dict[int, list[int]]:
+        kids: dict[int, list[int]] = {}
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    st = f.read()
+            except OSError:
+                continue
+            ppid = int(st.rsplit(")", 1)[1].split()[1])
+            kids.setdefault(ppid, []).append(int(d))
+        return kids
+
+    @staticmethod
+    def _mem(pid: int) -> tuple[float, float]:
+        rss = pss = 0.0
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Rss:"):
+                        rss = int(line.split()[1]) / 1024
+                    elif line.startswith("Pss:"):
+                        pss = int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return rss, pss
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            kids = self._children()
+            for name, root in list(self.roots.items()):
+                todo, below = list(kids.get(root, [])), []
+                while todo:  # the command under GNU time, and what it forked
+                    p = todo.pop()
+                    below.append(p)
+                    todo.extend(kids.get(p, []))
+                rss = pss = 0.0
+                for p in below:
+                    r, q = self._mem(p)
+                    rss += r
+                    pss += q
+                pk = self.peaks.setdefault(name, {"rss_sum_mb": 0.0, "pss_sum_mb": 0.0,
+                                                  "processes": 0})
+                pk["rss_sum_mb"] = round(max(pk["rss_sum_mb"], rss), 1)
+                pk["pss_sum_mb"] = round(max(pk["pss_sum_mb"], pss), 1)
+                pk["processes"] = max(pk["processes"], len(below))
 
 
 @dataclass
@@ -273,6 +346,8 @@ def measure(steps: list[tuple[str, list[str]]], workdir: Path, *, env: dict[str,
         notes.append(f"{TIME_BIN} missing: peak RSS from os.wait4, includes the bench process's")
     prev_stdout = None
     load0 = os.getloadavg()[0]
+    sampler = TreeSampler()
+    sampler.start()
     t0 = time.monotonic()
     try:
         for i, (name, argv) in enumerate(steps):
@@ -292,6 +367,7 @@ def measure(steps: list[tuple[str, list[str]]], workdir: Path, *, env: dict[str,
                 prev_stdout.close()  # the next process owns it now (SIGPIPE reaches the writer)
             prev_stdout = p.stdout if not last else None
             popens.append((name, p, err_path, rss_path))
+            sampler.roots[name] = p.pid
         results: list[ProcStat] = []
         for name, p, err_path, rss_path in popens:
             _pid, status, ru = os.wait4(p.pid, 0)
@@ -310,9 +386,14 @@ def measure(steps: list[tuple[str, list[str]]], workdir: Path, *, env: dict[str,
                         notes.append(f"{name}: {ln.strip()}")
             else:
                 rss = round(ru.ru_maxrss / 1024, 1)
-            results.append(ProcStat(name, code, rss, err_path))
+            tree = sampler.peaks.get(name, {})
+            if tree.get("processes", 0) > 1 and rss is not None:  # forked workers: their sum
+                rss = max(rss, tree["rss_sum_mb"])
+            results.append(ProcStat(name, code, rss, err_path, dict(tree)))
         wall = time.monotonic() - t0
+        sampler.stop()
     except BaseException:
+        sampler.stop()
         for _n, p, _e, _r in popens:
             if p.returncode is None:
                 try:
@@ -467,8 +548,8 @@ class Bench:
             "rows_per_s": round(rows / m.wall_s, 1) if m.wall_s else None,
             "peak_rss_mb": m.peak_rss_mb,
             "ok": m.ok,
-            "processes": [{"name": p.name, "exit_code": p.exit_code, "peak_rss_mb": p.peak_rss_mb}
-                          for p in m.procs],
+            "processes": [{"name": p.name, "exit_code": p.exit_code, "peak_rss_mb": p.peak_rss_mb,
+                           "sampled": p.tree} for p in m.procs],
             "measured_at": dt.datetime.now().isoformat(timespec="seconds"),
             "loadavg_1m_before_after": m.loadavg,
         }
@@ -756,8 +837,11 @@ def finish(res: dict[str, Any], out_path: Path) -> None:
         v, mg = res.get(f"verify_{tgt}"), res.get(f"bascule_{tgt}")
         if v and mg and v.get("wall_s") is not None and mg.get("wall_s") is not None:
             res[f"verify_{tgt}_le_migrate"] = v["wall_s"] <= mg["wall_s"]
-    res["peak_rss_note"] = ("peak RSS per process by GNU time; for mysqldump|mysql the sum of "
-                            "both processes (they run together), each listed in processes")
+    res["peak_rss_note"] = ("peak RSS per process by GNU time; for a command that forks worker "
+                            "processes (bascule), the peak of the sum of the RSS of all its "
+                            "processes, sampled every 0.2 s (processes[].sampled: also the sum "
+                            "of PSS, which counts pages the forked processes share once); for "
+                            "mysqldump|mysql the sum of both processes (they run together)")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(res, indent=2, default=str) + "\n")
 
