@@ -8,6 +8,7 @@ right after the N-th unit is committed, or while the N-th unit is written but no
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -24,8 +25,9 @@ from test_migrate import make_source, make_target
 BASCULE = [sys.executable, "-c", "from bascule.cli import main; main()"]
 
 
-def _run_and_kill(src, tgt, tmp_path, marker: str, nth: int) -> bool:
-    """Start migrate; SIGKILL it when the nth line containing marker appears. True if killed."""
+def _run_and_kill(src, tgt, tmp_path, marker: str, nth: int) -> tuple[bool, list[int]]:
+    """Start migrate; SIGKILL it when the nth line containing marker appears. (killed, pids of
+    the worker processes it had forked)."""
     env = dict(os.environ)
     if "not committed" in marker:  # the process pauses inside unit nth: one such line only
         env["BASCULE_FAULT_PAUSE_BEFORE_COMMIT"] = str(nth)
@@ -38,8 +40,11 @@ def _run_and_kill(src, tgt, tmp_path, marker: str, nth: int) -> bool:
     )
     seen = 0
     killed = False
+    workers: list[int] = []
     assert p.stderr is not None
     for line in p.stderr:
+        if "worker processes: " in line:
+            workers += [int(w) for w in line.split("worker processes: ", 1)[1].split()]
         if marker in line:
             seen += 1
             if seen == nth:
@@ -47,7 +52,16 @@ def _run_and_kill(src, tgt, tmp_path, marker: str, nth: int) -> bool:
                 killed = True
                 break
     p.wait()
-    return killed
+    for pid in workers:  # they die with the parent; the rerun starts once they are gone
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue
+        try:
+            select.select([fd], [], [])  # readable when the process has ended
+        finally:
+            os.close(fd)
+    return killed, workers
 
 
 def _no_duplicates(tgt):
@@ -69,7 +83,9 @@ def _no_duplicates(tgt):
 def test_kill_then_rerun(db_factory, tmp_path, marker, nth):
     src = make_source(db_factory("mysql"), seed=5)
     tgt = make_target(db_factory("mysql"), "2023")
-    assert _run_and_kill(src, tgt, tmp_path, marker, nth), "the run ended before the kill point"
+    killed, workers = _run_and_kill(src, tgt, tmp_path, marker, nth)
+    assert killed, "the run ended before the kill point"
+    assert workers, "the run used no worker process"  # a parallel run is killed
     s = load_settings(None, source_url=src, target_url=tgt, report_dir=str(tmp_path / "o2"),
                       batch_size=40)
     rep = Migrator(s).run()

@@ -101,6 +101,8 @@ PG_COPY = "text"
 #: Rows in one unit of work (estimate), in batches: big enough to amortise round trips, small
 #: enough to keep memory flat and a failed unit cheap to retry group by group.
 UNIT_BATCHES = 12
+#: The same in a parallel run, where every worker process holds its own unit.
+WORKER_UNIT_BATCHES = 6
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,7 +378,9 @@ class Migrator:
             self.progress.start(len(groups), sum(est.values()))
             self.n_units = len(units)
             workers = self._workers_for(units)
-            if workers > 1:
+            if workers > 1:  # one unit in memory per worker, smaller: each process holds one
+                units = cut_units(groups, est, self.s.batch_size * WORKER_UNIT_BATCHES)
+                self.n_units = len(units)
                 try:
                     self._run_parallel(units, est, workers)
                     self._vanished(report, groups)
@@ -790,11 +794,11 @@ class Migrator:
     def _run_parallel(self, units: list[list[GroupRef]], est: dict[int, int],
                       workers: int) -> None:
         """The shared rows (users, vendors, files) every selected group references are moved
-        first, in this process, while each worker reads its first unit; then the units are
-        spread over ``workers`` forked processes, each reading from its own connection of the
-        same source snapshot and writing over its own target connection. New ids come from
-        counters the processes share."""
-        from bascule.pipeline.workers import Counters, run_in_workers
+        first, in this process, while each forked worker reads its first unit; then the units
+        are spread over ``workers`` processes (this one and ``workers - 1`` forked ones), each
+        reading from its own connection of the same source snapshot and writing over its own
+        target connection. New ids come from counters the processes share."""
+        from bascule.pipeline.workers import Counters, keep_inherited, run_in_workers
 
         report = self.report
         self.counters = Counters(self.next_id)
@@ -822,6 +826,7 @@ class Migrator:
                 pre.shared = self._read_shared(pre.refs)
 
         def setup(i: int) -> None:
+            keep_inherited(self.reader, self.src_engine.pool, self.tgt_engine.pool, *every)
             self.reader = self.reader.adopt(snaps[i])
             self.src_engine.dispose(close=False)
             self.tgt_engine.dispose(close=False)
@@ -851,7 +856,8 @@ class Migrator:
             try:
                 finals = run_in_workers(workers, [(n, n) for n in range(1, len(units) + 1)],
                                         setup=setup, work=work, finish=finish, on_result=on_result,
-                                        before=before, prefetch=prefetch, state=state)
+                                        before=before, prefetch=prefetch, state=state,
+                                        parent_work=work)
             finally:
                 self.reader.snapshots = every
         for n in sorted(done):  # in the order of the units, as one process would
@@ -896,7 +902,7 @@ class Migrator:
         (``shared_failed``) and the groups that reference them fail with their error."""
         with self._timed("shared_refs"):
             refs = self._all_shared_refs(groups)
-        size = max(1, self.s.batch_size * UNIT_BATCHES // 2)
+        size = max(1, self.s.batch_size * WORKER_UNIT_BATCHES // 2)
         ids = {t: sorted(refs[t]) for t in SHARED_TABLES}
         longest = max((len(v) for v in ids.values()), default=0)
         log.info("shared rows referenced: %s", ", ".join(f"{len(ids[t])} {t}"

@@ -34,6 +34,7 @@ from bascule.pipeline.migrate import (
     MigrationError,
     Migrator,
     UNIT_BATCHES,
+    WORKER_UNIT_BATCHES,
     NullProgress,
     ReadAhead,
     _Plan,
@@ -185,7 +186,8 @@ class Verifier(Migrator):
             # two units in memory (compare thread), or one per worker
             units = cut_units(groups, est, min(40_000, self.s.batch_size * UNIT_BATCHES))
             workers = self._workers_for(units)
-            if workers > 1:
+            if workers > 1:  # one unit per worker process
+                units = cut_units(groups, est, self.s.batch_size * WORKER_UNIT_BATCHES)
                 try:
                     self._verify_parallel(units, est, workers)
                 finally:
@@ -235,7 +237,7 @@ class Verifier(Migrator):
         first, here; then the units are compared in forked worker processes, each on its own
         connection of the same source snapshot; their counts and differences are merged."""
         from bascule.pipeline.migrate import GROUP_TABLES, SHARED_TABLES, GroupResult, _Read
-        from bascule.pipeline.workers import run_in_workers
+        from bascule.pipeline.workers import keep_inherited, run_in_workers
 
         # the first snapshot connections go to the workers; the others stay here (refs queries)
         every = self.reader.snapshots
@@ -265,6 +267,7 @@ class Verifier(Migrator):
                 pre.shared = self._read_shared(pre.refs)
 
         def setup(i: int) -> None:
+            keep_inherited(self.reader, self.src_engine.pool, self.tgt_engine.pool, *every)
             self.reader = self.reader.adopt(snaps[i])
             self.src_engine.dispose(close=False)
             self.tgt_engine.dispose(close=False)
@@ -287,7 +290,8 @@ class Verifier(Migrator):
         try:
             finals = run_in_workers(workers, [(n, n) for n in range(1, len(units) + 1)],
                                     setup=setup, work=work, finish=finish, on_result=on_result,
-                                    before=before, prefetch=prefetch, state=state)
+                                    before=before, prefetch=prefetch, state=state,
+                                    parent_work=work)
         finally:
             self.reader.snapshots = every
         for f in finals:

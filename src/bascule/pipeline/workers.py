@@ -27,6 +27,17 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+#: In a worker: what it inherited from the parent and must never finalize (a connection object
+#: that is garbage-collected closes its socket, which is the parent's too: MySQLdb sends QUIT,
+#: SQLAlchemy rolls back on check-in). The worker ends with os._exit, without finalizing.
+_INHERITED: list[Any] = []
+
+
+def keep_inherited(*objs: Any) -> None:
+    """In a worker, before replacing the parent's engines or connections: keep them alive."""
+    _INHERITED.extend(objs)
+
+
 class WorkerError(Exception):
     """A worker process failed outside the handling of a unit (its traceback is the message)."""
 
@@ -83,11 +94,15 @@ def run_in_workers(n: int, items: Sequence[tuple[Any, Any]], *, setup: Callable[
                    on_result: Callable[[Any, Any], None],
                    before: Callable[[], Any] | None = None,
                    prefetch: Callable[[Any], None] | None = None,
-                   state: Callable[[Any], None] | None = None) -> list[Any]:
-    """Fork ``n`` workers; hand out ``items`` (key, item) one at a time; call
-    ``on_result(key, work(item))`` in the parent as results come; return each worker's
-    ``finish()``. ``setup(i)`` runs first in worker i. Nothing may run in other threads of the
-    parent while it forks.
+                   state: Callable[[Any], None] | None = None,
+                   parent_work: Callable[[Any], Any] | None = None) -> list[Any]:
+    """Work ``items`` (key, item) in ``n`` processes; call ``on_result(key, result)`` in the
+    parent as results come; return each forked worker's ``finish()``. ``setup(i)`` runs first in
+    worker i. Nothing may run in other threads of the parent while it forks.
+
+    With ``parent_work``, the parent is one of the ``n``: it forks ``n - 1`` workers and works
+    items itself with ``parent_work`` between handing out the others (each worker then has one
+    item queued ahead, so that it never waits for the parent). Otherwise it forks ``n``.
 
     With ``before``: right after the fork each worker gets its first item to ``prefetch`` (e.g.
     read it) while the parent runs ``before()``; what that returns is given to ``state`` in
@@ -98,7 +113,7 @@ def run_in_workers(n: int, items: Sequence[tuple[Any, Any]], *, setup: Callable[
     sys.stderr.flush()
     workers: dict[Connection, int] = {}
     try:
-        for i in range(n):
+        for i in range(n - 1 if parent_work is not None else n):
             here, there = Pipe()
             pid = os.fork()
             if pid == 0:  # pragma: no cover - runs in the child (its coverage is not collected)
@@ -108,7 +123,21 @@ def run_in_workers(n: int, items: Sequence[tuple[Any, Any]], *, setup: Callable[
                 _child(i, there, parent_pid, setup, work, finish, prefetch, state)
             there.close()
             workers[here] = pid
+        if workers:
+            log.info("worker processes: %s", " ".join(str(p) for p in workers.values()))
         queue = list(reversed(items))
+        depth = 2 if parent_work is not None else 1
+        outstanding = dict.fromkeys(workers, 0)
+        stopped: set[Connection] = set()
+
+        def feed(c: Connection) -> None:
+            while outstanding[c] < depth and queue:
+                _send(c, ("work", *queue.pop()))
+                outstanding[c] += 1
+            if not outstanding[c] and not queue and c not in stopped:
+                _send(c, None)
+                stopped.add(c)
+
         first = {c: queue.pop() for c in list(workers) if queue}
         if before is not None:
             for c, (key, item) in first.items():
@@ -117,10 +146,14 @@ def run_in_workers(n: int, items: Sequence[tuple[Any, Any]], *, setup: Callable[
             for c in workers:
                 _send(c, ("state", None, payload))
         for c in list(workers):
-            _send(c, ("work", *first[c]) if c in first else None)
+            if c in first:
+                _send(c, ("work", *first[c]))
+                outstanding[c] += 1
+            feed(c)
         finals: list[Any] = []
-        while workers:
-            for c in wait(list(workers)):
+        while workers or (parent_work is not None and queue):
+            busy_here = parent_work is not None and bool(queue)
+            for c in (wait(list(workers), timeout=0 if busy_here else None) if workers else []):
                 pid = workers[c]
                 try:
                     kind, key, payload = c.recv()
@@ -130,8 +163,9 @@ def run_in_workers(n: int, items: Sequence[tuple[Any, Any]], *, setup: Callable[
                     raise WorkerError(f"worker process {pid} ended without a result "
                                       f"({_status_text(status)})") from None
                 if kind == "result":
+                    outstanding[c] -= 1
                     on_result(key, payload)
-                    _send(c, ("work", *queue.pop()) if queue else None)
+                    feed(c)
                 elif kind == "final":
                     finals.append(payload)
                     os.waitpid(pid, 0)
@@ -141,6 +175,11 @@ def run_in_workers(n: int, items: Sequence[tuple[Any, Any]], *, setup: Callable[
                     os.waitpid(pid, 0)
                     del workers[c]
                     raise WorkerError(f"worker process {pid} failed:\n{payload}")
+            if parent_work is not None and queue:
+                key, item = queue.pop()
+                on_result(key, parent_work(item))
+                for c in list(workers):
+                    feed(c)
         return finals
     finally:
         for c, pid in workers.items():  # stop the others (a failure, or an interrupt)
