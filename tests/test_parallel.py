@@ -154,3 +154,26 @@ def test_shared_refs_of_all_groups_are_those_of_their_units(db_factory, tmp_path
                 union[t] |= pre.refs[t]
     assert every == union
     assert all(every[t] for t in SHARED_TABLES)
+
+
+def test_without_reload_privilege_one_process(db_factory, tmp_path, caplog):
+    """A source account that may not take the global read lock: one process, with a warning
+    naming why, and the same result."""
+    from sqlalchemy.engine import make_url
+
+    src = make_source(db_factory("mysql"))
+    tgt = make_target(db_factory("postgresql"), "2023")
+    u = make_url(src)
+    user = f"bt_ro_{u.database[-8:]}"
+    execute(src, f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'")
+    try:
+        execute(src, f"GRANT SELECT ON `{u.database}`.* TO '{user}'@'%'")
+        ro = u.set(username=user, password="pw").render_as_string(hide_password=False)
+        m = Migrator(settings_for(ro, tgt, tmp_path, workers=2, batch_size=10))
+        with caplog.at_level("WARNING"):
+            rep = m.run()
+        assert rep.ok and m.workers_used == 1 and m.n_units >= 3
+        assert "FLUSH TABLES WITH READ LOCK" in caplog.text
+        assert Verifier(settings_for(src, tgt, tmp_path / "v", workers=2)).run().ok
+    finally:
+        execute(src, f"DROP USER '{user}'@'%'")

@@ -261,6 +261,9 @@ from sqlalchemy.engine.processors import to_float as _to_float  # noqa: E402
 
 _MY_FLOATS = (4, 5)  # MySQL field types FLOAT, DOUBLE
 
+#: Seconds the global read lock that gives the workers one snapshot may wait for running queries.
+SNAPSHOT_LOCK_WAIT = 10
+
 
 @dataclass(frozen=True)
 class GroupRef:
@@ -326,13 +329,17 @@ class SourceReader:
     def _open_shared_snapshots(self) -> Connection:
         """The main connection and ``want_snapshots`` more, all in one snapshot: their
         transactions start while a global read lock holds every write back for an instant
-        (FLUSH TABLES WITH READ LOCK, as mydumper does; needs the RELOAD privilege). Without
-        it, only the main connection is opened and ``snapshot_error`` says why."""
+        (FLUSH TABLES WITH READ LOCK, as mydumper does; needs the RELOAD privilege, and waits
+        at most SNAPSHOT_LOCK_WAIT seconds for running queries). Without it, only the main
+        connection is opened and ``snapshot_error`` says why."""
         from sqlalchemy.exc import DBAPIError
 
         lock = self.engine.connect()
         try:
             try:
+                # a live server: give up (one process) rather than stall its writers behind a
+                # long query that the lock would wait for
+                lock.exec_driver_sql(f"SET SESSION lock_wait_timeout = {SNAPSHOT_LOCK_WAIT}")
                 lock.exec_driver_sql("FLUSH TABLES WITH READ LOCK")
             except DBAPIError as e:
                 self.snapshot_error = str(e.orig).strip() or e.__class__.__name__

@@ -775,10 +775,10 @@ class Migrator:
         return n
 
     def _snapshots_wanted(self) -> int:
-        """Connections of the source snapshot beside the main one: one per worker, and one
-        more for the parent's own queries while the workers read."""
+        """Connections of the source snapshot beside the main one: one per forked worker (the
+        parent is a worker too), and one more for the parent's own queries while they read."""
         n = self._workers_wanted()
-        return n + 1 if n > 1 else 0
+        return n if n > 1 else 0
 
     def _workers_for(self, units: Sequence[Sequence[GroupRef]]) -> int:
         """The worker processes this run uses (1: none), recorded in ``workers_used``."""
@@ -788,7 +788,7 @@ class Migrator:
                         "give the worker processes the same snapshot (%s)",
                         self.reader.snapshot_error)
             want = 1
-        self.workers_used = max(1, min(want, len(self.reader.snapshots) - 1))
+        self.workers_used = max(1, min(want, len(self.reader.snapshots)))
         return self.workers_used
 
     def _run_parallel(self, units: list[list[GroupRef]], est: dict[int, int],
@@ -802,9 +802,9 @@ class Migrator:
 
         report = self.report
         self.counters = Counters(self.next_id)
-        # the first snapshot connections go to the workers; the others stay here (refs queries)
+        # a snapshot connection per forked worker; the others stay here (refs queries)
         every = self.reader.snapshots
-        snaps, self.reader.snapshots = every[:workers], every[workers:]
+        snaps, self.reader.snapshots = every[:workers - 1], every[workers - 1:]
         log.info("%d units of work over %d worker processes", len(units), workers)
         prefetched: dict[int, _Read] = {}
 

@@ -239,9 +239,9 @@ class Verifier(Migrator):
         from bascule.pipeline.migrate import GROUP_TABLES, SHARED_TABLES, GroupResult, _Read
         from bascule.pipeline.workers import keep_inherited, run_in_workers
 
-        # the first snapshot connections go to the workers; the others stay here (refs queries)
+        # a snapshot connection per forked worker; the others stay here (refs queries)
         every = self.reader.snapshots
-        snaps, self.reader.snapshots = every[:workers], every[workers:]
+        snaps, self.reader.snapshots = every[:workers - 1], every[workers - 1:]
         rep = self.rep
         prefetched: dict[int, _Read] = {}
 
