@@ -673,7 +673,7 @@ class Migrator:
         if shared is not None:
             e2 = shared.get(old)
             if e2 is not None:
-                return e2[0]
+                return e2 if type(e2) is int else e2[0]  # slim after a shared-row pass
         return None
 
     def _hook_md(self, old_md: Any) -> dict | None:
@@ -812,6 +812,11 @@ class Migrator:
             """In the parent while each worker reads its first unit: the shared rows."""
             self._shared_pass([g for unit in units for g in unit])
             self.counters.reset(self.next_id)  # the shared rows took ids
+            # from now on only new ids are looked up (no shared row is written again): keep
+            # old -> new id alone, and no e-mails (memory that grew with the users)
+            self.idmap.shared = {t: {k: v[0] for k, v in d.items()}
+                                 for t, d in self.idmap.shared.items()}
+            self.emails = {}
             return {"shared": self.idmap.shared, "handled": self.shared_handled,
                     "failed": self.shared_failed}
 
@@ -1368,7 +1373,7 @@ class Migrator:
             for i in ids & handled:
                 e = known.get(i)
                 if e is not None:
-                    al[i] = e[0]
+                    al[i] = e if type(e) is int else e[0]
             # read before the previous unit committed: drop what that unit handled meanwhile
             fetched = [r for r in read.get(t, ()) if r["id"] not in handled]
             u.shared_rows[t] = fetched
