@@ -234,8 +234,9 @@ class Verifier(Migrator):
     def _verify_parallel(self, units: list[list[GroupRef]], est: dict[int, int],
                          workers: int) -> None:
         """As migrate's parallel run: the shared rows every group references are compared
-        first, here; then the units are compared in forked worker processes, each on its own
-        connection of the same source snapshot; their counts and differences are merged."""
+        first, here, while each forked worker reads its first unit; then the units are
+        compared by this process and ``workers - 1`` forked ones, each on its own connection of
+        the same source snapshot; their counts and differences are merged."""
         from bascule.pipeline.migrate import GROUP_TABLES, SHARED_TABLES, GroupResult, _Read
         from bascule.pipeline.workers import keep_inherited, run_in_workers
 

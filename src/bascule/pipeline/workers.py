@@ -1,10 +1,10 @@
 """Worker processes for a parallel run: the units of work are spread over forked processes.
 
 Python runs one thread at a time per process, so a run that reads, transforms and writes in
-threads uses one core for its Python work. ``run_in_workers`` forks ``n`` processes that each
-take units of work from the parent, one at a time, through a pipe: a worker asks for the next
-unit when it is done with the previous one, so the processes stay busy whatever the size of the
-units. Each worker inherits the parent's state at the fork (copy on write) and works on its own
+threads uses one core for its Python work. ``run_in_workers`` forks processes that take units of
+work from the parent through pipes (one unit queued ahead each, so that they never wait), while
+the parent may work units too; the processes stay busy whatever the size of the units. Each
+worker inherits the parent's state at the fork (copy on write) and works on its own
 connections.
 
 A worker that fails unexpectedly (an exception outside the unit's own error handling, a signal)
