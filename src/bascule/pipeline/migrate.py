@@ -798,7 +798,7 @@ class Migrator:
         are spread over ``workers`` processes (this one and ``workers - 1`` forked ones), each
         reading from its own connection of the same source snapshot and writing over its own
         target connection. New ids come from counters the processes share."""
-        from bascule.pipeline.workers import Counters, keep_inherited, run_in_workers
+        from bascule.pipeline.workers import Counters, run_in_workers
 
         report = self.report
         self.counters = Counters(self.next_id)
@@ -824,18 +824,11 @@ class Migrator:
             prefetched[n] = self._read_unit([g.id for g in units[n - 1]])
 
         def state(st: dict) -> None:
-            self.idmap.shared = st["shared"]
-            self.shared_handled = st["handled"]
             self.shared_failed = st["failed"]
-            for pre in prefetched.values():  # read before the shared pass: drop what it moved
-                pre.shared = self._read_shared(pre.refs)
+            self._take_shared_state(st, prefetched)
 
         def setup(i: int) -> None:
-            keep_inherited(self.reader, self.src_engine.pool, self.tgt_engine.pool, *every)
-            self.reader = self.reader.adopt(snaps[i])
-            self.src_engine.dispose(close=False)
-            self.tgt_engine.dispose(close=False)
-            self.progress = NullProgress()
+            self._become_worker(snaps[i], every)
             self.timings = defaultdict(float)
             report.shared = defaultdict(TableCounts)
             report.email_matches = []
@@ -875,6 +868,25 @@ class Migrator:
             for t, c in f["shared"].items():
                 report.shared[t].add(c)
             report.email_matches.extend(f["email_matches"])
+
+    def _become_worker(self, snapshot: Any, inherited: list) -> None:
+        """In a forked worker: read from its own connection of the source snapshot, leave the
+        parent's connections alone (kept referenced, never closed here), no progress display."""
+        from bascule.pipeline.workers import keep_inherited
+
+        keep_inherited(self.reader, self.src_engine.pool, self.tgt_engine.pool, *inherited)
+        self.reader = self.reader.adopt(snapshot)
+        self.src_engine.dispose(close=False)
+        self.tgt_engine.dispose(close=False)
+        self.progress = NullProgress()
+
+    def _take_shared_state(self, st: dict, prefetched: dict[int, "_Read"]) -> None:
+        """In a worker, after the parent's shared-row pass: its id map and handled rows; the
+        units read before it re-read only the shared rows it did not handle."""
+        self.idmap.shared = st["shared"]
+        self.shared_handled = st["handled"]
+        for pre in prefetched.values():
+            pre.shared = self._read_shared(pre.refs)
 
     def _all_shared_refs(self, groups: Sequence[GroupRef]) -> dict[str, set[int]]:
         """The users, vendors and files that the rows of these groups reference (the union of

@@ -35,7 +35,6 @@ from bascule.pipeline.migrate import (
     Migrator,
     UNIT_BATCHES,
     WORKER_UNIT_BATCHES,
-    NullProgress,
     ReadAhead,
     _Plan,
     _Read,
@@ -238,7 +237,7 @@ class Verifier(Migrator):
         compared by this process and ``workers - 1`` forked ones, each on its own connection of
         the same source snapshot; their counts and differences are merged."""
         from bascule.pipeline.migrate import GROUP_TABLES, SHARED_TABLES, GroupResult, _Read
-        from bascule.pipeline.workers import keep_inherited, run_in_workers
+        from bascule.pipeline.workers import run_in_workers
 
         # a snapshot connection per forked worker; the others stay here (refs queries)
         every = self.reader.snapshots
@@ -262,17 +261,10 @@ class Verifier(Migrator):
             prefetched[n] = self._read_unit([g.id for g in units[n - 1]])
 
         def state(st: dict) -> None:
-            self.idmap.shared = st["shared"]
-            self.shared_handled = st["handled"]
-            for pre in prefetched.values():  # read before the shared pass: drop what it did
-                pre.shared = self._read_shared(pre.refs)
+            self._take_shared_state(st, prefetched)
 
         def setup(i: int) -> None:
-            keep_inherited(self.reader, self.src_engine.pool, self.tgt_engine.pool, *every)
-            self.reader = self.reader.adopt(snaps[i])
-            self.src_engine.dispose(close=False)
-            self.tgt_engine.dispose(close=False)
-            self.progress = NullProgress()
+            self._become_worker(snaps[i], every)
             rep.tables.clear()
             rep.differences = []
 
