@@ -576,7 +576,7 @@ class Bench:
         server, label = (self.mysql, "mariadb") if phase.endswith("mariadb") else (self.pg, "pg")
         tgt = self.new_db(server, label + ("_prof" if profile_to else ""))
         report = self.workdir / f"{phase}-report.json"
-        argv = [*bascule_argv(), "migrate", "--source", src_url, "--target", tgt,
+        argv = [*bascule_argv(), "migrate", "--workers", "0", "--source", src_url, "--target", tgt,
                 "--create-schema", "2023", "--no-progress", "--json", str(report),
                 "--report-dir", str(self.workdir / "reports")]
         if self.args.batch_size:
@@ -614,7 +614,8 @@ class Bench:
         if not tgt:
             raise RuntimeError(f"{phase} needs the target of {mig}, which did not run")
         report = self.workdir / f"{phase}-report.json"
-        argv = [*bascule_argv(), "verify", "--source", src_url, "--target", tgt, "--no-progress",
+        argv = [*bascule_argv(), "verify", "--workers", "0", "--source", src_url, "--target", tgt,
+                "--no-progress",
                 "--json", str(report), "--report-dir", str(self.workdir / "reports")]
         log(f"{phase}: bascule verify {safe_url(tgt)}")
         m = measure([(phase, argv)], self.workdir, cwd=self.workdir)
