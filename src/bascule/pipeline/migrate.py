@@ -798,13 +798,10 @@ class Migrator:
         are spread over ``workers`` processes (this one and ``workers - 1`` forked ones), each
         reading from its own connection of the same source snapshot and writing over its own
         target connection. New ids come from counters the processes share."""
-        from bascule.pipeline.workers import Counters, run_in_workers
+        from bascule.pipeline.workers import Counters
 
         report = self.report
         self.counters = Counters(self.next_id)
-        # a snapshot connection per forked worker; the others stay here (refs queries)
-        every = self.reader.snapshots
-        snaps, self.reader.snapshots = every[:workers - 1], every[workers - 1:]
         log.info("%d units of work over %d worker processes", len(units), workers)
         prefetched: dict[int, _Read] = {}
 
@@ -828,7 +825,7 @@ class Migrator:
             self._take_shared_state(st, prefetched)
 
         def setup(i: int) -> None:
-            self._become_worker(snaps[i], every)
+            self._become_worker(i)
             self.timings = defaultdict(float)
             report.shared = defaultdict(TableCounts)
             report.email_matches = []
@@ -851,13 +848,9 @@ class Migrator:
                 self.progress.group_done(r, est.get(r.source_id, 0))
 
         with self._timed("workers"):
-            try:
-                finals = run_in_workers(workers, [(n, n) for n in range(1, len(units) + 1)],
-                                        setup=setup, work=work, finish=finish, on_result=on_result,
-                                        before=before, prefetch=prefetch, state=state,
-                                        parent_work=work)
-            finally:
-                self.reader.snapshots = every
+            finals = self._run_units(workers, len(units), setup=setup, work=work, finish=finish,
+                                     on_result=on_result, before=before, prefetch=prefetch,
+                                     state=state)
         for n in sorted(done):  # in the order of the units, as one process would
             report.groups.extend(done[n])
         for f in finals:
@@ -869,13 +862,28 @@ class Migrator:
                 report.shared[t].add(c)
             report.email_matches.extend(f["email_matches"])
 
-    def _become_worker(self, snapshot: Any, inherited: list) -> None:
-        """In a forked worker: read from its own connection of the source snapshot, leave the
+    def _run_units(self, workers: int, n_units: int, **callbacks: Any) -> list:
+        """``run_in_workers`` over units 1..n_units, this process working units too; meanwhile
+        one snapshot connection per forked worker is lent to it (``_become_worker``) and the
+        others stay here (the reference queries)."""
+        from bascule.pipeline.workers import run_in_workers
+
+        every = self.reader.snapshots
+        self._lent, self.reader.snapshots = every[:workers - 1], every[workers - 1:]
+        try:
+            return run_in_workers(workers, [(n, n) for n in range(1, n_units + 1)],
+                                  parent_work=callbacks["work"], **callbacks)
+        finally:
+            self.reader.snapshots = every
+
+    def _become_worker(self, i: int) -> None:
+        """In forked worker i: read from its own connection of the source snapshot, leave the
         parent's connections alone (kept referenced, never closed here), no progress display."""
         from bascule.pipeline.workers import keep_inherited
 
-        keep_inherited(self.reader, self.src_engine.pool, self.tgt_engine.pool, *inherited)
-        self.reader = self.reader.adopt(snapshot)
+        keep_inherited(self.reader, self.src_engine.pool, self.tgt_engine.pool, *self._lent,
+                       *self.reader.snapshots)
+        self.reader = self.reader.adopt(self._lent[i])
         self.src_engine.dispose(close=False)
         self.tgt_engine.dispose(close=False)
         self.progress = NullProgress()

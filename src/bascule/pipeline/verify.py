@@ -237,11 +237,6 @@ class Verifier(Migrator):
         compared by this process and ``workers - 1`` forked ones, each on its own connection of
         the same source snapshot; their counts and differences are merged."""
         from bascule.pipeline.migrate import GROUP_TABLES, SHARED_TABLES, GroupResult, _Read
-        from bascule.pipeline.workers import run_in_workers
-
-        # a snapshot connection per forked worker; the others stay here (refs queries)
-        every = self.reader.snapshots
-        snaps, self.reader.snapshots = every[:workers - 1], every[workers - 1:]
         rep = self.rep
         prefetched: dict[int, _Read] = {}
 
@@ -264,7 +259,7 @@ class Verifier(Migrator):
             self._take_shared_state(st, prefetched)
 
         def setup(i: int) -> None:
-            self._become_worker(snaps[i], every)
+            self._become_worker(i)
             rep.tables.clear()
             rep.differences = []
 
@@ -280,13 +275,9 @@ class Verifier(Migrator):
                 self.progress.group_done(GroupResult(g.id, g.name, status="done"),
                                          est.get(g.id, 0))
 
-        try:
-            finals = run_in_workers(workers, [(n, n) for n in range(1, len(units) + 1)],
-                                    setup=setup, work=work, finish=finish, on_result=on_result,
-                                    before=before, prefetch=prefetch, state=state,
-                                    parent_work=work)
-        finally:
-            self.reader.snapshots = every
+        finals = self._run_units(workers, len(units), setup=setup, work=work, finish=finish,
+                                 on_result=on_result, before=before, prefetch=prefetch,
+                                 state=state)
         for f in finals:
             for t, counts in f["tables"].items():
                 mine = rep.tables[t]
