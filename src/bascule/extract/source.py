@@ -566,19 +566,25 @@ class SourceReader:
     # -- references of many groups at once (the shared-row pass of a parallel run) ----------
 
     def distinct_refs(self, group_ids: Sequence[int], columns: dict[str, Sequence[str]],
-                      like: dict[tuple[str, str], str] | None = None
-                      ) -> dict[tuple[str, str], set]:
-        """(table, column) → the distinct non-NULL values of that column over the rows these
-        groups own (the same rows as ``group_closure``), computed by the server: one query per
-        table (DISTINCT over its columns together, one scan), a handful of values each instead of
-        every row. A column in ``like`` gets its own query, only over the values matching that
-        LIKE pattern. The queries run at once on the main connection and on ``snapshots`` (the
-        same snapshot). Tables and columns the source lacks give nothing."""
+                      like: dict[tuple[str, str], str] | None = None,
+                      buckets: dict[tuple[str, str], str] | None = None) -> dict[Any, set]:
+        """The distinct non-NULL values of these columns over the rows these groups own (the
+        same rows as ``group_closure``), computed by the server: one query per table (DISTINCT
+        over its columns together, one scan), a handful of values each instead of every row. A
+        column in ``like`` gets its own query, only over the values matching that LIKE pattern.
+
+        Keyed by (table, column), or with ``buckets`` by the name each (table, column) is given
+        there, the values of columns of one name going into one set. The results are streamed
+        into those sets (no list of every value). The queries run at once on the main
+        connection and on ``snapshots`` (the same snapshot). Tables and columns the source lacks
+        give nothing."""
         from concurrent.futures import ThreadPoolExecutor
         from queue import SimpleQueue
 
         like = like or {}
-        out: dict[tuple[str, str], set] = {(t, c): set() for t, cs in columns.items() for c in cs}
+        name = buckets or {}
+        out: dict[Any, set] = {name.get((t, c), (t, c)): set()
+                               for t, cs in columns.items() for c in cs}
         assert self.conn is not None, "SourceReader is not open"
         stmts = []
         for G in _chunks(sorted(group_ids)):
@@ -593,26 +599,32 @@ class SourceReader:
         conns: SimpleQueue = SimpleQueue()
         for c in [self.conn, *self.snapshots]:
             conns.put(c)
+        fold = threading.Lock()
 
-        def run(job):
+        def query(conn: Connection, t: str, cols: list[str], stmt) -> None:
+            sets = [out[name.get((t, c), (t, c))] for c in cols]
+            res = conn.execute(stmt, execution_options={"stream_results": True})
+            for part in res.partitions(20_000):
+                with fold:
+                    for i, vals in enumerate(sets):
+                        vals.update(r[i] for r in part)
+
+        def run(job) -> None:
             t, cols, stmt = job
             conn = conns.get()
             try:
                 if conn is self.conn:
                     with self.lock:
-                        got = conn.execute(stmt).all()
+                        query(conn, t, cols, stmt)
                 else:
-                    got = conn.execute(stmt).all()
+                    query(conn, t, cols, stmt)
             finally:
                 conns.put(conn)
-            return t, cols, got
 
         with ThreadPoolExecutor(max_workers=1 + len(self.snapshots),
                                 thread_name_prefix="bascule-refs") as ex:
-            for t, cols, got in ex.map(run, stmts):
-                for i, c in enumerate(cols):
-                    vals = out[(t, c)]
-                    vals.update(r[i] for r in got)
+            for _ in ex.map(run, stmts):
+                pass
         for v in out.values():
             v.discard(None)
         return out

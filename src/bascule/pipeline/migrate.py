@@ -673,7 +673,7 @@ class Migrator:
         if shared is not None:
             e2 = shared.get(old)
             if e2 is not None:
-                return e2 if type(e2) is int else e2[0]  # slim after a shared-row pass
+                return _new_id(e2)
         return None
 
     def _hook_md(self, old_md: Any) -> dict | None:
@@ -810,9 +810,10 @@ class Migrator:
             self._shared_pass([g for unit in units for g in unit])
             self.counters.reset(self.next_id)  # the shared rows took ids
             # from now on only new ids are looked up (no shared row is written again): keep
-            # old -> new id alone, and no e-mails (memory that grew with the users)
-            self.idmap.shared = {t: {k: v[0] for k, v in d.items()}
-                                 for t, d in self.idmap.shared.items()}
+            # old -> new id alone, compact, and no e-mails (memory that grew with the users)
+            for t in SHARED_TABLES:
+                self.idmap.shared[t].fold(_new_id)
+                self.shared_handled[t].fold()
             self.emails = {}
             return {"shared": self.idmap.shared, "handled": self.shared_handled,
                     "failed": self.shared_failed}
@@ -901,20 +902,24 @@ class Migrator:
         what ``_read_unit`` finds unit by unit), computed by the source's server."""
         reader = self.reader
         cols: dict[str, list[str]] = defaultdict(list)
-        for refs in (USER_REFS, FILE_REFS):
+        bucket: dict[tuple[str, str], str] = {}
+        for refs, kind in ((USER_REFS, "User"), (FILE_REFS, "File")):
             for t, cs in refs.items():
                 cols[t].extend(cs)
+                bucket.update(((t, c), kind) for c in cs)
         cols["Catalog"] += ["vendorId", "id"]
+        bucket[("Catalog", "vendorId")] = "Vendor"
         cols["Subscription"].append("defaultOrders")
         gids = [g.id for g in groups]
         found = reader.distinct_refs(gids, cols, like={("Subscription", "defaultOrders"):
-                                                       "%userId2%"})
-        users = {int(v) for t, cs in USER_REFS.items() for c in cs for v in found[(t, c)]}
+                                                       "%userId2%"}, buckets=bucket)
+        users = {int(v) for v in found["User"]}
         for text in found[("Subscription", "defaultOrders")]:
             users.update(_json_ids(text, "userId2"))
-        files = {int(v) for t, cs in FILE_REFS.items() for c in cs for v in found[(t, c)]}
-        vendors = {int(v) for v in found[("Catalog", "vendorId")] if v}
-        linked = reader.linked_catalogs(found[("Catalog", "id")])
+        files = {int(v) for v in found["File"]}
+        vendors = {int(v) for v in found["Vendor"] if v}
+        linked = reader.linked_catalogs(sorted(found[("Catalog", "id")]))
+        del found
         cat_vendor = {r["id"]: r["vendorId"] for r in reader.select_in("Catalog", "id", linked)}
         prod = reader.producer_users({cat_vendor[c] for c in linked if c in cat_vendor})
         for c in linked:
@@ -922,18 +927,44 @@ class Migrator:
         return {"User": users, "Vendor": vendors, "File": files}
 
     def _shared_pass(self, groups: Sequence[GroupRef]) -> None:
-        """Move every shared row the groups reference, in chunks (one transaction each). A
-        chunk that fails is split until the rows that fail are alone; those are remembered
-        (``shared_failed``) and the groups that reference them fail with their error."""
+        """Move every shared row the groups reference, in chunks of ``batch_size`` rows (one
+        transaction each; vendors, then files, then users). A chunk that fails is split until
+        the rows that fail are alone; those are remembered (``shared_failed``) and the groups
+        that reference them fail with their error.
+
+        The id map and the handled rows are kept compact (``IntMap``, ``IntSet``): after each
+        chunk its rows' entries are folded into sorted arrays, new id only, so that the memory
+        of the pass does not grow with the number of users."""
+        from array import array
+
+        from bascule.pipeline.compact import IntMap, IntSet
+
+        for t in SHARED_TABLES:
+            cur = self.idmap.shared[t]
+            if not isinstance(cur, IntMap):
+                self.idmap.shared[t] = IntMap(cur)
+            h = self.shared_handled[t]
+            if not isinstance(h, IntSet):
+                self.shared_handled[t] = IntSet(h)
         with self._timed("shared_refs"):
             refs = self._all_shared_refs(groups)
-        size = max(1, self.s.batch_size * WORKER_UNIT_BATCHES // 2)
-        ids = {t: sorted(refs[t]) for t in SHARED_TABLES}
-        longest = max((len(v) for v in ids.values()), default=0)
+        order = ("Vendor", "File", "User")
+        ids = {t: array("q", sorted(refs.pop(t))) for t in order}
+        del refs
         log.info("shared rows referenced: %s", ", ".join(f"{len(ids[t])} {t}"
                                                          for t in SHARED_TABLES))
-        for i in range(0, longest, size):
-            self._shared_chunk({t: set(v[i:i + size]) for t, v in ids.items()})
+        size = max(1, self.s.batch_size)
+        chunk: dict[str, set[int]] = {t: set() for t in SHARED_TABLES}
+        n = 0
+        for t in order:
+            for i in ids[t]:
+                chunk[t].add(i)
+                n += 1
+                if n == size:
+                    self._shared_chunk(chunk)
+                    chunk, n = {t2: set() for t2 in SHARED_TABLES}, 0
+        if n:
+            self._shared_chunk(chunk)
 
     def _shared_chunk(self, refs: dict[str, set[int]]) -> None:
         with self._timed("read"):
@@ -952,15 +983,19 @@ class Migrator:
                         log.error("%s %s could not be written (the groups that reference it "
                                   "will fail): %s", t, i, e)
                 return
-            for half in (0, 1):
-                part = {}
-                for t, v in refs.items():
-                    vs = sorted(v)
-                    part[t] = set(vs[:len(vs) // 2] if half == 0 else vs[len(vs) // 2:])
-                if any(part.values()):
-                    self._shared_chunk(part)
+            # halves of the chunk's rows, whatever their tables (a chunk of one vendor and one
+            # user splits too)
+            rows = [(t, i) for t in SHARED_TABLES for i in sorted(refs.get(t, ()))]
+            for half in (rows[:len(rows) // 2], rows[len(rows) // 2:]):
+                part: dict[str, set[int]] = {t: set() for t in SHARED_TABLES}
+                for t, i in half:
+                    part[t].add(i)
+                self._shared_chunk(part)
             return
         self._finish(job)
+        for t in SHARED_TABLES:  # written: keep the new ids alone, compact
+            self.idmap.shared[t].fold(_new_id, keys=job.plan.new_shared.get(t, ()))
+            self.shared_handled[t].fold()
 
     def _check_shared_done(self, pre: "_Read") -> None:
         """Worker of a parallel run: the shared-row pass moved every shared row the unit
@@ -1393,14 +1428,14 @@ class Migrator:
             for i in ids & handled:
                 e = known.get(i)
                 if e is not None:
-                    al[i] = e if type(e) is int else e[0]
+                    al[i] = _new_id(e)
             # read before the previous unit committed: drop what that unit handled meanwhile
             fetched = [r for r in read.get(t, ()) if r["id"] not in handled]
             u.shared_rows[t] = fetched
             for r in fetched:
                 old = r["id"]
                 if old in known:
-                    al[old] = known[old][0]
+                    al[old] = _new_id(known[old])
                     continue
                 if t == "User":
                     match = None
@@ -1794,6 +1829,11 @@ class _Unit:
             c = cat.get(r["entityId"])
             return c["groupId"] if c else None
         return None
+
+
+def _new_id(entry: Any) -> int:
+    """The new id of a shared row's id-map entry: (new id, hash, key), or the new id alone."""
+    return entry if type(entry) is int else entry[0]
 
 
 def _json_ids(text: Any, key: str) -> set[int]:
