@@ -515,6 +515,55 @@ def test_lost_connection_is_not_a_row_error(server_target):
         killer.dispose()
 
 
+def test_deadlock_victim_is_not_written_on(db_factory):
+    """MariaDB rolls a deadlock victim back whole, savepoints included. The writer must not
+    take the failed savepoint for a bad row and go on writing in a new transaction (what was
+    written before would be lost while the rest commits): it raises TransactionLost, a
+    transient error (the unit is done again)."""
+    import threading
+
+    from bascule.load.dialects import TransactionLost, is_transient_error
+
+    url = db_factory("mysql").new("dl")
+    eng = make_engine(url)
+    md = make_metadata()
+    md.create_all(eng)
+    g = md.tables["Group"]
+    other = make_engine(url)
+    try:
+        with eng.connect() as a, other.connect() as b:
+            a.begin()
+            w = BulkWriter(a)
+            w.insert(g, ["id", "name"], [(1, "a")])  # a holds row 1
+            b.begin()  # b holds row 2 and more: the heavier one, a is the victim
+            b.execute(g.insert(), [{"id": i, "name": "b"} for i in [2, *range(100, 160)]])
+            errors: list[BaseException] = []
+
+            def b_wants_row_1():
+                try:
+                    b.execute(g.insert(), [{"id": 1, "name": "b"}])
+                except BaseException as e:  # noqa: BLE001
+                    errors.append(e)
+
+            # b waits for a's row 1 and a for b's row 2, in whichever order they get there:
+            # a deadlock, whose victim is the lighter transaction (a)
+            t = threading.Thread(target=b_wants_row_1)
+            t.start()
+            with pytest.raises(TransactionLost) as ei:
+                w.insert(g, ["id", "name"], [(2, "a"), (3, "a")])  # a wants row 2: deadlock
+            assert is_transient_error(ei.value)
+            assert "Deadlock" in str(ei.value.cause)
+            a.rollback()
+            t.join()
+            assert not errors, errors
+            b.rollback()
+        with eng.connect() as conn:
+            assert _count(conn, g) == 0
+    finally:
+        other.dispose()
+        eng.dispose()
+
+
 def _filler(col):
     """A value of the column's type for NOT NULL columns in the Camap-metadata test."""
     from sqlalchemy import Boolean, Float, LargeBinary as LB

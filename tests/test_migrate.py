@@ -277,6 +277,44 @@ def test_failure_while_next_unit_is_built(db_factory, tmp_path, kind):
     assert ver.ok, [d.line() for d in ver.differences]
 
 
+@pytest.mark.parametrize("pipeline", ["1", "0"])
+def test_a_unit_rolled_back_by_a_deadlock_is_done_again(db_factory, tmp_path, monkeypatch,
+                                                       caplog, pipeline):
+    """A deadlock (the database threw the unit's transaction away) is not the data's fault:
+    the unit is done again and no group fails; every row is there once."""
+    import pymysql
+
+    from bascule.load.dialects import TransactionLost
+
+    monkeypatch.setenv("BASCULE_PIPELINE", pipeline)
+    src = make_source(db_factory("mysql"))
+    tgt = make_target(db_factory("mysql"), "2023")
+    amap = sorted(amap_and_shop(src)[0])
+    s = settings_for(src, tgt, tmp_path, batch_size=10)
+    fired = []
+    write = Migrator._write_untimed
+
+    def deadlocked_once(self, plan, unit_no):
+        if unit_no == 2 and not fired:
+            fired.append(unit_no)
+            with self.tgt_engine.begin() as conn:  # part of the unit written, then lost
+                conn.exec_driver_sql('UPDATE `Group` SET name = name')
+                raise TransactionLost(pymysql.OperationalError(1213, "Deadlock found"),
+                                      pymysql.OperationalError(1305, "SAVEPOINT does not exist"))
+        return write(self, plan, unit_no)
+
+    monkeypatch.setattr(Migrator, "_write_untimed", deadlocked_once)
+    m = Migrator(s)
+    with caplog.at_level("WARNING"):
+        rep = m.run()
+    assert fired == [2] and m.n_units >= 3
+    assert not rep.failed
+    assert [g.source_id for g in rep.groups] == amap  # in order, each once
+    assert any("rolled back by the database" in r.getMessage() for r in caplog.records)
+    ver = Verifier(s).run()
+    assert ver.ok, [d.line() for d in ver.differences]
+
+
 @pytest.mark.parametrize("kind", ["mysql", "postgresql"])
 def test_foreign_keys_checked_after_the_load(db_factory, tmp_path, kind):
     """fk_checks=after (default): rows are written without row-by-row FK checks, then every FK

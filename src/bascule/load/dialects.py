@@ -50,6 +50,42 @@ def quote_list(conn: Connection, names: Sequence[str]) -> str:
     return ", ".join(q(n) for n in names)
 
 
+class TransactionLost(Exception):
+    """The database threw the whole transaction away while a statement ran under a savepoint
+    (MariaDB/MySQL roll a deadlock victim back entirely, savepoints included): what was written
+    before is gone, so nothing may be written after it in the same "transaction". ``cause`` is
+    the error of the statement."""
+
+    def __init__(self, cause: BaseException, rollback_error: BaseException):
+        super().__init__(f"the database rolled the whole transaction back ({cause}); "
+                         f"its savepoint is gone ({rollback_error})")
+        self.cause = cause
+
+
+#: Errors after which the same work may well succeed if done again: deadlock, lock wait
+#: timeout (MariaDB/MySQL codes; PostgreSQL SQLSTATEs, with serialization failure and lock not
+#: available).
+TRANSIENT_MYSQL_CODES = (1205, 1213)
+TRANSIENT_PG_STATES = ("40P01", "40001", "55P03")
+
+
+def is_transient_error(exc: BaseException | None) -> bool:
+    """True when ``exc`` (or what caused it: SQLAlchemy's ``orig``, ``__cause__``) is a
+    deadlock, a lock wait timeout or a lost transaction (``TransactionLost``)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, TransactionLost):
+            return True
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        if code in TRANSIENT_MYSQL_CODES:
+            return True
+        if getattr(exc, "sqlstate", None) in TRANSIENT_PG_STATES:
+            return True
+        exc = getattr(exc, "orig", None) or getattr(exc, "cause", None) or exc.__cause__
+    return False
+
+
 def new_savepoint_name() -> str:
     return f"bascule_sp_{next(_sp_counter)}"
 
@@ -85,7 +121,12 @@ class RawSavepoint:
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is None:
             self._exec(f"RELEASE SAVEPOINT {self.name}")
-        else:
+            return False
+        try:
             self._exec(f"ROLLBACK TO SAVEPOINT {self.name}")
-            self._exec(f"RELEASE SAVEPOINT {self.name}")
+        except Exception as e:  # noqa: BLE001 - the savepoint went with the transaction
+            if exc is not None and self.kind != SQLITE:
+                raise TransactionLost(exc, e) from exc
+            raise
+        self._exec(f"RELEASE SAVEPOINT {self.name}")
         return False

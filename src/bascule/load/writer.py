@@ -53,6 +53,7 @@ from bascule.load.dialects import (
     MYSQL,
     POSTGRESQL,
     SQLITE,
+    TRANSIENT_MYSQL_CODES,
     RawSavepoint,
     driver_connection,
     kind_of,
@@ -816,7 +817,7 @@ class BulkWriter:
                 return True
             if isinstance(exc, (pymysql.OperationalError, pymysql.InternalError)):
                 code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
-                return 1000 <= code < 2000 and code not in (1205, 1213)  # not lock timeout/deadlock
+                return 1000 <= code < 2000 and code not in TRANSIENT_MYSQL_CODES
             return False
         import sqlite3
 

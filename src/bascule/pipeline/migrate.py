@@ -103,6 +103,9 @@ PG_COPY = "text"
 UNIT_BATCHES = 12
 #: The same in a parallel run, where every worker process holds its own unit.
 WORKER_UNIT_BATCHES = 6
+#: Times a unit that a deadlock or a lock wait timeout rolled back is done again (then it is
+#: retried group by group, as after any failure).
+TRANSIENT_RETRIES = 3
 
 
 # --------------------------------------------------------------------------------------------
@@ -1019,9 +1022,21 @@ class Migrator:
         except _UnitFailed as e:
             return self._after_failure(unit, e)
 
-    def _after_failure(self, unit: Sequence[GroupRef], exc: "_UnitFailed") -> list[GroupResult]:
-        """A unit failed and was rolled back: one group is recorded as failed; several are
-        done again one by one, so that only the bad group stays out."""
+    def _after_failure(self, unit: Sequence[GroupRef], exc: "_UnitFailed",
+                       retries: int = TRANSIENT_RETRIES) -> list[GroupResult]:
+        """A unit failed and was rolled back. A deadlock or a lock wait timeout is not the
+        data's fault: the unit is read and done again (up to ``retries`` times). Otherwise one
+        group is recorded as failed; several are done again one by one, so that only the bad
+        group stays out."""
+        from bascule.load.dialects import is_transient_error
+
+        if retries and not self.dry_run and is_transient_error(exc.cause):
+            log.warning("unit %s (groups %s) was rolled back by the database (%s); doing it "
+                        "again", self.unit_no, ",".join(str(g.id) for g in unit), exc.cause)
+            try:
+                return self._attempt(unit)
+            except _UnitFailed as e:
+                return self._after_failure(unit, e, retries - 1)
         if len(unit) == 1:
             g = unit[0]
             r = GroupResult(g.id, g.name, status="failed", error=str(exc.cause))
