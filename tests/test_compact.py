@@ -67,4 +67,4 @@ def test_intset_is_a_set(seed):
     assert ids - s == ids - ref
     assert len(s) == len(ref) and sorted(s) == sorted(ref)
     s.fold()
-    assert list(s.items) == sorted(ref)
+    assert list(s.keys) == sorted(ref)

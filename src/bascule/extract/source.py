@@ -579,6 +579,7 @@ class SourceReader:
         connection and on ``snapshots`` (the same snapshot). Tables and columns the source lacks
         give nothing."""
         from concurrent.futures import ThreadPoolExecutor
+        from contextlib import nullcontext
         from queue import SimpleQueue
 
         like = like or {}
@@ -610,21 +611,16 @@ class SourceReader:
                         vals.update(r[i] for r in part)
 
         def run(job) -> None:
-            t, cols, stmt = job
             conn = conns.get()
             try:
-                if conn is self.conn:
-                    with self.lock:
-                        query(conn, t, cols, stmt)
-                else:
-                    query(conn, t, cols, stmt)
+                with self.lock if conn is self.conn else nullcontext():
+                    query(conn, *job)
             finally:
                 conns.put(conn)
 
         with ThreadPoolExecutor(max_workers=1 + len(self.snapshots),
                                 thread_name_prefix="bascule-refs") as ex:
-            for _ in ex.map(run, stmts):
-                pass
+            list(ex.map(run, stmts))
         for v in out.values():
             v.discard(None)
         return out

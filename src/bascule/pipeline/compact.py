@@ -20,41 +20,59 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 
-def _merge(keys: array, values: array | None, new: dict[int, int]) -> tuple[array, array | None]:
+def _merge(keys: array, values: array | None, new: dict[int, int]) -> tuple[array, array]:
     """``keys`` (sorted, with ``values`` beside them, or None for a set) with ``new`` merged
     in; a key of ``new`` already in ``keys`` takes its new value. O(len(keys)) copied in C,
     O(len(new)) steps in Python: no dict or list of every entry on the way."""
-    out_k = array("q")
-    out_v = array("q") if values is not None else None
+    out_k, out_v = array("q"), array("q")
     prev = 0
     for k in sorted(new):
         p = bisect_left(keys, k, prev)
         out_k.extend(keys[prev:p])
         out_k.append(k)
-        if out_v is not None and values is not None:
+        if values is not None:
             out_v.extend(values[prev:p])
             out_v.append(new[k])
         prev = p + 1 if p < len(keys) and keys[p] == k else p
     out_k.extend(keys[prev:])
-    if out_v is not None and values is not None:
+    if values is not None:
         out_v.extend(values[prev:])
     return out_k, out_v
 
 
-class IntMap:
-    """int → int: sorted arrays plus the entries added since the last ``fold`` (whose values
-    may be anything until folded)."""
+class _SortedInts:
+    """Sorted int64 ``keys`` plus ``recent`` (a dict or a set) of what was added since the
+    last fold: what the map and the set have in common."""
 
-    __slots__ = ("keys", "values", "recent")
-
-    def __init__(self, items: dict[int, Any] | None = None):
-        self.keys, self.values = array("q"), array("q")
-        self.recent: dict[int, Any] = dict(items or {})
+    __slots__ = ("keys", "recent")
+    keys: array
+    recent: Any
 
     def _find(self, k: int) -> int:
         keys = self.keys
         i = bisect_left(keys, k)
         return i if i < len(keys) and keys[i] == k else -1
+
+    def __contains__(self, k: object) -> bool:
+        return k in self.recent or (type(k) is int and self._find(k) >= 0)
+
+    def __len__(self) -> int:
+        return len(self.keys) + sum(1 for k in self.recent if self._find(k) < 0)
+
+    def __iter__(self) -> Iterator[int]:
+        yield from (k for k in self.keys if k not in self.recent)
+        yield from self.recent
+
+
+class IntMap(_SortedInts):
+    """int → int: sorted arrays plus the entries added since the last ``fold`` (whose values
+    may be anything until folded)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, items: dict[int, Any] | None = None):
+        self.keys, self.values = array("q"), array("q")
+        self.recent: dict[int, Any] = dict(items or {})
 
     def get(self, k: int, default: Any = None) -> Any:
         v = self.recent.get(k)
@@ -62,9 +80,6 @@ class IntMap:
             return v
         i = self._find(k)
         return self.values[i] if i >= 0 else default
-
-    def __contains__(self, k: object) -> bool:
-        return k in self.recent or (type(k) is int and self._find(k) >= 0)
 
     def __getitem__(self, k: int) -> Any:
         v = self.get(k)
@@ -79,17 +94,6 @@ class IntMap:
         """Only entries added since the last fold can be removed."""
         return self.recent.pop(k, default)
 
-    def __len__(self) -> int:
-        return len(self.keys) + sum(1 for k in self.recent if self._find(k) < 0)
-
-    def __iter__(self) -> Iterator[int]:
-        yield from (k for k in self.keys if k not in self.recent)
-        yield from self.recent
-
-    def items(self) -> Iterator[tuple[int, Any]]:
-        for k in self:
-            yield k, self.get(k)
-
     def fold(self, value: Callable[[Any], int] = int, keys: Iterable[int] | None = None) -> None:
         """Move the recent entries (those of ``keys`` only, when given) into the arrays, their
         value reduced by ``value`` to one int (e.g. the new id of an id-map entry)."""
@@ -98,10 +102,8 @@ class IntMap:
         else:
             moved = {k: self.recent.pop(k) for k in keys if k in self.recent}
         if moved:
-            self.keys, values = _merge(self.keys, self.values,
-                                       {k: value(v) for k, v in moved.items()})
-            assert values is not None
-            self.values = values
+            self.keys, self.values = _merge(self.keys, self.values,
+                                            {k: value(v) for k, v in moved.items()})
 
     def __getstate__(self) -> tuple:
         return self.keys, self.values, self.recent
@@ -110,29 +112,14 @@ class IntMap:
         self.keys, self.values, self.recent = st
 
 
-class IntSet:
+class IntSet(_SortedInts):
     """A set of ints: a sorted array plus the ints added since the last ``fold``."""
 
-    __slots__ = ("items", "recent")
+    __slots__ = ()
 
     def __init__(self, items: Iterable[int] = ()):
-        self.items = array("q", sorted(set(items)))
+        self.keys = array("q", sorted(set(items)))
         self.recent: set[int] = set()
-
-    def _has(self, k: int) -> bool:
-        items = self.items
-        i = bisect_left(items, k)
-        return i < len(items) and items[i] == k
-
-    def __contains__(self, k: object) -> bool:
-        return k in self.recent or (type(k) is int and self._has(k))
-
-    def __len__(self) -> int:
-        return len(self.items) + sum(1 for k in self.recent if not self._has(k))
-
-    def __iter__(self) -> Iterator[int]:
-        yield from (k for k in self.items if k not in self.recent)
-        yield from self.recent
 
     def __rand__(self, other: Iterable[int]) -> set[int]:  # ids & self
         return {k for k in other if k in self}
@@ -150,18 +137,18 @@ class IntSet:
     def __isub__(self, ks: Iterable[int]) -> "IntSet":
         ks = set(ks)
         self.recent -= ks
-        if any(self._has(k) for k in ks):
-            self.items = array("q", [k for k in self.items if k not in ks])
+        if any(self._find(k) >= 0 for k in ks):
+            self.keys = array("q", [k for k in self.keys if k not in ks])
         return self
 
     def fold(self) -> None:
         """Move the recent ints into the sorted array."""
         if self.recent:
-            self.items, _ = _merge(self.items, None, dict.fromkeys(self.recent, 0))
+            self.keys, _ = _merge(self.keys, None, dict.fromkeys(self.recent, 0))
             self.recent = set()
 
     def __getstate__(self) -> tuple:
-        return self.items, self.recent
+        return self.keys, self.recent
 
     def __setstate__(self, st: tuple) -> None:
-        self.items, self.recent = st
+        self.keys, self.recent = st

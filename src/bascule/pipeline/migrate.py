@@ -28,7 +28,7 @@ import operator
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -814,9 +814,8 @@ class Migrator:
             self.counters.reset(self.next_id)  # the shared rows took ids
             # from now on only new ids are looked up (no shared row is written again): keep
             # old -> new id alone, compact, and no e-mails (memory that grew with the users)
-            for t in SHARED_TABLES:
+            for t in SHARED_TABLES:  # (the handled ids are folded chunk by chunk)
                 self.idmap.shared[t].fold(_new_id)
-                self.shared_handled[t].fold()
             self.emails = {}
             return {"shared": self.idmap.shared, "handled": self.shared_handled,
                     "failed": self.shared_failed}
@@ -956,17 +955,7 @@ class Migrator:
         del refs
         log.info("shared rows referenced: %s", ", ".join(f"{len(ids[t])} {t}"
                                                          for t in SHARED_TABLES))
-        size = max(1, self.s.batch_size)
-        chunk: dict[str, set[int]] = {t: set() for t in SHARED_TABLES}
-        n = 0
-        for t in order:
-            for i in ids[t]:
-                chunk[t].add(i)
-                n += 1
-                if n == size:
-                    self._shared_chunk(chunk)
-                    chunk, n = {t2: set() for t2 in SHARED_TABLES}, 0
-        if n:
+        for chunk in shared_chunks(ids, max(1, self.s.batch_size)):
             self._shared_chunk(chunk)
 
     def _shared_chunk(self, refs: dict[str, set[int]]) -> None:
@@ -988,12 +977,8 @@ class Migrator:
                 return
             # halves of the chunk's rows, whatever their tables (a chunk of one vendor and one
             # user splits too)
-            rows = [(t, i) for t in SHARED_TABLES for i in sorted(refs.get(t, ()))]
-            for half in (rows[:len(rows) // 2], rows[len(rows) // 2:]):
-                part: dict[str, set[int]] = {t: set() for t in SHARED_TABLES}
-                for t, i in half:
-                    part[t].add(i)
-                self._shared_chunk(part)
+            for half in shared_chunks({t: sorted(v) for t, v in refs.items()}, (total + 1) // 2):
+                self._shared_chunk(half)
             return
         self._finish(job)
         for t in SHARED_TABLES:  # written: keep the new ids alone, compact
@@ -1844,6 +1829,22 @@ class _Unit:
             c = cat.get(r["entityId"])
             return c["groupId"] if c else None
         return None
+
+
+def shared_chunks(ids: dict[str, Iterable[int]], size: int) -> Iterator[dict[str, set[int]]]:
+    """The shared rows' ids, table after table in the order of ``ids``, cut into chunks of
+    ``size`` rows whatever their tables: {table: ids} with every shared table present."""
+    chunk: dict[str, set[int]] = {t: set() for t in SHARED_TABLES}
+    n = 0
+    for t, vs in ids.items():
+        for i in vs:
+            chunk[t].add(i)
+            n += 1
+            if n == size:
+                yield chunk
+                chunk, n = {t2: set() for t2 in SHARED_TABLES}, 0
+    if n:
+        yield chunk
 
 
 def _new_id(entry: Any) -> int:

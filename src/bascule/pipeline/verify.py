@@ -236,17 +236,15 @@ class Verifier(Migrator):
         first, here, while each forked worker reads its first unit; then the units are
         compared by this process and ``workers - 1`` forked ones, each on its own connection of
         the same source snapshot; their counts and differences are merged."""
-        from bascule.pipeline.migrate import GROUP_TABLES, SHARED_TABLES, GroupResult, _Read
+        from bascule.pipeline.migrate import (GROUP_TABLES, SHARED_TABLES, GroupResult, _Read,
+                                              shared_chunks)
         rep = self.rep
         prefetched: dict[int, _Read] = {}
 
         def before() -> dict:
             """In the parent while each worker reads its first unit: the shared rows."""
             refs = self._all_shared_refs([g for u in units for g in u])
-            ids = {t: sorted(refs[t]) for t in SHARED_TABLES}
-            size = 20_000
-            for i in range(0, max((len(v) for v in ids.values()), default=0), size):
-                part = {t: set(v[i:i + size]) for t, v in ids.items()}
+            for part in shared_chunks({t: sorted(refs[t]) for t in SHARED_TABLES}, 20_000):
                 pre = _Read({t: [] for t in GROUP_TABLES}, {}, {}, part,
                             self._read_shared(part))
                 self._verify_unit([], pre)
