@@ -101,6 +101,15 @@ class Settings(BaseSettings):
         "0: one per core). Used by migrate and verify from a MariaDB/MySQL source to a "
         "MariaDB/MySQL or PostgreSQL target when there are enough units of work.",
     )
+    secondary_indexes: Literal["after", "keep"] = Field(
+        default="after",
+        description="after: on a PostgreSQL target, the secondary indexes (not unique, not a "
+        "key) of the Camap tables that are empty when the run starts are dropped and created "
+        "again once the data is in, as pgloader does; their definitions are kept in "
+        "bascule_index meanwhile, and a run that died puts them back when the next one starts. "
+        "Tables that hold rows keep theirs, and MariaDB targets are not touched. keep: indexes "
+        "stay and every row written updates them.",
+    )
     fk_checks: Literal["after", "load"] = Field(
         default="after",
         description="after: the target's foreign keys are not checked row by row while bascule "

@@ -15,6 +15,10 @@ They are the single source of truth for reruns, verification, redirects and the 
   e-mail has ``row_hash`` NULL: bascule does not own that row.
 - ``bascule_run``: one row per run (start, end, status, settings fingerprint, summary).
 - ``bascule_group``: one row per source group ever moved (target id, status, last run).
+- ``bascule_index``: the target's secondary indexes a run dropped before loading empty tables
+  (``secondary_indexes = "after"``, PostgreSQL), with their definitions, until they are created
+  again; a run that died before that puts them back when the next run starts
+  (bascule.load.indexes).
 
 Synthesised rows (a basket created for orders that had none) get a deterministic ``old_id``
 outside the source's id range (see bascule.transform.baskets.synth_basket_key).
@@ -43,6 +47,7 @@ IDMAP = "bascule_idmap"
 IDBLOCK = "bascule_idblock"
 RUN = "bascule_run"
 GROUP = "bascule_group"
+INDEX = "bascule_index"
 
 _LONGTEXT = Text().with_variant(Text(length=2**24 - 1), "mysql", "mariadb")
 _BLOB = LargeBinary().with_variant(mysql.MEDIUMBLOB(), "mysql", "mariadb")
@@ -109,6 +114,16 @@ def bookkeeping_metadata() -> MetaData:
         Column("rows", Integer, nullable=False, default=0),
         Column("updated_at", DateTime, nullable=False, default=_now),
         Column("error", _LONGTEXT, nullable=True),
+        mysql_charset="utf8mb4",
+    )
+    Table(
+        INDEX,
+        md,
+        Column("index_name", String(128), primary_key=True),
+        Column("table_name", String(64), nullable=False),
+        Column("definition", _LONGTEXT, nullable=False),
+        Column("run_id", Integer, nullable=False, default=0),
+        Column("dropped_at", DateTime, nullable=False, default=_now),
         mysql_charset="utf8mb4",
     )
     return md

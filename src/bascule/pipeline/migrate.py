@@ -65,7 +65,7 @@ from bascule.pipeline.idmap import (
     row_hash,
     text_hash,
 )
-from bascule.pipeline.target import TargetInfo, inspect_target
+from bascule.pipeline.target import REQUIRED_TARGET_TABLES, TargetInfo, inspect_target
 
 log = logging.getLogger(__name__)
 
@@ -177,12 +177,14 @@ class RunReport:
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     fk_check: dict | None = None  # fk_checks=after: {"checked": n, "dangling": [...]}
+    indexes: dict | None = None  # secondary indexes dropped and built again (load.indexes)
     status: str = "running"
 
     @property
     def ok(self) -> bool:
-        """No group failed and no foreign key dangles (exit code 0)."""
-        return not self.failed and not (self.fk_check and self.fk_check["dangling"])
+        """No group failed, no foreign key dangles, every dropped index is back (exit 0)."""
+        return not self.failed and not (self.fk_check and self.fk_check["dangling"]) \
+            and not (self.indexes and self.indexes["failed"])
 
     @property
     def failed(self) -> list[GroupResult]:
@@ -212,6 +214,7 @@ class RunReport:
             "seconds": round(self.seconds, 3),
             "timings": self.timings,
             "fk_check": self.fk_check,
+            "indexes": self.indexes,
             "source": self.source,
             "target": self.target,
             "settings": self.settings,
@@ -328,6 +331,7 @@ class Migrator:
         self.pause_before_commit = int(pause) if pause else None
         self.unit_no = 0
         self.fk_after = False  # foreign keys checked at the end of the run, not row by row
+        self.indexes_dropped = False  # secondary indexes dropped for the load (load.indexes)
         # seconds per stage (read: read-ahead thread, write: writer thread, others: main thread)
         self.timings: dict[str, float] = defaultdict(float)
         self.collect_expected = False  # verify keeps the transformed rows to compare them
@@ -387,11 +391,10 @@ class Migrator:
                 try:
                     self._run_parallel(units, est, workers)
                     self._vanished(report, groups)
-                    report.sequences = self._fix_sequences()
-                    if self.fk_after:
-                        self._check_fks(report)
+                    self._end_of_load(report)
                 finally:
                     self.progress.stop()
+                    self._restore_indexes(report)
                 units = []  # done
             ahead = ReadAhead(self._read_unit)
             writer = UnitWriter(self._write) if self._pipelined() and units else None
@@ -428,20 +431,19 @@ class Migrator:
                 if not workers > 1:
                     self._vanished(report, groups)
                     if not self.dry_run:
-                        report.sequences = self._fix_sequences()
-                    if self.fk_after:
-                        self._check_fks(report)
+                        self._end_of_load(report)
             finally:
                 if writer is not None:  # a write in flight finishes (or rolls back) first
                     writer.close()
                 ahead.close()
                 self.progress.stop()
+                self._restore_indexes(report)
         report.notes = self.ctx_notes()
         report.seconds = time.monotonic() - t0
         report.timings = {k: round(v, 3) for k, v in sorted(self.timings.items())}
         log.info("seconds: %s (read and write run in their own threads, beside the build)",
                  ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()))
-        report.status = "failed" if report.failed or self._fk_dangling(report) else "done"
+        report.status = "done" if report.ok else "failed"
         if not self.dry_run:
             self._close_run(report)
         return report
@@ -506,6 +508,7 @@ class Migrator:
         if not self.dry_run:
             ensure_bookkeeping(self.tgt_engine)
             self.tinfo.has_idblock = True
+            self._restore_left_indexes()
             self.fk_after = self._can_skip_fk_checks()
             with self.tgt_engine.begin() as conn:
                 t = bookkeeping_metadata().tables[RUN]
@@ -516,8 +519,81 @@ class Migrator:
                     settings=json.dumps(self.s.safe_dict(), sort_keys=True)))
                 self.run_id = int(res.inserted_primary_key[0])
             report.run_id = self.run_id
+            self._defer_indexes()
         else:
             self.run_id = 0
+
+    def _restore_left_indexes(self) -> None:
+        """Build the indexes a run that died left dropped (recorded in bascule_index), before
+        this run starts; one that cannot be built stops it, named (load.indexes)."""
+        from bascule.load import indexes
+
+        left = indexes.restore(self.tgt_engine)
+        if left.restored:
+            log.info("%d secondary indexes left dropped by a run that did not end were built "
+                     "again (%.1f s)", len(left.restored), left.seconds)
+        if left.failed:
+            raise MigrationError(
+                "target: secondary indexes that an earlier run dropped could not be built "
+                "again: " + "; ".join(f"{f['index']} on {f['table']}: {f['error']}"
+                                      for f in left.failed)
+                + f" (their definitions are in {indexes.INDEX}: fix the cause and run again, or "
+                "delete a row there to give that index up)")
+
+    def _defer_indexes(self) -> None:
+        """secondary_indexes=after (PostgreSQL): drop the secondary indexes of the empty tables,
+        to build them after the data (load.indexes)."""
+        from bascule.load import indexes
+
+        if self.s.secondary_indexes != "after" or self.tinfo.backend != "postgresql":
+            return
+        dropped = indexes.drop_for_empty_tables(
+            self.tgt_engine, [t for t in REQUIRED_TARGET_TABLES if t in self.tinfo.tables],
+            self.run_id)
+        self.index_report = indexes.IndexReport(dropped=dropped)
+        self.indexes_dropped = bool(dropped)
+        if dropped:
+            log.info("%d secondary indexes of %d empty tables dropped; they are built again "
+                     "after the data", len(dropped), len({d.split(".")[0] for d in dropped}))
+
+    def _end_of_load(self, report: RunReport) -> None:
+        """After the units: the dropped indexes are built again while the foreign keys are
+        checked in a thread (other connections; the checks join on the parents' keys, which were
+        never dropped), then the sequences are fixed."""
+        failure: list[BaseException] = []
+
+        def check() -> None:
+            try:
+                self._check_fks(report)
+            except BaseException as e:  # noqa: BLE001 - raised again in the run's thread
+                failure.append(e)
+
+        th = threading.Thread(target=check, name="bascule-fk-check", daemon=True) \
+            if self.fk_after else None
+        if th is not None:
+            th.start()
+        try:
+            self._restore_indexes(report)
+        finally:
+            if th is not None:
+                th.join()
+        if failure:
+            raise failure[0]
+        report.sequences = self._fix_sequences()
+
+    def _restore_indexes(self, report: RunReport) -> None:
+        """Build again the indexes this run dropped (once; also when the run fails)."""
+        from bascule.load import indexes
+
+        if not self.indexes_dropped:
+            return
+        self.indexes_dropped = False
+        with self._timed("indexes"):
+            r = indexes.restore(self.tgt_engine)
+        r.dropped = self.index_report.dropped
+        report.indexes = r.as_dict()
+        log.info("%d secondary indexes built again in %.1f s%s", len(r.restored), r.seconds,
+                 f"; {len(r.failed)} could not be" if r.failed else "")
 
     def _can_skip_fk_checks(self) -> bool:
         """fk_checks=after, and the target lets this session turn its checks off."""
@@ -890,6 +966,7 @@ class Migrator:
         self.src_engine.dispose(close=False)
         self.tgt_engine.dispose(close=False)
         self.progress = NullProgress()
+        self.indexes_dropped = False  # the parent builds them again, once every worker is done
 
     def _take_shared_state(self, st: dict, prefetched: dict[int, "_Read"]) -> None:
         """In a worker, after the parent's shared-row pass: its id map and handled rows; the
@@ -1604,10 +1681,6 @@ class Migrator:
             )
 
     # -- end of run -----------------------------------------------------------------------------
-
-    @staticmethod
-    def _fk_dangling(report: RunReport) -> bool:
-        return bool(report.fk_check and report.fk_check["dangling"])
 
     def _check_fks(self, report: RunReport) -> None:
         """fk_checks=after: the rows were written without the target checking their foreign

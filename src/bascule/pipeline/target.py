@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import MetaData, Table, inspect
 from sqlalchemy.engine import Connection, Engine
 
-from bascule.load.bookkeeping import GROUP, IDBLOCK, IDMAP, RUN
+from bascule.load.bookkeeping import GROUP, IDBLOCK, IDMAP, INDEX, RUN
 
 #: Tables bascule writes into; all must exist in the target.
 REQUIRED_TARGET_TABLES = (
@@ -71,7 +71,7 @@ def inspect_target(bind: Engine | Connection) -> TargetInfo:
     names = set(insp.get_table_names())
     missing = [t for t in REQUIRED_TARGET_TABLES if t not in names]
     if missing:
-        if not (names - {IDMAP, IDBLOCK, RUN, GROUP}):
+        if not (names - {IDMAP, IDBLOCK, RUN, GROUP, INDEX}):
             raise TargetError(
                 "the target database is empty: create the Camap schema first "
                 "(or pass --create-schema 2023|head)"

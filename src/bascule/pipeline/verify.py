@@ -118,6 +118,7 @@ class VerifyReport:
     differences: list[Difference] = field(default_factory=list)
     fk_checked: int = 0
     seconds: float = 0.0
+    indexes_missing: list[str] = field(default_factory=list)  # left dropped by a run that died
 
     @property
     def ok(self) -> bool:
@@ -126,6 +127,7 @@ class VerifyReport:
     def as_dict(self) -> dict:
         return {"ok": self.ok, "started_at": self.started_at, "seconds": round(self.seconds, 3),
                 "groups": self.groups, "fk_checked": self.fk_checked,
+                "indexes_missing": self.indexes_missing,
                 "tables": {t: dict(v) for t, v in sorted(self.tables.items())},
                 "differences": [d.as_dict() for d in self.differences]}
 
@@ -164,6 +166,15 @@ class Verifier(Migrator):
         self.rep = rep
         with self.tgt_engine.connect() as conn:
             done = self._groups_done(conn)
+            from bascule.load.indexes import pending
+
+            rep.indexes_missing = [f"{x['table_name']}.{x['index_name']}" for x in pending(conn)]
+        if rep.indexes_missing:
+            log.warning("%d secondary indexes dropped by a migrate run that did not end are "
+                        "still missing (%s): the data is compared all the same; the next "
+                        "`bascule migrate` builds them again", len(rep.indexes_missing),
+                        ", ".join(rep.indexes_missing[:5])
+                        + (", ..." if len(rep.indexes_missing) > 5 else ""))
         with SourceReader(self.src_engine, self.sinfo,
                           snapshots=self._snapshots_wanted()) as reader:
             self.reader = reader

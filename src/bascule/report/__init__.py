@@ -65,7 +65,7 @@ def run_markdown(d: dict) -> str:
                  "deleted in the source)")
     else:
         L.append("- no previous run: everything is new")
-    L += [f"- {x}" for x in _fk_lines(d)]
+    L += [f"- {x}" for x in _after_load_lines(d)]
     if s.get("mojibake_columns"):
         L.append(f"- double-encoded text columns repaired: {', '.join(s['mojibake_columns'])}")
     if s.get("ignored_columns"):
@@ -143,15 +143,23 @@ def print_run(d: dict, console: Console) -> None:
     for g in failed:
         console.print(f"[red]group {g['source_id']} ({g['name']}) failed, rolled back:[/] "
                       f"{g['error']}")
-    for line in _fk_lines(d):
+    for line in _after_load_lines(d):
         console.print(line)
 
 
-def _fk_lines(d: dict) -> list[str]:
+def _after_load_lines(d: dict) -> list[str]:
+    out = []
+    ix = d.get("indexes")
+    if ix:
+        out.append(f"secondary indexes built after the data (secondary_indexes=after): "
+                   f"{ix['dropped']} dropped, {ix['restored']} built again in {ix['seconds']} s")
+        for f in ix["failed"]:
+            out.append(f"index {f['index']} on {f['table']} could not be built again: "
+                       f"{f['error']} (kept in bascule_index; the next run tries again)")
     fk = d.get("fk_check")
     if not fk:
-        return []
-    out = [f"foreign keys checked after the load (fk_checks=after): {fk['checked']}, "
+        return out
+    out += [f"foreign keys checked after the load (fk_checks=after): {fk['checked']}, "
            f"{len(fk['dangling'])} dangling"]
     for b in fk["dangling"]:
         out.append(f"dangling foreign key: {b['table']}.{','.join(b['columns'])} -> "
@@ -167,6 +175,10 @@ def verify_markdown(d: dict) -> str:
     L = ["# bascule verify", "", f"- started: {d['started_at']}, {d['seconds']} s",
          f"- result: **{'OK' if d['ok'] else 'DIFFERENCES FOUND'}**",
          f"- groups checked: {d['groups']}, foreign keys checked: {d['fk_checked']}", ""]
+    if d.get("indexes_missing"):
+        L[-1:-1] = [f"- secondary indexes still missing (dropped by a migrate run that did not "
+                    f"end; the next `bascule migrate` builds them): "
+                    f"{', '.join(d['indexes_missing'])}"]
     L += _md_table(["table", "source rows", "target rows", "chunks", "differences"],
                    [[t, v["source"], v["target"], v["chunks"], v["differences"]]
                     for t, v in d["tables"].items()])
@@ -189,6 +201,10 @@ def print_verify(d: dict, console: Console) -> None:
     if d["ok"]:
         console.print(f"[green]OK[/]: {d['groups']} groups, every mapped row and column matches, "
                       f"{d['fk_checked']} foreign keys resolve ({d['seconds']} s)")
+    if d.get("indexes_missing"):
+        console.print(f"[yellow]{len(d['indexes_missing'])} secondary indexes still missing[/] "
+                      "(dropped by a migrate run that did not end; the next `bascule migrate` "
+                      "builds them again)")
     else:
         console.print(f"[red]{len(d['differences'])} differences[/] ({d['seconds']} s):")
         for x in d["differences"]:

@@ -1,0 +1,141 @@
+"""secondary_indexes=after: on a PostgreSQL target, the secondary indexes of the empty tables are
+dropped before the data and built again after it; a run that dies leaves them recorded, and the
+next run puts them back first."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from bascule.config import load_settings
+from bascule.dbutil import make_engine
+from bascule.load import indexes
+from bascule.pipeline.migrate import MigrationError, Migrator
+from bascule.pipeline.target import REQUIRED_TARGET_TABLES
+from bascule.pipeline.verify import Verifier
+
+from helpers import execute, rows, settings_for
+from test_kill import _run_and_kill
+from test_migrate import make_source, make_target
+
+
+def index_defs(url) -> dict[str, str]:
+    """Every index of the Camap tables (bascule's own left out): name -> definition."""
+    return {n: d for n, d in rows(url, "SELECT indexname, indexdef FROM pg_indexes WHERE "
+                                       "schemaname = 'public' AND tablename NOT LIKE 'bascule%'")}
+
+
+def plain(name: str) -> str:
+    """An index name as pg_indexes gives it, from bascule's "Table.index" or a quoted name."""
+    return name.split(".", 1)[-1].strip('"')
+
+
+def recorded(url) -> list[str]:
+    return sorted(plain(r[0]) for r in rows(url, "SELECT index_name FROM bascule_index"))
+
+
+@pytest.fixture
+def pair(db_factory):
+    src = make_source(db_factory("mysql"))
+    tgt = make_target(db_factory("postgresql"), "2023")
+    return src, tgt
+
+
+def test_indexes_are_built_after_the_data(pair, tmp_path):
+    src, tgt = pair
+    before = index_defs(tgt)
+    written = tuple(f'public."{t}" ' for t in REQUIRED_TARGET_TABLES)  # the tables bascule fills
+    secondary = {n for n, d in before.items() if "UNIQUE" not in d and not n.endswith("_pkey")
+                 and any(w in d for w in written)}
+    assert len(secondary) > 20  # the Camap schema's indexes on foreign key columns and others
+    rep = Migrator(settings_for(src, tgt, tmp_path / "a")).run()
+    assert rep.ok and rep.status == "done"
+    assert rep.indexes["dropped"] == len(secondary) == rep.indexes["restored"]
+    assert rep.indexes["failed"] == []
+    assert index_defs(tgt) == before  # every index back, with the same definition
+    assert recorded(tgt) == []
+    ver = Verifier(settings_for(src, tgt, tmp_path / "v")).run()
+    assert ver.ok and ver.indexes_missing == []
+    # a rerun finds the tables full: they keep their indexes
+    rep = Migrator(settings_for(src, tgt, tmp_path / "b")).run()
+    assert rep.ok and rep.indexes is None and index_defs(tgt) == before
+
+
+def test_only_empty_tables_lose_their_indexes(db_factory):
+    tgt = make_target(db_factory("postgresql"), "2023")
+    before = index_defs(tgt)
+    execute(tgt, 'INSERT INTO "File" (id, name, data, cdate) VALUES (1, \'a\', \'\\x00\', '
+                 '\'2023-01-01\')')
+    eng = make_engine(tgt)
+    from bascule.load.bookkeeping import ensure_bookkeeping
+
+    ensure_bookkeeping(eng)
+    dropped = indexes.drop_for_empty_tables(eng, REQUIRED_TARGET_TABLES, run_id=7)
+    after = index_defs(tgt)
+    file_ix = {n for n, d in before.items() if 'public."File" ' in d}
+    assert file_ix and file_ix <= set(after)  # File holds a row: its indexes stay
+    assert dropped and not any(d.startswith("File.") for d in dropped)
+    assert recorded(tgt) == sorted(plain(d) for d in dropped)
+    assert set(before) - set(after) == {plain(d) for d in dropped}
+    r = indexes.restore(eng)
+    assert len(r.restored) == len(dropped) and r.failed == []
+    assert index_defs(tgt) == before and recorded(tgt) == []
+    eng.dispose()
+
+
+def test_keep_leaves_the_indexes_alone(pair, tmp_path, monkeypatch):
+    src, tgt = pair
+    calls = []
+    monkeypatch.setattr(indexes, "drop_for_empty_tables",
+                        lambda *a, **k: calls.append(a) or [])
+    rep = Migrator(settings_for(src, tgt, tmp_path, secondary_indexes="keep")).run()
+    assert rep.ok and rep.indexes is None and calls == []
+
+
+def test_an_index_that_cannot_be_built_fails_the_run_and_stays_recorded(pair, tmp_path,
+                                                                       monkeypatch):
+    src, tgt = pair
+    before = index_defs(tgt)
+    real = indexes.drop_for_empty_tables
+
+    def drop_and_spoil(engine, tables, run_id):
+        out = real(engine, tables, run_id)
+        with engine.begin() as c:  # a definition the server refuses
+            c.execute(text("UPDATE bascule_index SET definition = 'CREATE INDEX \"Product_x\" "
+                           "ON \"Product\" (nosuchcolumn)' WHERE index_name = (SELECT "
+                           "MIN(index_name) FROM bascule_index WHERE table_name = 'Product')"))
+        return out
+
+    monkeypatch.setattr(indexes, "drop_for_empty_tables", drop_and_spoil)
+    rep = Migrator(settings_for(src, tgt, tmp_path / "a")).run()
+    assert not rep.ok and rep.status == "failed" and not rep.failed  # the groups are all in
+    [f] = rep.indexes["failed"]
+    assert f["table"] == "Product" and "nosuchcolumn" in f["error"]
+    assert rep.indexes["restored"] == rep.indexes["dropped"] - 1
+    assert recorded(tgt) == [plain(f["index"])]
+    assert set(before) - set(index_defs(tgt)) == {plain(f["index"])}
+    # the next run tries that one first and stops, naming it
+    monkeypatch.setattr(indexes, "drop_for_empty_tables", real)
+    runs = rows(tgt, "SELECT COUNT(*) FROM bascule_run")
+    with pytest.raises(MigrationError, match=r"could not be built again: .*nosuchcolumn"):
+        Migrator(settings_for(src, tgt, tmp_path / "b")).run()
+    assert rows(tgt, "SELECT COUNT(*) FROM bascule_run") == runs  # stopped before it began
+
+
+def test_a_killed_run_leaves_them_recorded_and_the_next_run_builds_them(db_factory, tmp_path):
+    src = make_source(db_factory("mysql"), seed=5)
+    tgt = make_target(db_factory("postgresql"), "2023")
+    before = index_defs(tgt)
+    killed, _ = _run_and_kill(src, tgt, tmp_path, "committed: groups", 1)
+    assert killed
+    left = recorded(tgt)
+    assert left and set(before) - set(index_defs(tgt)) == set(left)
+    s = load_settings(None, source_url=src, target_url=tgt, report_dir=str(tmp_path / "o2"),
+                      batch_size=40)
+    ver = Verifier(s).run()  # what the killed run committed checks out, and the gap is named
+    assert ver.ok and sorted(plain(x) for x in ver.indexes_missing) == left
+    rep = Migrator(s).run()
+    assert rep.ok and not rep.failed
+    assert index_defs(tgt) == before and recorded(tgt) == []
+    ver = Verifier(s).run()
+    assert ver.ok and ver.indexes_missing == []
