@@ -139,3 +139,27 @@ def test_a_killed_run_leaves_them_recorded_and_the_next_run_builds_them(db_facto
     assert index_defs(tgt) == before and recorded(tgt) == []
     ver = Verifier(s).run()
     assert ver.ok and ver.indexes_missing == []
+
+
+def test_verify_output_names_missing_indexes_beside_its_result():
+    from io import StringIO
+
+    from rich.console import Console
+
+    from bascule.report import print_verify, verify_markdown
+
+    base = {"started_at": "2026-11-30T00:00:00", "seconds": 1.0, "groups": 2, "fk_checked": 50,
+            "tables": {"Product": {"source": 3, "target": 3, "chunks": 1, "differences": 0}}}
+    diff = {"kind": "missing", "table": "Product", "source_id": 4, "target_id": 9,
+            "column": None, "detail": "row not in the target"}
+    for ok, missing in ((True, []), (True, ["Product.Product_catalogId"]),
+                        (False, ["Product.Product_catalogId"])):
+        d = dict(base, ok=ok, indexes_missing=missing, differences=[] if ok else [diff])
+        out = StringIO()
+        print_verify(d, Console(file=out, width=200))
+        text_out = out.getvalue()
+        assert ("OK: 2 groups" in text_out) == ok
+        assert ("1 differences" in text_out) == (not ok)
+        assert ("missing: Product source id 4 target id 9" in text_out) == (not ok)
+        assert ("1 secondary indexes still missing" in text_out) == bool(missing)
+        assert ("Product.Product_catalogId" in verify_markdown(d)) == bool(missing)

@@ -8,8 +8,8 @@ sort). So, as pgloader does, a run with ``secondary_indexes = "after"`` on Postg
    ``ON CONFLICT`` and the foreign keys rely on, stay), after writing each definition
    (``pg_get_indexdef``) into ``bascule_index``, in the same transaction;
 2. loads;
-3. creates them again at the end, before the foreign key check, on two connections (each index
-   and the removal of its record in one transaction), also when the run fails.
+3. creates them again at the end, on two connections (each index and the removal of its record
+   in one transaction) while the foreign keys are checked on a third, also when the run fails.
 
 A run killed between 1 and 3 leaves the definitions in ``bascule_index``: the next run (any
 ``bascule migrate``) creates those indexes before anything else, and ``bascule verify`` warns
@@ -25,7 +25,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from bascule.load.bookkeeping import INDEX, bookkeeping_metadata
@@ -102,8 +102,6 @@ def drop_for_empty_tables(engine: Engine, tables: Iterable[str], run_id: int) ->
 def pending(conn: Connection) -> list[dict]:
     """The indexes recorded in ``bascule_index`` (dropped and not created again yet)."""
     t = bookkeeping_metadata().tables[INDEX]
-    from sqlalchemy import inspect
-
     if not inspect(conn).has_table(INDEX):
         return []
     return [dict(r._mapping) for r in
@@ -141,7 +139,8 @@ def restore(engine: Engine, builders: int = BUILDERS) -> IndexReport:
                 x = todo.pop(0)
             try:
                 with engine.begin() as conn:
-                    conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
+                    conn.exec_driver_sql(
+                        f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
                     if conn.execute(text("SELECT to_regclass(:n)"),
                                     {"n": x["index_name"]}).scalar() is None:
                         conn.exec_driver_sql(x["definition"])

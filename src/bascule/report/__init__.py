@@ -148,7 +148,7 @@ def print_run(d: dict, console: Console) -> None:
 
 
 def _after_load_lines(d: dict) -> list[str]:
-    out = []
+    out: list[str] = []
     ix = d.get("indexes")
     if ix:
         out.append(f"secondary indexes built after the data (secondary_indexes=after): "
@@ -201,10 +201,6 @@ def print_verify(d: dict, console: Console) -> None:
     if d["ok"]:
         console.print(f"[green]OK[/]: {d['groups']} groups, every mapped row and column matches, "
                       f"{d['fk_checked']} foreign keys resolve ({d['seconds']} s)")
-    if d.get("indexes_missing"):
-        console.print(f"[yellow]{len(d['indexes_missing'])} secondary indexes still missing[/] "
-                      "(dropped by a migrate run that did not end; the next `bascule migrate` "
-                      "builds them again)")
     else:
         console.print(f"[red]{len(d['differences'])} differences[/] ({d['seconds']} s):")
         for x in d["differences"]:
@@ -216,3 +212,7 @@ def print_verify(d: dict, console: Console) -> None:
             if x["column"]:
                 where += f" column {x['column']}"
             console.print(f"  {x['kind']}: {where}: {x['detail']}")
+    if d.get("indexes_missing"):
+        console.print(f"[yellow]{len(d['indexes_missing'])} secondary indexes still missing[/] "
+                      "(dropped by a migrate run that did not end; the next `bascule migrate` "
+                      "builds them again)")
