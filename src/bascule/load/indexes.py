@@ -29,6 +29,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from bascule.load.bookkeeping import INDEX, bookkeeping_metadata
+from bascule.load.dialects import quote
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +64,9 @@ class IndexReport:
                 "failed": self.failed, "seconds": round(self.seconds, 3)}
 
 
-def _quoted(conn: Connection, table: str) -> str:
-    return conn.dialect.identifier_preparer.quote(table)
-
-
 def secondary_indexes(conn: Connection, table: str) -> list[tuple[str, str]]:
     """(name, definition) of the secondary indexes of one PostgreSQL table."""
-    res = conn.execute(text(_SECONDARY), {"t": _quoted(conn, table)})
+    res = conn.execute(text(_SECONDARY), {"t": quote(conn, table)})
     return [(r.index_name, r.definition) for r in res]
 
 
@@ -84,7 +81,7 @@ def drop_for_empty_tables(engine: Engine, tables: Iterable[str], run_id: int) ->
     now = dt.datetime.now().replace(microsecond=0)
     with engine.begin() as conn:
         for table in tables:
-            q = _quoted(conn, table)
+            q = quote(conn, table)
             if conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {q})")).scalar():
                 continue
             found = secondary_indexes(conn, table)
@@ -125,7 +122,7 @@ def restore(engine: Engine, builders: int = BUILDERS) -> IndexReport:
         if not todo:
             return rep
         sizes = {tb: conn.execute(text("SELECT pg_relation_size(to_regclass(:q))"),
-                                  {"q": _quoted(conn, tb)}).scalar() or 0
+                                  {"q": quote(conn, tb)}).scalar() or 0
                  for tb in {x["table_name"] for x in todo}}
     todo.sort(key=lambda x: (-sizes.get(x["table_name"], 0), x["index_name"]))
     tbl = bookkeeping_metadata().tables[INDEX]
