@@ -96,9 +96,9 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(default=5000, ge=1, le=1_000_000, description="Rows per batch.")
     workers: int = Field(
-        default=1, ge=0, le=64,
-        description="Worker processes that move groups at once (1: one process, the default; "
-        "0: one per core). Used by migrate and verify from a MariaDB/MySQL source to a "
+        default=0, ge=0, le=64,
+        description="Worker processes that move groups at once (0: one per core, the default; "
+        "1: one process). Used by migrate and verify from a MariaDB/MySQL source to a "
         "MariaDB/MySQL or PostgreSQL target when there are enough units of work.",
     )
     secondary_indexes: Literal["after", "keep"] = Field(

@@ -162,8 +162,8 @@ def run_migrate(ctx: click.Context, *, dry_run: bool, prune: bool, create_schema
               help="Keep (or clear, the default) the StockManagement flag of catalogs that were "
                    "linked to a producer space.")
 @click.option("--batch-size", type=int, help="Rows per batch (default 5000).")
-@click.option("--workers", type=int, help="Worker processes moving groups at once (default 1: "
-              "one process; 0: one per core).")
+@click.option("--workers", type=int, help="Worker processes moving groups at once (default 0: "
+              "one per core; 1: one process).")
 @click.pass_context
 def migrate_cmd(ctx, dry_run, prune, create_schema, json_file, md_file, progress, **flags):
     """Move the AMAP-mode groups from the source into the target.
@@ -199,8 +199,8 @@ def plan_cmd(ctx, json_file, md_file, progress, **flags):
 
 @cli.command("verify")
 @_common
-@click.option("--workers", type=int, help="Worker processes comparing groups at once (default 1:"
-              " one process; 0: one per core).")
+@click.option("--workers", type=int, help="Worker processes comparing groups at once (default 0:"
+              " one per core; 1: one process).")
 @click.pass_context
 def verify_cmd(ctx, json_file, md_file, progress, **flags):
     """Prove that the target holds what the source held.
