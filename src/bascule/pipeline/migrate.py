@@ -331,7 +331,7 @@ class Migrator:
         self.pause_before_commit = int(pause) if pause else None
         self.unit_no = 0
         self.fk_after = False  # foreign keys checked at the end of the run, not row by row
-        self.indexes_dropped = False  # secondary indexes dropped for the load (load.indexes)
+        self.indexes_dropped: list[str] = []  # "Table.index" dropped for the load, until rebuilt
         # seconds per stage (read: read-ahead thread, write: writer thread, others: main thread)
         self.timings: dict[str, float] = defaultdict(float)
         self.collect_expected = False  # verify keeps the transformed rows to compare them
@@ -550,8 +550,7 @@ class Migrator:
         dropped = indexes.drop_for_empty_tables(
             self.tgt_engine, [t for t in REQUIRED_TARGET_TABLES if t in self.tinfo.tables],
             self.run_id)
-        self.index_report = indexes.IndexReport(dropped=dropped)
-        self.indexes_dropped = bool(dropped)
+        self.indexes_dropped = dropped
         if dropped:
             log.info("%d secondary indexes of %d empty tables dropped; they are built again "
                      "after the data", len(dropped), len({d.split(".")[0] for d in dropped}))
@@ -587,10 +586,10 @@ class Migrator:
 
         if not self.indexes_dropped:
             return
-        self.indexes_dropped = False
+        dropped, self.indexes_dropped = self.indexes_dropped, []
         with self._timed("indexes"):
             r = indexes.restore(self.tgt_engine)
-        r.dropped = self.index_report.dropped
+        r.dropped = dropped
         report.indexes = r.as_dict()
         log.info("%d secondary indexes built again in %.1f s%s", len(r.restored), r.seconds,
                  f"; {len(r.failed)} could not be" if r.failed else "")
@@ -966,7 +965,7 @@ class Migrator:
         self.src_engine.dispose(close=False)
         self.tgt_engine.dispose(close=False)
         self.progress = NullProgress()
-        self.indexes_dropped = False  # the parent builds them again, once every worker is done
+        self.indexes_dropped = []  # the parent builds them again, once every worker is done
 
     def _take_shared_state(self, st: dict, prefetched: dict[int, "_Read"]) -> None:
         """In a worker, after the parent's shared-row pass: its id map and handled rows; the
