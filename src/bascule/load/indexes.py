@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
+import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import inspect, select, text
@@ -30,6 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bascule.load.bookkeeping import INDEX, bookkeeping_metadata
 from bascule.load.dialects import quote
+from bascule.load.writer import db_message
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +104,7 @@ def pending(conn: Connection) -> list[dict]:
     if not inspect(conn).has_table(INDEX):
         return []
     return [dict(r._mapping) for r in
-            conn.execute(select(t.c.index_name, t.c.table_name, t.c.definition, t.c.run_id)
+            conn.execute(select(t.c.index_name, t.c.table_name, t.c.definition)
                          .order_by(t.c.table_name, t.c.index_name))]
 
 
@@ -111,8 +113,6 @@ def restore(engine: Engine, builders: int = BUILDERS) -> IndexReport:
     ``builders`` connections. Each index is created and its record removed in one transaction,
     so a run killed here leaves exactly the missing ones recorded. An index that cannot be
     created stays recorded and is reported in ``failed``; the others go on."""
-    import time
-
     rep = IndexReport()
     if engine.dialect.name != "postgresql":
         return rep
@@ -126,39 +126,30 @@ def restore(engine: Engine, builders: int = BUILDERS) -> IndexReport:
                  for tb in {x["table_name"] for x in todo}}
     todo.sort(key=lambda x: (-sizes.get(x["table_name"], 0), x["index_name"]))
     tbl = bookkeeping_metadata().tables[INDEX]
-    lock = threading.Lock()
 
-    def build() -> None:
-        while True:
-            with lock:
-                if not todo:
-                    return
-                x = todo.pop(0)
-            try:
-                with engine.begin() as conn:
-                    conn.exec_driver_sql(
-                        f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
-                    if conn.execute(text("SELECT to_regclass(:n)"),
-                                    {"n": x["index_name"]}).scalar() is None:
-                        conn.exec_driver_sql(x["definition"])
-                    conn.execute(tbl.delete().where(tbl.c.index_name == x["index_name"]))
-            except Exception as e:  # noqa: BLE001 - reported, kept recorded, the others go on
-                msg = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
-                log.error("index %s on %s could not be created again: %s (its definition stays "
-                          "in %s; the next run tries again)", x["index_name"], x["table_name"],
-                          msg, INDEX)
-                with lock:
-                    rep.failed.append({"index": x["index_name"], "table": x["table_name"],
-                                       "error": msg})
-            else:
-                with lock:
-                    rep.restored.append(f"{x['table_name']}.{x['index_name']}")
+    def build(x: dict) -> str | None:
+        """Build one index and forget its record; the database's message if it fails."""
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
+                if conn.execute(text("SELECT to_regclass(:n)"),
+                                {"n": x["index_name"]}).scalar() is None:
+                    conn.exec_driver_sql(x["definition"])
+                conn.execute(tbl.delete().where(tbl.c.index_name == x["index_name"]))
+        except Exception as e:  # noqa: BLE001 - reported, kept recorded, the others go on
+            return db_message(getattr(e, "orig", None) or e)
+        return None
 
-    threads = [threading.Thread(target=build, name=f"bascule-index-{i}", daemon=True)
-               for i in range(max(1, min(builders, len(todo))))]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    with ThreadPoolExecutor(max_workers=max(1, min(builders, len(todo))),
+                            thread_name_prefix="bascule-index") as ex:
+        for x, msg in zip(todo, ex.map(build, todo)):  # taken in order: the largest first
+            if msg is None:
+                rep.restored.append(f"{x['table_name']}.{x['index_name']}")
+                continue
+            log.error("index %s on %s could not be created again: %s (its definition stays "
+                      "in %s; the next run tries again)", x["index_name"], x["table_name"],
+                      msg, INDEX)
+            rep.failed.append({"index": x["index_name"], "table": x["table_name"],
+                               "error": msg})
     rep.seconds = time.monotonic() - t0
     return rep

@@ -124,7 +124,7 @@ class _BadRow(Exception):
 # ============================================================================ helpers
 
 
-def _db_message(exc: BaseException) -> str:
+def db_message(exc: BaseException) -> str:
     """The database's message without driver decoration."""
     args = getattr(exc, "args", ())
     if len(args) >= 2 and isinstance(args[0], int):  # pymysql: (errno, message)
@@ -638,7 +638,7 @@ class BulkWriter:
                         self._bisect(items, run)
                 except _BadRow as bad:
                     row = bad.item[0]
-                    msg = _db_message(bad.exc)
+                    msg = db_message(bad.exc)
                     column = (
                         _column_from_error(self.kind, table, bad.exc)
                         or _column_from_metadata(table, columns, row, msg)

@@ -559,25 +559,13 @@ class Migrator:
         """After the units: the dropped indexes are built again while the foreign keys are
         checked in a thread (other connections; the checks join on the parents' keys, which were
         never dropped), then the sequences are fixed."""
-        failure: list[BaseException] = []
+        from concurrent.futures import ThreadPoolExecutor
 
-        def check() -> None:
-            try:
-                self._check_fks(report)
-            except BaseException as e:  # noqa: BLE001 - raised again in the run's thread
-                failure.append(e)
-
-        th = threading.Thread(target=check, name="bascule-fk-check", daemon=True) \
-            if self.fk_after else None
-        if th is not None:
-            th.start()
-        try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-fk-check") as ex:
+            check = ex.submit(self._check_fks, report) if self.fk_after else None
             self._restore_indexes(report)
-        finally:
-            if th is not None:
-                th.join()
-        if failure:
-            raise failure[0]
+            if check is not None:
+                check.result()  # its error, if any, is raised here
         report.sequences = self._fix_sequences()
 
     def _restore_indexes(self, report: RunReport) -> None:
