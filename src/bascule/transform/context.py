@@ -8,11 +8,11 @@ Required
     ``lookup``         the id map: either a callable ``lookup(table, old_id) -> new_id | None`` or a
                        mapping ``{table: {old_id: new_id}}``. Every row that moves must be in it
                        *before* its table (and the tables that reference it) is transformed, so
-                       ids are allocated up front (see ``order.TABLE_ORDER``).
+                       ids are allocated up front (the load order of ``model.tables``).
 
 Optional (defaults in brackets)
     ``target_columns`` ``{table: set(columns)}`` from reflecting the target [the columns of the
-                       known Camap shape, ``order.TARGET_COLUMNS[target_shape]``]. Rows returned
+                       known Camap shape, ``columns.TARGET_COLUMNS[target_shape]``]. Rows returned
                        by ``transform_row`` carry exactly ``columns(table)`` = the target's columns
                        that bascule knows how to fill; ``unfilled(table)`` lists the others.
     ``target_not_null`` ``{table: set(columns)}`` NOT NULL columns of the target [unknown]. Only
@@ -32,6 +32,13 @@ Optional (defaults in brackets)
     ``fallback_datetime`` [1970-01-01 00:00:00] last-resort value of a NOT NULL date column whose
                        source value is a zero date and that has no better documented default.
     ``examples_per_key`` [5] how many example ids ``note`` keeps per (table, column, action, reason).
+    ``migration``      [``model.tables.MIGRATION``] the table description: composite keys (how
+                       notes name a row) and the tables that have no hand-written transform.
+
+Per unit of work
+    ``for_unit(lookup, **hooks)`` is a context for one unit: the same shapes, options, columns
+    and notes (counted in the run's context), with the unit's own id lookup and hooks. A run
+    builds one context and one ``for_unit`` per unit; nothing reads a "current unit".
 
 Hooks (callables over OLD ids, all optional; without them the documented fallback is used)
     ``multidistrib(old_md_id) -> dict | None``   the SOURCE MultiDistrib row. Used by
@@ -58,7 +65,7 @@ Notes
 
     A ``dropped_row`` note on a table with an ``id`` also makes ``map(table, old_id)`` return None
     from then on, so that rows referencing a dropped row are nulled/dropped in turn (parents are
-    transformed before children, ``order.TABLE_ORDER``). ``new_id(table, old_id)`` is the raw
+    transformed before children, in load order). ``new_id(table, old_id)`` is the raw
     lookup (used for a row's own id). ``count(...)``, ``notes_summary()`` and ``merge_notes(other)``
     read/aggregate the notes.
 
@@ -74,7 +81,9 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .order import PRODUCED_COLUMNS, TARGET_COLUMNS
+from bascule.model.tables import MIGRATION, Migration
+
+from .columns import PRODUCED_COLUMNS, TARGET_COLUMNS
 
 ACTIONS = frozenset({
     "repaired", "zero_date", "defaulted", "nulled", "dropped_ref", "dropped_row", "malformed",
@@ -82,6 +91,9 @@ ACTIONS = frozenset({
 })
 
 FALLBACK_DATETIME = dt.datetime(1970, 1, 1, 0, 0, 0)
+
+#: The hooks a context may be given (see the module docstring).
+HOOKS = ("multidistrib", "distribution_md", "basket_for", "basket_total", "product_price")
 
 
 class TransformError(Exception):
@@ -119,11 +131,8 @@ class TransformContext:
         move_open_baskets: bool = False,
         fallback_datetime: dt.datetime = FALLBACK_DATETIME,
         examples_per_key: int = 5,
-        multidistrib: Callable[[Any], dict | None] | None = None,
-        distribution_md: Callable[[Any], Any] | None = None,
-        basket_for: Callable[[Any, Any], Any] | None = None,
-        basket_total: Callable[[Any], float | None] | None = None,
-        product_price: Callable[[Any], float | None] | None = None,
+        migration: Migration = MIGRATION,
+        **hooks: Callable | None,
     ):
         if source_shape not in ("2021", "2023"):
             raise ValueError(f"source_shape must be '2021' or '2023', not {source_shape!r}")
@@ -133,15 +142,8 @@ class TransformContext:
         self.target_shape = target_shape
         self.head = target_shape == "head"
         self.src2021 = source_shape == "2021"
-
-        known = TARGET_COLUMNS[target_shape]
-        cols = _Columns({t: set(c) for t, c in known.items()})
-        if target_columns is not None:
-            for t, c in target_columns.items():
-                cols[t] = set(c)
-        self.target_columns = cols
-        self.target_not_null = {t: set(c) for t, c in (target_not_null or {}).items()}
-
+        self.migration = migration
+        self._set_columns(target_columns, target_not_null)
         self.keep_linked_stock = bool(keep_linked_stock)
         self.linked_catalogs = set(linked_catalogs)
         self.mojibake_columns = set(mojibake_columns)
@@ -149,31 +151,60 @@ class TransformContext:
         self.move_open_baskets = bool(move_open_baskets)
         self.fallback_datetime = fallback_datetime
         self.examples_per_key = int(examples_per_key)
-
-        self.multidistrib = multidistrib
-        self.distribution_md = distribution_md
-        self.basket_for = basket_for
-        self.basket_total = basket_total
-        self.product_price = product_price
-
-        if callable(lookup):
-            self._maps = None
-            self._lookup = lookup
-        else:
-            self._maps = lookup
-
-            def _from_maps(table, old_id, _m=lookup):
-                t = _m.get(table)
-                return None if t is None else t.get(old_id)
-
-            self._lookup = _from_maps
-
+        self._set_hooks(hooks)
+        self._set_lookup(lookup)
         self._dropped: dict[str, set] = {}
         self.counts: dict[tuple[str, str, str, str], int] = {}
         self.examples: dict[tuple[str, str, str, str], list] = {}
+
+    def _set_columns(self, target_columns, target_not_null) -> None:
+        cols = _Columns({t: set(c) for t, c in TARGET_COLUMNS[self.target_shape].items()})
+        for t, c in (target_columns or {}).items():
+            cols[t] = set(c)
+        self.target_columns = cols
+        self.target_not_null = {t: set(c) for t, c in (target_not_null or {}).items()}
         self._out_cols: dict[str, tuple[str, ...]] = {}
         self._exact: dict[str, bool] = {}
         self._repair_cols: dict[str, tuple[str, ...]] = {}
+
+    def _set_hooks(self, hooks: Mapping[str, Callable | None]) -> None:
+        unknown = set(hooks) - set(HOOKS)
+        if unknown:
+            raise TypeError(f"unknown TransformContext hooks: {sorted(unknown)}")
+        for name in HOOKS:
+            setattr(self, name, hooks.get(name))
+
+    def _set_lookup(self, lookup, fallback: Callable[[str, Any], int | None] | None = None
+                    ) -> None:
+        """``lookup``: a callable, or ``{table: {old id: new id}}`` (then ``fallback(table,
+        old id)`` is asked for the ids not there)."""
+        if callable(lookup):
+            self._maps, self._fallback = None, None
+            self._lookup = lookup
+            return
+        self._maps, self._fallback = lookup, fallback
+
+        def _from_maps(table, old_id, _m=lookup, _f=fallback):
+            t = _m.get(table)
+            v = None if t is None else t.get(old_id)
+            return _f(table, old_id) if v is None and _f is not None else v
+
+        self._lookup = _from_maps
+
+    def for_unit(self, lookup: Callable[[str, Any], int | None] | Mapping[str, Mapping[Any, int]],
+                 *, fallback: Callable[[str, Any], int | None] | None = None,
+                 linked_catalogs: Iterable[int] = (), **hooks: Callable | None
+                 ) -> "TransformContext":
+        """A context for one unit of work: this one's shapes, options, columns and notes (the
+        notes and the dropped rows are counted here), with the unit's ids (``lookup``, and
+        ``fallback`` for the ids it does not hold), hooks and linked catalogs."""
+        unit = TransformContext.__new__(TransformContext)
+        for k, v in self.__dict__.items():  # in __init__'s order: attribute access stays fast
+            setattr(unit, k, v)
+        unit.linked_catalogs = set(linked_catalogs)
+        unit._set_hooks(hooks)
+        unit._set_lookup(lookup, fallback)
+        return unit
 
     # ---- ids -------------------------------------------------------------------------------
 
@@ -186,9 +217,13 @@ class TransformContext:
             if d and old_id in d:
                 return None
         m = self._maps
-        if m is not None:
+        if m is not None:  # the common case inline: one call per reference
             t = m.get(table)
-            return None if t is None else t.get(old_id)
+            if t is not None:
+                v = t.get(old_id)
+                if v is not None:
+                    return v
+            return None if self._fallback is None else self._fallback(table, old_id)
         return self._lookup(table, old_id)
 
     def new_id(self, table: str, old_id: Any) -> int | None:
@@ -198,7 +233,11 @@ class TransformContext:
         m = self._maps
         if m is not None:
             t = m.get(table)
-            return None if t is None else t.get(old_id)
+            if t is not None:
+                v = t.get(old_id)
+                if v is not None:
+                    return v
+            return None if self._fallback is None else self._fallback(table, old_id)
         return self._lookup(table, old_id)
 
     # ---- notes -----------------------------------------------------------------------------
@@ -235,12 +274,16 @@ class TransformContext:
 
     def merge_notes(self, other: "TransformContext") -> None:
         """Add the notes of another context (e.g. one per worker) to this one."""
-        for key, n in other.counts.items():
+        self.merge_counts(other.counts, other.examples)
+
+    def merge_counts(self, counts: Mapping[tuple, int], examples: Mapping[tuple, list]) -> None:
+        """Add note counts and examples (``counts``, ``examples`` of another context)."""
+        for key, n in counts.items():
             self.counts[key] = self.counts.get(key, 0) + n
             ex = self.examples.setdefault(key, [])
             room = self.examples_per_key - len(ex)
             if room > 0:
-                ex.extend(other.examples.get(key, [])[:room])
+                ex.extend(examples.get(key, [])[:room])
 
     # ---- columns ---------------------------------------------------------------------------
 
@@ -248,7 +291,7 @@ class TransformContext:
         """Target columns that rows of ``table`` carry: target ∩ what bascule fills (cached)."""
         cols = self._out_cols.get(table)
         if cols is None:
-            produced = PRODUCED_COLUMNS.get(table, ())
+            produced = self._produced(table)
             tgt = self.target_columns(table)
             cols = tuple(c for c in produced if c in tgt)
             self._out_cols[table] = cols
@@ -265,7 +308,15 @@ class TransformContext:
 
     def unfilled(self, table: str) -> set[str]:
         """Target columns of ``table`` that bascule does not fill (left to the target default)."""
-        return set(self.target_columns(table)) - set(PRODUCED_COLUMNS.get(table, ()))
+        return set(self.target_columns(table)) - set(self._produced(table))
+
+    def _produced(self, table: str) -> tuple[str, ...]:
+        """The columns the transform of ``table`` fills (a described table: its ``columns``)."""
+        produced = PRODUCED_COLUMNS.get(table)
+        if produced is None:
+            spec = self.migration.by_name.get(table)
+            produced = tuple(spec.columns or ()) if spec is not None else ()
+        return produced
 
     def repair_columns(self, table: str) -> tuple[str, ...]:
         """Source columns of ``table`` flagged as double-encoded (cached)."""

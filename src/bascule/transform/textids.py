@@ -477,3 +477,20 @@ def recipients_json(value: Any) -> tuple[str | None, Notes]:
     if data is None:
         return None, _NO_NOTES
     return dumps(data), _NO_NOTES
+
+
+# ---- every text column with ids -------------------------------------------------------------
+
+def _default_orders_refs(value: Any) -> list[tuple[str, int]]:
+    products, users = default_orders_ids(value)
+    return [("Product", i) for i in products] + [("User", i) for i in users]
+
+
+#: The ids inside each JSON column (table, TARGET column name), as (table, old id) pairs: what
+#: the remap functions above map, read the same way (the shared rows a text names move with it).
+TEXT_IDS: dict[tuple[str, str], Callable[[Any], list[tuple[str, int]]]] = {
+    ("UserGroup", "rights"): lambda v: [("Catalog", i) for i in rights_catalog_ids(v)],
+    ("Subscription", "defaultOrders"): _default_orders_refs,
+    ("Operation", "data"): operation_data_ids,
+    ("Basket", "data"): lambda v: [("Product", i) for i in basket_data_product_ids(v)],
+}
