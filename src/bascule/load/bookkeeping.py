@@ -9,7 +9,7 @@ They are the single source of truth for reruns, verification, redirects and the 
   rewritten together, in the transaction that writes the group. Composite-key rows (UserGroup,
   Membership, Volunteer, WaitingList) have a hashed old id, new id 0 and their target key
   ("g,u") in ``new_keys`` (one line per entry). Millions of moved rows are a few thousand rows
-  here (bascule.pipeline.idmap reads and writes them).
+  here (bascule.load.idmap reads and writes them).
 - ``bascule_idmap``: one row per shared row (users, vendors, files; ``group_id`` NULL):
   (table_name, old_id) → new_id and the row hash. A user matched to an existing target user by
   e-mail has ``row_hash`` NULL: bascule does not own that row.
@@ -48,6 +48,7 @@ IDBLOCK = "bascule_idblock"
 RUN = "bascule_run"
 GROUP = "bascule_group"
 INDEX = "bascule_index"
+BOOKKEEPING_TABLES = (IDMAP, IDBLOCK, RUN, GROUP, INDEX)
 
 _LONGTEXT = Text().with_variant(Text(length=2**24 - 1), "mysql", "mariadb")
 _BLOB = LargeBinary().with_variant(mysql.MEDIUMBLOB(), "mysql", "mariadb")
@@ -57,8 +58,8 @@ def _now() -> _dt.datetime:
     return _dt.datetime.now().replace(microsecond=0)
 
 
-def bookkeeping_metadata() -> MetaData:
-    md = MetaData()
+def _id_tables(md: MetaData) -> None:
+    """bascule_idmap (shared rows) and bascule_idblock (group rows, packed)."""
     Table(
         IDMAP,
         md,
@@ -88,6 +89,10 @@ def bookkeeping_metadata() -> MetaData:
         Column("new_keys", _LONGTEXT, nullable=True),
         mysql_charset="utf8mb4",
     )
+
+
+def _run_tables(md: MetaData) -> None:
+    """bascule_run, bascule_group and bascule_index."""
     Table(
         RUN,
         md,
@@ -126,6 +131,13 @@ def bookkeeping_metadata() -> MetaData:
         Column("dropped_at", DateTime, nullable=False, default=_now),
         mysql_charset="utf8mb4",
     )
+
+
+def bookkeeping_metadata() -> MetaData:
+    """The metadata of bascule's own tables (a new MetaData each call)."""
+    md = MetaData()
+    _id_tables(md)
+    _run_tables(md)
     return md
 
 

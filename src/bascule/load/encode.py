@@ -98,8 +98,42 @@ def pg_copy_line(row) -> str:
 _MY_SPECIAL = re.compile(r"[\x00\n\r\x1a'\"\\]").search
 
 
+def _lit_float(f: float) -> str:
+    if not math.isfinite(f):
+        raise ValueError(f"MySQL cannot store the non-finite float {f!r}")
+    r = repr(f)
+    # force an approximate-value (double) literal: '0.1' alone would be read as DECIMAL
+    return r if "e" in r else r + "e0"
+
+
+def _lit_bytes(b) -> str:
+    return "X'" + bytes(b).hex() + "'"
+
+
+def _lit_dt(d) -> str:
+    return "'" + d.isoformat(" ") + "'"
+
+
+def _lit_iso(d) -> str:
+    return "'" + d.isoformat() + "'"
+
+
+def _lit_decimal(d: Decimal) -> str:
+    return "'" + str(d) + "'" if not d.is_finite() else str(d)
+
+
+def _mysql_literals(lit_str: Callable[[str], str]) -> dict[type, Callable[[Any], str]]:
+    """The SQL literal function of each Python type (``lit_str`` for text)."""
+    return {
+        str: lit_str, int: str, float: _lit_float, bool: lambda b: "1" if b else "0",
+        bytes: _lit_bytes, bytearray: _lit_bytes, memoryview: _lit_bytes,
+        _dt.datetime: _lit_dt, _dt.date: _lit_iso, _dt.time: _lit_iso, Decimal: _lit_decimal,
+        uuid.UUID: lambda u: "'" + str(u) + "'", type(None): lambda _v: "NULL",
+    }
+
+
 def make_mysql_literal(escape_str):
-    """A function value -> SQL literal text for MySQL/MariaDB.
+    """Functions value -> SQL literal text and row -> ``(v1,v2,...)`` for MySQL/MariaDB.
 
     ``escape_str(s)`` must return the quoted literal of a str as the connection wants it
     (pymysql's ``Connection.escape`` honours NO_BACKSLASH_ESCAPES).
@@ -110,55 +144,18 @@ def make_mysql_literal(escape_str):
             return "'" + s + "'"
         return escape_str(s)
 
-    def lit_float(f: float) -> str:
-        if not math.isfinite(f):
-            raise ValueError(f"MySQL cannot store the non-finite float {f!r}")
-        r = repr(f)
-        # force an approximate-value (double) literal: '0.1' alone would be read as DECIMAL
-        return r if "e" in r else r + "e0"
-
-    def lit_bytes(b) -> str:
-        return "X'" + bytes(b).hex() + "'"
-
-    def lit_dt(d) -> str:
-        return "'" + d.isoformat(" ") + "'"
-
-    def lit_iso(d) -> str:
-        return "'" + d.isoformat() + "'"
-
-    table = {
-        str: lit_str,
-        int: str,
-        float: lit_float,
-        bool: lambda b: "1" if b else "0",
-        bytes: lit_bytes,
-        bytearray: lit_bytes,
-        memoryview: lit_bytes,
-        _dt.datetime: lit_dt,
-        _dt.date: lit_iso,
-        _dt.time: lit_iso,
-        Decimal: lambda d: "'" + str(d) + "'" if not d.is_finite() else str(d),
-        uuid.UUID: lambda u: "'" + str(u) + "'",
-        type(None): lambda _v: "NULL",
-    }
+    table = _mysql_literals(lit_str)
+    get = table.get
 
     def literal(v) -> str:
-        enc = table.get(type(v))
+        enc = get(type(v))
         if enc is not None:
             return enc(v)
-        if isinstance(v, str):
-            return lit_str(str(v))
-        if isinstance(v, _dt.datetime):
-            return lit_dt(v)
-        if isinstance(v, _dt.date):
-            return lit_iso(v)
-        if isinstance(v, int):
-            return str(int(v))
-        if isinstance(v, float):
-            return lit_float(float(v))
+        for typ, fn in ((str, lit_str), (_dt.datetime, _lit_dt), (_dt.date, _lit_iso),
+                        (int, str), (float, _lit_float)):
+            if isinstance(v, typ):  # a subclass: as its base type
+                return fn(typ(v) if typ in (str, int, float) else v)
         return lit_str(str(v))
-
-    get = table.get
 
     def row_literal(row) -> str:
         out = []

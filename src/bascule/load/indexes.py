@@ -30,8 +30,8 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from bascule.load.bookkeeping import INDEX, bookkeeping_metadata
-from bascule.load.dialects import quote
-from bascule.load.writer import db_message
+from bascule.load.bulk import db_message
+from bascule.load.dialects import dialect_for, quote
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def drop_for_empty_tables(engine: Engine, tables: Iterable[str], run_id: int) ->
     """Drop the secondary indexes of those ``tables`` that hold no row, recording each one in
     ``bascule_index`` in the same transaction. Returns ``["Table.index", ...]``; nothing on a
     target that is not PostgreSQL."""
-    if engine.dialect.name != "postgresql":
+    if not dialect_for(engine).defers_indexes:
         return []
     t = bookkeeping_metadata().tables[INDEX]
     dropped: list[str] = []
@@ -114,7 +114,7 @@ def restore(engine: Engine, builders: int = BUILDERS) -> IndexReport:
     so a run killed here leaves exactly the missing ones recorded. An index that cannot be
     created stays recorded and is reported in ``failed``; the others go on."""
     rep = IndexReport()
-    if engine.dialect.name != "postgresql":
+    if not dialect_for(engine).defers_indexes:
         return rep
     t0 = time.monotonic()
     with engine.connect() as conn:

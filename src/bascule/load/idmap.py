@@ -1,0 +1,159 @@
+"""The id map in the target: the only code that reads or writes the layout of ``bascule_idmap``
+and ``bascule_idblock`` (see ``load.bookkeeping`` for the contract).
+
+Shared rows (User, Vendor, File) are rows of ``bascule_idmap``, kept in memory for the whole run:
+every group may reference them. The rows a source group owns are packed in ``bascule_idblock``
+(one row per group, table and block of up to ``BLOCK`` entries: arrays of old ids, new ids and
+row hashes) and loaded per unit of groups, so memory is bounded by the largest unit, not by the
+size of the source, and the target holds a few thousand narrow rows instead of one per moved row.
+
+A group's ``bascule_idmap`` rows (the one-row-per-entry layout that targets written before the
+blocks still hold) are read like its blocks, and folded into blocks when the group is written
+again.
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import repeat
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from bascule.load.bookkeeping import GROUP, IDBLOCK, IDMAP, bookkeeping_metadata
+from bascule.plan.changeset import Entry, ExistingEntries
+
+#: Entries per bascule_idblock row (3 arrays of 8 bytes each: 192 KiB at most per row).
+BLOCK = 8192
+
+#: The columns of a bascule_idblock row, in the order ``pack_blocks`` gives them.
+IDBLOCK_COLUMNS = ("group_id", "table_name", "block", "run_id", "n", "max_new_id", "old_ids",
+                   "new_ids", "row_hashes", "new_keys")
+#: The columns of a bascule_idmap row.
+IDMAP_COLUMNS = ("table_name", "old_id", "new_id", "group_id", "row_hash", "new_key", "run_id")
+
+
+def _pack(values: Iterable[int]) -> bytes:
+    a = array("q", values)
+    if sys.byteorder != "little":
+        a.byteswap()
+    return a.tobytes()
+
+
+def _unpack(data: bytes | memoryview) -> array:
+    a = array("q")
+    a.frombytes(bytes(data))
+    if sys.byteorder != "little":
+        a.byteswap()
+    return a
+
+
+def pack_blocks(group_id: int, table: str, entries: dict[int, Entry], run_id: int
+                ) -> list[tuple]:
+    """The bascule_idblock rows of one group's entries of one table, sorted by old id
+    (``IDBLOCK_COLUMNS``)."""
+    olds = sorted(entries)
+    out = []
+    for b, i in enumerate(range(0, len(olds), BLOCK)):
+        part = olds[i:i + BLOCK]
+        ents = [entries[o] for o in part]
+        keys = [e[2] for e in ents]
+        out.append((
+            group_id, table, b, run_id, len(part), max(e[0] for e in ents),
+            _pack(part), _pack(e[0] for e in ents),
+            _pack(0 if e[1] is None else e[1] for e in ents),
+            None if all(k is None for k in keys) else "\n".join(k or "" for k in keys),
+        ))
+    return out
+
+
+def unpack_block(old_ids, new_ids, row_hashes, new_keys) -> Iterator[tuple[int, Entry]]:
+    """(old_id, entry) of one bascule_idblock row (zipped in C: no Python loop per entry)."""
+    keys = repeat(None) if new_keys is None else (k or None for k in new_keys.split("\n"))
+    return zip(_unpack(old_ids), zip(_unpack(new_ids), _unpack(row_hashes), keys))
+
+
+def load_shared(conn: Connection | None, tables: Sequence[str]) -> dict[str, dict[int, Entry]]:
+    """The entries of the shared rows (every row of bascule_idmap of these tables)."""
+    out: dict[str, dict[int, Entry]] = {t: {} for t in tables}
+    if conn is None:
+        return out
+    t = bookkeeping_metadata().tables[IDMAP]
+    stmt = select(t.c.table_name, t.c.old_id, t.c.new_id, t.c.row_hash).where(
+        t.c.table_name.in_(tables))
+    for tn, old, new, h in conn.execute(stmt):
+        out[tn][int(old)] = (int(new), None if h is None else int(h), None)
+    return out
+
+
+def load_group_entries(conn: Connection | None, group_ids: Iterable[int], *,
+                       blocks: bool = True) -> ExistingEntries:
+    """Entries of the group-scoped rows of these source groups and their owners, from
+    bascule_idblock and from bascule_idmap rows that name a group."""
+    found = ExistingEntries()
+    if conn is None:
+        return found
+    out, owner = found.entries, found.owners
+    md = bookkeeping_metadata()
+    t, blk = md.tables[IDMAP], md.tables[IDBLOCK]
+    ids = list(group_ids)
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        stmt = select(t.c.table_name, t.c.old_id, t.c.new_id, t.c.row_hash, t.c.new_key,
+                      t.c.group_id).where(t.c.group_id.in_(part))
+        for tn, old, new, h, nk, g in conn.execute(stmt):
+            out.setdefault(tn, {})[int(old)] = (int(new), None if h is None else int(h), nk)
+            owner.setdefault(tn, {})[int(old)] = int(g)
+        if not blocks:
+            continue
+        stmt = select(blk.c.table_name, blk.c.group_id, blk.c.old_ids, blk.c.new_ids,
+                      blk.c.row_hashes, blk.c.new_keys).where(blk.c.group_id.in_(part))
+        for tn, g, o, n, h, k in conn.execute(stmt):
+            entries = dict(unpack_block(o, n, h, k))
+            out.setdefault(tn, {}).update(entries)
+            owner.setdefault(tn, {}).update(dict.fromkeys(entries, int(g)))
+    return found
+
+
+def max_new_ids(conn: Connection | None, *, blocks: bool = True) -> dict[str, int]:
+    """Highest new id bascule ever allocated per table (ids of rows since deleted included)."""
+    if conn is None:
+        return {}
+    md = bookkeeping_metadata()
+    t, blk = md.tables[IDMAP], md.tables[IDBLOCK]
+    out: dict[str, int] = {}
+    queries = [select(t.c.table_name, func.max(t.c.new_id)).group_by(t.c.table_name)]
+    if blocks:
+        queries.append(select(blk.c.table_name, func.max(blk.c.max_new_id))
+                       .group_by(blk.c.table_name))
+    for q in queries:
+        for tn, m in conn.execute(q):
+            out[tn] = max(out.get(tn, 0), int(m or 0))
+    return out
+
+
+def done_groups():
+    """SELECT of the source groups whose rows count as moved (status 'done')."""
+    grp = bookkeeping_metadata().tables[GROUP]
+    return select(grp.c.source_group_id).where(grp.c.status == "done")
+
+
+def moved_entries(conn: Connection, table: str, *, blocks: bool = True
+                  ) -> Iterator[tuple[int, int, int | None]]:
+    """(old_id, new_id, source group or None) of every moved row of one table: shared rows,
+    and the rows of groups whose status is 'done'. Streams block by block (not sorted)."""
+    md = bookkeeping_metadata()
+    t, blk = md.tables[IDMAP], md.tables[IDBLOCK]
+    done = done_groups()
+    q = select(t.c.old_id, t.c.new_id, t.c.group_id).where(
+        t.c.table_name == table, (t.c.group_id.is_(None)) | t.c.group_id.in_(done))
+    for old, new, g in conn.execute(q):
+        yield int(old), int(new), None if g is None else int(g)
+    if not blocks:
+        return
+    q = select(blk.c.group_id, blk.c.old_ids, blk.c.new_ids).where(
+        blk.c.table_name == table, blk.c.group_id.in_(done))
+    for g, o, n in conn.execute(q):
+        yield from zip(_unpack(o), _unpack(n), repeat(int(g)))

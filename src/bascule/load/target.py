@@ -1,0 +1,157 @@
+"""The Camap target: shape detection by reflection, schema creation for empty targets, the
+foreign-key check of a whole target.
+
+Every moved table (``model.tables``) must exist in the target; bascule writes nothing else but
+its own ``bascule_*`` tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import MetaData, Table, and_, func, inspect, select
+from sqlalchemy.engine import Connection, Engine
+
+from bascule.load.bookkeeping import BOOKKEEPING_TABLES, GROUP, IDBLOCK, IDMAP, RUN
+from bascule.load.dialects import backend, dialect_for
+from bascule.model.tables import MIGRATION, Migration
+from bascule.schema import camap_metadata
+
+
+class TargetError(Exception):
+    """The target is not a Camap database bascule can write into."""
+
+
+@dataclass
+class TargetInfo:
+    backend: str
+    shape: str  # "2023" | "head"
+    shape_reasons: list[str]
+    columns: dict[str, list[str]]
+    not_null: dict[str, set[str]]
+    has_bookkeeping: bool
+    has_idblock: bool = False  # bascule_idblock (the packed id map of group rows)
+    tables: dict[str, Table] = field(repr=False, default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"backend": self.backend, "shape": self.shape, "shape_reasons": self.shape_reasons,
+                "has_bookkeeping": self.has_bookkeeping}
+
+
+def detect_camap_shape(cols: dict[str, set[str]]) -> tuple[str, list[str]]:
+    head, old = [], []
+    if "stockTracking" in cols.get("Product", set()):
+        head.append("Product.stockTracking exists")
+    if "daysAfterClosingBeforeHidingDutyPeriods" in cols.get("Group", set()):
+        head.append("Group.daysAfterClosingBeforeHidingDutyPeriods exists")
+    if "ProductDistributionStock" in cols:
+        head.append("table ProductDistributionStock exists")
+    if "groupType" in cols.get("Group", set()):
+        old.append("Group.groupType exists")
+    if "wholesale" in cols.get("Product", set()):
+        old.append("Product.wholesale exists")
+    if head and not old:
+        return "head", head
+    if old and not head:
+        return "2023", old
+    if head and old:
+        # a Camap that kept some Cagette columns and ran the later migrations: the head rules
+        # apply (flags bits, stock tracking); the extra columns are filled when known.
+        return "head", head + ["(also " + "; ".join(old) + ")"]
+    raise TargetError("the target does not look like a Camap database "
+                      "(no Product.stockTracking nor Group.groupType)")
+
+
+def inspect_target(bind: Engine | Connection, migration: Migration = MIGRATION) -> TargetInfo:
+    """Reflect the target: its Camap shape, the columns of every moved table, bascule's own
+    tables. Raises TargetError when a moved table is missing (an empty database: create the
+    schema first)."""
+    insp = inspect(bind)
+    names = set(insp.get_table_names())
+    missing = [t for t in migration.order if t not in names]
+    if missing:
+        if not (names - set(BOOKKEEPING_TABLES)):
+            raise TargetError(
+                "the target database is empty: create the Camap schema first "
+                "(or pass --create-schema 2023|head)"
+            )
+        raise TargetError("the target is not a Camap database: missing tables "
+                          + ", ".join(missing))
+    cols: dict[str, set[str]] = {}
+    not_null: dict[str, set[str]] = {}
+    for t in names:
+        if t.startswith("bascule_"):
+            continue
+        cs = insp.get_columns(t)
+        cols[t] = {c["name"] for c in cs}
+        not_null[t] = {c["name"] for c in cs if not c.get("nullable", True)}
+    shape, reasons = detect_camap_shape(cols)
+    md = MetaData()
+    tables = {t: Table(t, md, autoload_with=bind) for t in migration.order}
+    for tbl in tables.values():
+        for c in tbl.columns:  # DOUBLE as float, not Decimal
+            if getattr(c.type, "asdecimal", False):
+                c.type.asdecimal = False
+    return TargetInfo(
+        backend=backend(bind),
+        shape=shape,
+        shape_reasons=reasons,
+        columns={t: [c.name for c in tables[t].columns] for t in tables},
+        not_null=not_null,
+        has_bookkeeping=IDMAP in names and RUN in names and GROUP in names,
+        has_idblock=IDBLOCK in names,
+        tables=tables,
+    )
+
+
+def create_camap_schema(engine: Engine, shape: str, migration: Migration = MIGRATION) -> None:
+    """Create an empty Camap schema ("2023" or "head") in an empty target database."""
+    insp = inspect(engine)
+    existing = set(insp.get_table_names())
+    if existing & set(migration.order):
+        raise TargetError("--create-schema: the target already has Camap tables; not touching it")
+    camap_metadata(shape).create_all(engine)
+
+
+def dangling_foreign_keys(conn: Connection) -> tuple[int, list[dict]]:
+    """Check every declared foreign key of the target's tables (bascule's own excluded): how
+    many were checked, and for each one that does not resolve its table, columns, parent table
+    and number of rows pointing at nothing."""
+    md = MetaData()
+    md.reflect(conn, only=lambda name, _m: not name.startswith("bascule_"))
+    checked = 0
+    bad: list[dict] = []
+    for _name, table in sorted(md.tables.items()):
+        for fk in table.foreign_key_constraints:
+            parent = fk.referred_table
+            cols = list(fk.columns)
+            # the parent is always aliased, so that self-references (Operation.relationId)
+            # take the same path as the others
+            p = parent.alias("p")
+            pcols = [p.c[e.column.name] for e in fk.elements]
+            stmt = (
+                select(func.count())
+                .select_from(table.outerjoin(p, and_(*[c == pc for c, pc in zip(cols, pcols)])))
+                .where(and_(*[c.is_not(None) for c in cols]))
+                .where(pcols[0].is_(None))
+            )
+            n = int(conn.execute(stmt).scalar() or 0)
+            checked += 1
+            if n:
+                bad.append({"table": table.name, "columns": [c.name for c in cols],
+                            "parent": parent.name, "rows": n})
+    return checked, bad
+
+
+@contextmanager
+def target_read(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction on the target (plan and verify: nothing is ever written)."""
+    conn = engine.connect()
+    try:
+        dialect_for(engine).begin_read_only(conn)
+        yield conn
+    finally:
+        conn.rollback()
+        conn.close()
