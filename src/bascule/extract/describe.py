@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, inspect, select, MetaData, Table
+from sqlalchemy import MetaData, Table, func, inspect, select
 from sqlalchemy.engine import Engine
 
 from bascule.extract.source import SourceReader, inspect_source

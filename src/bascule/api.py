@@ -1,0 +1,131 @@
+"""The library face of bascule: what the command line, the demo and the tests call.
+
+```python
+from bascule import api
+settings = api.settings(source_url=..., target_url=...)   # or load_settings(file, **flags)
+api.describe(settings)               -> SourceDescription
+api.plan(settings)                   -> RunReport   (writes nothing anywhere)
+api.migrate(settings, prune=False)   -> RunReport
+api.verify(settings)                 -> VerifyReport
+api.redirects(settings, "nginx", out_dir=Path(...)) -> (files written, how to install them)
+api.producers(settings)              -> [Producer]
+api.create_schema(settings, "head")  (an empty Camap schema in an empty target)
+```
+
+Each returns a value; none prints. ``migration`` (default ``model.tables.MIGRATION``) is the
+description of the tables that move.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, TextIO
+
+from bascule.config import Settings, load_settings
+from bascule.dbutil import make_engine
+from bascule.errors import MigrationError
+from bascule.extract.describe import SourceDescription, describe_source
+from bascule.extract.source import SourceError
+from bascule.load.target import TargetError, create_camap_schema
+from bascule.model.tables import MIGRATION, Migration
+from bascule.producers.notice import Producer, find_producers
+from bascule.redirects import EmitOptions, emit
+from bascule.redirects.common import DEFAULT_MAX_AGE
+from bascule.redirects.mapping import DbMapping
+from bascule.run.compare import VerifyReport
+from bascule.run.migrate import migrate as _migrate
+from bascule.run.report import Progress, RunReport
+from bascule.run.verify import verify as _verify
+
+__all__ = ["MigrationError", "create_schema", "describe", "migrate", "plan", "producers",
+           "redirects", "settings", "verify"]
+
+
+def settings(config_file: str | None = None, **values: Any) -> Settings:
+    """Settings from a TOML file (optional), ``BASCULE_*`` variables and these values."""
+    return load_settings(config_file, **values)
+
+
+def _need(value: str | None, name: str, why: str = "") -> str:
+    if not value:
+        raise MigrationError(f"{name} is not set (bascule.toml, BASCULE_{name.upper()} or "
+                             f"--{name.split('_')[0]}){why}")
+    return value
+
+
+def describe(s: Settings) -> SourceDescription:
+    """What the source holds: shape, groups by mode, rows per table (read only)."""
+    try:
+        return describe_source(make_engine(_need(s.source_url, "source_url")))
+    except SourceError as e:
+        raise MigrationError(str(e)) from None
+
+
+def create_schema(s: Settings, shape: str, migration: Migration = MIGRATION) -> None:
+    """An empty Camap schema of that shape ("2023" or "head") in an empty target."""
+    try:
+        create_camap_schema(make_engine(_need(s.target_url, "target_url")), shape, migration)
+    except TargetError as e:
+        raise MigrationError(str(e)) from None
+
+
+def plan(s: Settings, *, progress: Progress | None = None,
+         migration: Migration = MIGRATION) -> RunReport:
+    """Dry run of migrate: what would move and what changed since the last run."""
+    _need(s.source_url, "source_url")
+    _need(s.target_url, "target_url")
+    return _migrate(s, dry_run=True, progress=progress, migration=migration)
+
+
+def migrate(s: Settings, *, prune: bool = False, progress: Progress | None = None,
+            migration: Migration = MIGRATION) -> RunReport:
+    """Move the selected AMAP groups into the target (again: bring it up to date)."""
+    _need(s.source_url, "source_url")
+    _need(s.target_url, "target_url")
+    return _migrate(s, prune=prune, progress=progress, migration=migration)
+
+
+def verify(s: Settings, *, progress: Progress | None = None,
+           migration: Migration = MIGRATION) -> VerifyReport:
+    """Compare the target with the source through the id map; ``ok`` when nothing differs."""
+    _need(s.source_url, "source_url")
+    _need(s.target_url, "target_url")
+    return _verify(s, progress=progress, migration=migration)
+
+
+def emit_options(s: Settings, *, fallback: str = "410", max_age: int = DEFAULT_MAX_AGE,
+                 config_dir: str, server_tz: str | None = None) -> EmitOptions:
+    """The redirect options of these settings, validated (EmitError names a bad value)."""
+    return EmitOptions(old_host=s.old_host, new_host=s.new_host, cut=s.redirect_end,
+                       status=s.redirect_status, fallback=fallback, max_age=max_age,
+                       config_dir=config_dir, server_tz=server_tz or s.timezone).validate()
+
+
+def redirects(s: Settings, fmt: str, opts: EmitOptions, *, out_dir: Path | None = None,
+              stream: TextIO | None = None) -> tuple[list[Path], str]:
+    """The redirect configuration of ``fmt`` from the id map in the target: (files written,
+    how to install them). csv/json go to ``stream`` when given."""
+    eng = make_engine(_need(s.target_url, "target_url",
+                            " (the id mapping lives in the target database)"))
+    try:
+        return emit(fmt, DbMapping(eng), opts, out_dir=out_dir, stream=stream)
+    finally:
+        eng.dispose()
+
+
+def redirects_left(opts: EmitOptions) -> dt.timedelta:
+    """How long the redirects still work."""
+    return opts.cut - dt.datetime.now(opts.cut.tzinfo)
+
+
+def producers(s: Settings) -> list[Producer]:
+    """The producers whose catalogs were linked to a producer space, with their Camap links."""
+    src = make_engine(_need(s.source_url, "source_url"))
+    tgt = make_engine(_need(s.target_url, "target_url"))
+    try:
+        return find_producers(src, DbMapping(tgt), new_host=s.new_host,
+                              cutover_date=s.cutover_date)
+    finally:
+        src.dispose()
+        tgt.dispose()

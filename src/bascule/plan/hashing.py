@@ -1,0 +1,37 @@
+"""The hashes the id map keeps: of a composite source key (its stored old id) and of a written row
+(so that a rerun knows what changed without reading the target rows)."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+_blake2b = hashlib.blake2b
+_unpack_q = struct.Struct(">q").unpack
+
+
+def key_hash(table: str, key: Sequence[Any]) -> int:
+    """A stable positive 63-bit id for a composite-key row (used as its ``old_id``)."""
+    h = hashlib.blake2b(repr((table, tuple(key))).encode(), digest_size=8).digest()
+    return struct.unpack(">q", h)[0] & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def row_hash(values: Sequence[Any]) -> int:
+    """A signed 64-bit hash of a transformed row (what was written), stable across runs.
+
+    ``repr`` of the tuple is deterministic for the value types rows carry (int, float, str,
+    bytes, date, datetime, None); one blake2b call per row keeps it cheap.
+    """
+    d = hashlib.blake2b(repr(tuple(values)).encode("utf-8", "surrogatepass"),
+                        digest_size=8).digest()
+    return struct.unpack(">q", d)[0]
+
+
+def text_hash(encoded: str | bytes) -> int:
+    """A signed 64-bit hash of a row as the writer sends it (its COPY line or SQL literal): the
+    encoding is made anyway, and hashing its text costs a fraction of ``row_hash``'s ``repr``
+    (dates and floats format slowly). Only compared with hashes of the same target."""
+    b = encoded if isinstance(encoded, bytes) else encoded.encode("utf-8", "surrogatepass")
+    return _unpack_q(_blake2b(b, digest_size=8).digest())[0]

@@ -1,0 +1,156 @@
+"""What one run works with, built once and passed to every stage as an argument: the settings,
+engines and shapes, the source reader, the planner, the run's state and its report. A run that
+forks workers hands each one its own connections (``become_worker``)."""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from bascule.config import Settings
+from bascule.errors import MigrationError
+from bascule.extract.closure import UnitRead, read_shared, read_unit
+from bascule.extract.source import GroupRef, SourceError, SourceInfo, SourceReader, inspect_source
+from bascule.load.apply import UnitLoad
+from bascule.load.finish import Prepared
+from bascule.load.idmap import load_group_entries
+from bascule.load.target import TargetError, TargetInfo, inspect_target
+from bascule.model.tables import Migration
+from bascule.plan.build import Planner
+from bascule.plan.changeset import ExistingEntries
+from bascule.plan.ids import RunState
+from bascule.run.parallel import keep_inherited
+from bascule.run.report import NullProgress, Progress
+from bascule.run.timings import Timings
+
+log = logging.getLogger(__name__)
+
+
+#: Allocations between two collections of the garbage collector's young generation in a run
+#: (Python's default is 700).
+GC_GEN0 = 50_000
+
+
+@contextmanager
+def relaxed_gc(gen0: int = GC_GEN0) -> Iterator[None]:
+    """A run allocates millions of short-lived rows, tuples and dicts and makes few reference
+    cycles: during it, the collector's young generation is collected every ``gen0`` allocations,
+    and what exists when it starts is frozen (never traversed again; worker processes forked
+    later do not dirty those pages either). Measured with callgrind on one unit of 77,000 rows:
+    3% fewer instructions in the build."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(gen0, before[1], before[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
+def inspect_both(source: Engine, target: Engine, migration: Migration
+                 ) -> tuple[SourceInfo, TargetInfo]:
+    """Both shapes, found by reflection; a source or target bascule cannot use is a
+    MigrationError that says why."""
+    try:
+        sinfo = inspect_source(source, migration)
+    except SourceError as e:
+        raise MigrationError(f"source: {e}") from None
+    try:
+        tinfo = inspect_target(target, migration)
+    except TargetError as e:
+        raise MigrationError(f"target: {e}") from None
+    log.info("source shape %s (%s); target Camap %s (%s)", sinfo.shape,
+             "; ".join(sinfo.shape_reasons), tinfo.shape, "; ".join(tinfo.shape_reasons))
+    return sinfo, tinfo
+
+
+@dataclass
+class Run:
+    """Everything one run works with (see the module docstring)."""
+
+    settings: Settings
+    migration: Migration
+    source: Engine
+    target: Engine
+    sinfo: SourceInfo
+    tinfo: TargetInfo
+    reader: SourceReader
+    planner: Planner
+    state: RunState
+    progress: Progress
+    timings: Timings = field(default_factory=Timings)
+    load: UnitLoad | None = None  # how units are written; None: nothing is (plan, verify)
+    prepared: Prepared = field(default_factory=Prepared)
+    groups_done: dict[int, dict] = field(default_factory=dict)  # bascule_group before the run
+    units: int = 0
+    lent: list[Connection] = field(default_factory=list)  # snapshot connections of the workers
+
+    @property
+    def dry_run(self) -> bool:
+        return self.load is None
+
+    def read(self, groups: Sequence[GroupRef]) -> UnitRead:
+        """What the unit of these groups needs from the source (in a read-ahead thread, or
+        inline); only ``state.unhandled`` of the run's state is read."""
+        with self.timings("read"):
+            return read_unit(self.reader, self.migration, [g.id for g in groups],
+                             self.state.unhandled)
+
+    def existing(self, groups: Sequence[GroupRef]) -> ExistingEntries:
+        """What previous runs wrote for these groups (their id map)."""
+        if not self.tinfo.has_bookkeeping:
+            return ExistingEntries()
+        with self.target.connect() as conn:
+            return load_group_entries(conn, [g.id for g in groups],
+                                      blocks=self.tinfo.has_idblock)
+
+
+@contextmanager
+def lent_snapshots(run: Run, workers: int) -> Iterator[None]:
+    """While the workers run: one snapshot connection per forked worker is lent to it
+    (``become_worker``), the others stay with the parent (its server-side queries)."""
+    every = run.reader.snapshots
+    run.lent, run.reader.snapshots = every[:workers - 1], every[workers - 1:]
+    try:
+        yield
+    finally:
+        run.reader.snapshots = every
+
+
+def become_worker(run: Run, index: int) -> None:
+    """In forked worker ``index``: read from its own connection of the source snapshot, leave
+    the parent's connections alone (kept referenced, never closed here), no progress display,
+    no index to build (the parent does, once every worker is done)."""
+    keep_inherited(run.reader, run.source.pool, run.target.pool, *run.lent,
+                   *run.reader.snapshots)
+    run.reader = run.reader.adopt(run.lent[index])
+    run.source.dispose(close=False)
+    run.target.dispose(close=False)
+    run.progress = NullProgress()
+    run.prepared.indexes_dropped = []
+    run.timings = Timings()
+
+
+def worker_state(run: Run) -> dict[str, Any]:
+    """What the parent's shared-row pass leaves for the workers: the shared rows' id map, the
+    handled rows and those that failed."""
+    return {"shared": run.state.shared, "handled": run.state.handled,
+            "failed": run.state.failed}
+
+
+def take_worker_state(run: Run, payload: dict[str, Any], prefetched: dict[int, UnitRead]
+                      ) -> None:
+    """In a worker, after the parent's shared-row pass: its state; the units read before it
+    read again only the shared rows it did not handle."""
+    run.state.shared = payload["shared"]
+    run.state.handled = payload["handled"]
+    run.state.failed = payload["failed"]
+    for pre in prefetched.values():
+        pre.shared = read_shared(run.reader, run.migration, pre.refs, run.state.unhandled)

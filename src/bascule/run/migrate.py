@@ -1,0 +1,266 @@
+"""`bascule migrate` and `bascule plan`: the transfer, group by group.
+
+A run, in order:
+
+1. Reflect the source (shape 2021/2023, columns read, legacy columns ignored) and the target
+   (Camap 2023/head). Any missing required table/column is an error before anything is written.
+2. Select the AMAP-mode groups (``(flags & 2) = 0``), narrowed by ``groups`` / ``exclude_groups``,
+   and cut them into units of work (a few groups, bounded by an estimate of their rows).
+3. Prepare: what the target holds (id map, next ids, e-mails), the double-encoded columns, then
+   (migrate) bascule's tables, a run row, the indexes to build after the data.
+4. For each unit: read its closure from the source snapshot (``extract``), build its changes
+   (``plan``), write them with the id map and the group status in ONE target transaction
+   (``load.apply``): in this process (``executor``) or in worker processes (``parallel``).
+5. Complete the target (indexes, foreign keys, sequences), close the run.
+
+``dry_run=True`` (``bascule plan``) runs steps 1–4 up to the comparison and writes nothing
+anywhere (the target is read in a read-only transaction; bascule's own tables are not created).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from bascule.config import Settings
+from bascule.dbutil import make_engine
+from bascule.errors import MigrationError
+from bascule.extract.drivers import source_engine
+from bascule.extract.source import GroupRef, SourceReader
+from bascule.load.apply import UnitLoad, row_encoders
+from bascule.load.dialects import dialect_for
+from bascule.load.finish import (
+    Prepared,
+    complete_target,
+    defer_indexes,
+    prepare_bookkeeping,
+    restore_indexes,
+)
+from bascule.load.runlog import close_run, open_run
+from bascule.model.tables import MIGRATION, Migration
+from bascule.plan.build import Planner
+from bascule.plan.ids import Preserve, RunState, Sequential, SharedCounters
+from bascule.run.context import (
+    Run,
+    become_worker,
+    inspect_both,
+    lent_snapshots,
+    relaxed_gc,
+    take_worker_state,
+    worker_state,
+)
+from bascule.run.executor import UnitExecutor, run_serial
+from bascule.run.parallel import Counters, run_steps
+from bascule.run.preflight import (
+    UNIT_BATCHES,
+    WORKER_UNIT_BATCHES,
+    TargetState,
+    cut_units,
+    estimate_rows,
+    mojibake_columns,
+    preserve_preflight,
+    read_target_state,
+    select_groups,
+    workers_for,
+    workers_wanted,
+)
+from bascule.run.report import NullProgress, Progress, RunReport
+from bascule.run.shared_pass import shared_pass
+from bascule.transform.context import TransformContext
+
+log = logging.getLogger(__name__)
+
+__all__ = ["MigrationError", "migrate"]
+
+
+def migrate(settings: Settings, *, dry_run: bool = False, prune: bool = False,
+            progress: Progress | None = None, migration: Migration = MIGRATION,
+            source: Engine | None = None, target: Engine | None = None) -> RunReport:
+    """One run of ``bascule migrate`` (or ``bascule plan`` with ``dry_run``)."""
+    t0 = time.monotonic()
+    if not settings.source_url or not settings.target_url:
+        raise MigrationError("source_url and target_url must both be set (bascule.toml, "
+                             "BASCULE_SOURCE_URL / BASCULE_TARGET_URL, or --source / --target)")
+    source = source or source_engine(settings.source_url)
+    target = target or make_engine(settings.target_url)
+    sinfo, tinfo = inspect_both(source, target, migration)
+    report = RunReport(command="plan" if dry_run else "migrate", dry_run=dry_run,
+                       started_at=dt.datetime.now().replace(microsecond=0).isoformat(),
+                       source=sinfo.as_dict(), target=tinfo.as_dict(),
+                       settings=settings.safe_dict())
+    wanted = workers_wanted(settings, source, target, parallel_ok=not dry_run)
+    with relaxed_gc(), SourceReader(source, sinfo, snapshots=wanted if wanted > 1 else 0) \
+            as reader:
+        groups = select_groups(reader, settings)
+        est = estimate_rows(reader, groups)
+        units = cut_units(groups, est, settings.batch_size * UNIT_BATCHES)
+        run = _open(settings, migration, source, target, sinfo, tinfo, reader, groups, report,
+                    dry_run=dry_run, prune=prune, progress=progress or NullProgress())
+        _move(run, report, groups, units, est, wanted)
+    report.notes = run.planner.ctx.notes_summary()
+    report.seconds = time.monotonic() - t0
+    report.timings = run.timings.rounded()
+    log.info("seconds: %s (read and write run in their own threads, beside the build)",
+             ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()))
+    report.status = "done" if report.ok else "failed"
+    if run.load is not None:
+        close_run(target, run.load.run_id, report.status,
+                  {"groups": len(report.groups), "failed": len(report.failed),
+                   "rows_written": report.rows_written(), "seconds": round(report.seconds, 3)})
+    return report
+
+
+def _open(settings: Settings, migration: Migration, source: Engine, target: Engine, sinfo,
+          tinfo, reader: SourceReader, groups: Sequence[GroupRef], report: RunReport, *,
+          dry_run: bool, prune: bool, progress: Progress) -> Run:
+    """Step 3: what the target holds, the transform's context, the planner; for migrate the
+    bookkeeping, the run row and the indexes deferred."""
+    held: TargetState = read_target_state(target, tinfo, migration)
+    report.previous_run = held.previous_run
+    if settings.id_strategy == "preserve":
+        preserve_preflight(reader, target, tinfo, migration, groups)
+    mojibake = mojibake_columns(reader, migration)
+    report.source["mojibake_columns"] = sorted(f"{t}.{c}" for t, c in mojibake)
+    state = RunState(held.shared, held.next_id, held.emails)
+    ctx = TransformContext(sinfo.shape, tinfo.shape, {}, migration=migration,
+                           target_columns={t: set(c) for t, c in tinfo.columns.items()},
+                           target_not_null=tinfo.not_null,
+                           keep_linked_stock=settings.keep_linked_stock,
+                           mojibake_columns=mojibake)
+    planner = Planner(migration, ctx, Preserve() if settings.id_strategy == "preserve"
+                      else Sequential(state), row_encoders(target, tinfo.tables), sinfo.columns,
+                      pack=not dry_run, prune=prune)
+    run = Run(settings, migration, source, target, sinfo, tinfo, reader, planner, state,
+              progress, groups_done=held.groups_done)
+    if not dry_run:
+        defer_fks = prepare_bookkeeping(target, settings)
+        tinfo.has_idblock = True
+        run_id = open_run(target, settings, sinfo.shape, tinfo.shape)
+        report.run_id = run_id
+        run.load = UnitLoad(migration, tinfo.tables, dialect_for(target), run_id,
+                            defer_fks=defer_fks, prune=prune, rerun=held.rerun)
+        run.prepared = Prepared(defer_fks, defer_indexes(target, settings, migration, tinfo,
+                                                         run_id))
+    return run
+
+
+def _move(run: Run, report: RunReport, groups: Sequence[GroupRef],
+          units: list[list[GroupRef]], est: dict[int, int], wanted: int) -> None:
+    """Steps 4 and 5."""
+    run.progress.start(len(groups), sum(est.values()))
+    workers = workers_for(wanted, units, run.reader)
+    try:
+        if workers > 1:  # one unit in memory per worker, smaller: each process holds one
+            units = cut_units(groups, est, run.settings.batch_size * WORKER_UNIT_BATCHES)
+            run.units = len(units)
+            _run_parallel(run, report, units, est, workers)
+        else:
+            run.units = len(units)
+            run_serial(UnitExecutor(run, report), units, est)
+        report.workers, report.units = workers, run.units
+        report.vanished_groups = _vanished(run, groups)
+        if not run.dry_run:
+            done = complete_target(run.target, run.tinfo, run.migration, run.prepared)
+            report.fk_check, report.sequences = done.fk_check, done.sequences
+            report.indexes = done.indexes or report.indexes
+            run.timings.merge(done.seconds)
+    finally:
+        run.progress.stop()
+        if run.prepared.indexes_dropped:  # a failing run builds them too
+            dropped, run.prepared.indexes_dropped = run.prepared.indexes_dropped, []
+            with run.timings("indexes"):
+                report.indexes = restore_indexes(run.target, dropped)
+
+
+def _vanished(run: Run, groups: Sequence[GroupRef]) -> list[dict]:
+    """Groups moved by an earlier run that are no longer AMAP groups of the source."""
+    selected = {g.id for g in groups}
+    amap = {g.id for g in run.reader.amap_groups()}
+    return [{"source_id": gid, "name": info.get("name"), "target_id": info.get("target_group_id")}
+            for gid, info in sorted(run.groups_done.items())
+            if gid not in selected and info.get("status") == "done" and gid not in amap]
+
+
+# -- in worker processes --------------------------------------------------------------------
+
+
+class MigrateStep:
+    """migrate's ``UnitStep``: the shared rows first, in the parent, while each forked worker
+    reads its first unit; then the units spread over the processes, each reading from its own
+    connection of the same source snapshot and writing over its own target connection, new ids
+    reserved from counters the processes share."""
+
+    def __init__(self, run: Run, report: RunReport, units: list[list[GroupRef]],
+                 est: dict[int, int]):
+        self.run, self.report, self.units, self.est = run, report, units, est
+        self.counters = Counters(run.state.next_id)
+        if run.settings.id_strategy != "preserve":
+            run.planner = replace(run.planner, allocator=SharedCounters(run.state, self.counters))
+        self.ex = UnitExecutor(run, report, only_handled_shared=True)
+        self.prefetched: dict[int, Any] = {}
+        self.done: dict[int, list] = {}
+
+    def before(self) -> dict:
+        run = self.run
+        shared_pass(self.ex, [g for unit in self.units for g in unit])
+        self.counters.reset(run.state.next_id)  # the shared rows took ids
+        # from now on only new ids are looked up (no shared row is written again): keep old ->
+        # new id alone, compact, and no e-mails (memory that grew with the users)
+        for t in run.migration.shared:
+            run.state.fold(t)
+        run.state.emails = {}
+        return worker_state(run)
+
+    def prefetch(self, n: int) -> None:
+        self.prefetched[n] = self.run.read(self.units[n - 1])
+
+    def take_state(self, payload: dict) -> None:
+        take_worker_state(self.run, payload, self.prefetched)
+
+    def setup(self, index: int) -> None:
+        become_worker(self.run, index)
+        self.report.shared.clear()
+        self.report.email_matches = []
+        ctx = self.run.planner.ctx
+        ctx.counts, ctx.examples = {}, {}
+
+    def work(self, n: int) -> list:
+        return self.ex.do_unit(n, self.units[n - 1], self.prefetched.pop(n, None))
+
+    def partial(self) -> dict:
+        ctx = self.run.planner.ctx
+        return {"timings": dict(self.run.timings.seconds), "counts": ctx.counts,
+                "examples": ctx.examples, "shared": dict(self.report.shared),
+                "email_matches": self.report.email_matches}
+
+    def on_result(self, n: int, results: list) -> None:
+        self.done[n] = results
+        for r in results:
+            self.run.progress.group_done(r, self.est.get(r.source_id, 0))
+
+    def merge(self, partials: list[dict]) -> None:
+        for n in sorted(self.done):  # in the order of the units, as one process would
+            self.report.groups.extend(self.done[n])
+        ctx = self.run.planner.ctx
+        for f in partials:
+            self.run.timings.merge(f["timings"], prefix="workers_")
+            ctx.merge_counts(f["counts"], f["examples"])
+            for t, c in f["shared"].items():
+                self.report.shared[t].add(c)
+            self.report.email_matches.extend(f["email_matches"])
+
+
+def _run_parallel(run: Run, report: RunReport, units: list[list[GroupRef]],
+                  est: dict[int, int], workers: int) -> None:
+    log.info("%d units of work over %d worker processes", len(units), workers)
+    step = MigrateStep(run, report, units, est)
+    with run.timings("workers"), lent_snapshots(run, workers):
+        run_steps(workers, len(units), step)
+    report.shared_failed = [{"table": t, "id": i, "error": e}
+                            for t, rows in run.state.failed.items() for i, e in sorted(rows.items())]

@@ -1,0 +1,227 @@
+"""Before a run writes anything: which groups move, how they are cut into units, what the target
+already holds, which text columns are double-encoded, whether the preserve strategy can work.
+Everything here only reads."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import String, Text, func, select
+from sqlalchemy.engine import Engine
+
+from bascule.config import Settings
+from bascule.errors import MigrationError
+from bascule.extract.closure import group_closure, shared_refs_of
+from bascule.extract.source import GroupRef, SourceInfo, SourceReader
+from bascule.load.bookkeeping import IDMAP, bookkeeping_metadata
+from bascule.load.bulk import max_ids
+from bascule.load.dialects import dialect_for
+from bascule.load.idmap import load_shared, max_new_ids
+from bascule.load.runlog import groups_done, previous_run
+from bascule.load.target import TargetInfo, target_read
+from bascule.model.tables import Migration
+from bascule.plan.changeset import Entry
+from bascule.transform.clean import detect_mojibake_columns
+
+log = logging.getLogger(__name__)
+
+#: Rows in one unit of work (estimate), in batches: big enough to amortise round trips, small
+#: enough to keep memory flat and a failed unit cheap to retry group by group.
+UNIT_BATCHES = 12
+#: The same in a parallel run, where every worker process holds its own unit.
+WORKER_UNIT_BATCHES = 6
+
+
+def select_groups(reader: SourceReader, settings: Settings) -> list[GroupRef]:
+    """The AMAP groups that move: every one, or those of ``groups``, less ``exclude_groups``."""
+    amap = reader.amap_groups()
+    if settings.groups:
+        by_id = {g.id: g for g in amap}
+        all_ids = {g.id for g in reader.all_groups()}
+        problems = []
+        for gid in settings.groups:
+            if gid not in all_ids:
+                problems.append(f"group {gid}: not in the source")
+            elif gid not in by_id:
+                problems.append(f"group {gid}: is a shop-mode group ((flags & 2) != 0), never moved")
+        if problems:
+            raise MigrationError("; ".join(problems))
+        amap = [by_id[g] for g in sorted(set(settings.groups))]
+    excl = set(settings.exclude_groups)
+    return [g for g in amap if g.id not in excl]
+
+
+def estimate_rows(reader: SourceReader, groups: Sequence[GroupRef]) -> dict[int, int]:
+    """Rough rows per group (orders weigh most), to cut units of work and for the ETA."""
+    T = reader.info.tables
+    uo, p, c = T["UserOrder"], T["Product"], T["Catalog"]
+    stmt = (select(c.c.groupId, func.count())
+            .select_from(uo.join(p, p.c.id == uo.c.productId).join(c, c.c.id == p.c.catalogId))
+            .group_by(c.c.groupId))
+    orders = {int(g): int(n) for g, n in reader.scalar_rows(stmt)}
+    return {g.id: int(orders.get(g.id, 0) * 1.7) + 50 for g in groups}
+
+
+def cut_units(groups: Sequence[GroupRef], est: dict[int, int], limit: int) -> list[list[GroupRef]]:
+    """Consecutive groups, as many per unit as ``limit`` estimated rows allow (one at least)."""
+    units: list[list[GroupRef]] = []
+    cur: list[GroupRef] = []
+    n = 0
+    for g in groups:
+        if cur and n + est[g.id] > limit:
+            units.append(cur)
+            cur, n = [], 0
+        cur.append(g)
+        n += est[g.id]
+    if cur:
+        units.append(cur)
+    return units
+
+
+# -- how many processes -------------------------------------------------------------------------
+
+
+def workers_wanted(settings: Settings, source: Engine, target: Engine, *,
+                   parallel_ok: bool) -> int:
+    """Worker processes a run may use (1: none): the setting (0 = one per core), when the source
+    can be read by several connections in one snapshot (MariaDB/MySQL) and worker processes can
+    write (or read) the target (MariaDB/MySQL, PostgreSQL). ``parallel_ok``: the command runs
+    in workers at all (migrate and verify; not plan)."""
+    n = settings.workers or (os.cpu_count() or 1)
+    if (n <= 1 or not parallel_ok or not dialect_for(source).shared_snapshots
+            or not dialect_for(target).parallel_target
+            or os.environ.get("BASCULE_PIPELINE", "1") == "0"):
+        return 1
+    return n
+
+
+def workers_for(wanted: int, units: Sequence, reader: SourceReader) -> int:
+    """The worker processes this run uses (1: none)."""
+    want = min(wanted, len(units))
+    if want > 1 and reader.snapshot_error:
+        log.warning("one process: the source refused FLUSH TABLES WITH READ LOCK, needed to "
+                    "give the worker processes the same snapshot (%s)", reader.snapshot_error)
+        want = 1
+    return max(1, min(want, len(reader.snapshots)))
+
+
+# -- what the target holds -------------------------------------------------------------------
+
+
+@dataclass
+class TargetState:
+    """What the target holds before the run (read in one read-only transaction)."""
+
+    shared: dict[str, dict[int, Entry]]  # the id map of the shared rows
+    next_id: dict[str, int]  # above every id present or ever allocated by bascule
+    emails: dict[str, int]  # e-mail (lower case) → target user id
+    previous_run: dict | None
+    groups_done: dict[int, dict]  # bascule_group rows
+    rerun: bool  # the target holds bascule's tables: the id map may be rewritten
+
+
+def read_target_state(engine: Engine, tinfo: TargetInfo, migration: Migration) -> TargetState:
+    with target_read(engine) as conn:
+        bk = conn if tinfo.has_bookkeeping else None
+        shared = load_shared(bk, migration.shared)
+        allocated = max_new_ids(bk, blocks=tinfo.has_idblock)
+        present = max_ids(conn, [tinfo.tables[t] for t in migration.order
+                                 if not migration[t].composite])
+        next_id = {t: max(n, allocated.get(t, 0)) + 1 for t, n in present.items()}
+        next_id["User"] = max(next_id["User"], 2)  # never give a moved user id 1
+        u = tinfo.tables["User"]
+        emails: dict[str, int] = {}
+        for uid, e1, e2 in conn.execute(select(u.c.id, u.c.email, u.c.email2)):
+            for e in (e1, e2):
+                if e:
+                    emails.setdefault(e.strip().lower(), int(uid))
+        return TargetState(shared, next_id, emails,
+                           previous_run(conn) if bk is not None else None,
+                           groups_done(conn) if bk is not None else {},
+                           tinfo.has_bookkeeping)
+
+
+def preserve_preflight(reader: SourceReader, engine: Engine, tinfo: TargetInfo,
+                       migration: Migration, groups: Sequence[GroupRef]) -> None:
+    """id_strategy=preserve: refuse to start when any source id is taken in the target."""
+    problems: list[str] = []
+    owned: dict[str, set[int]] = defaultdict(set)
+    with target_read(engine) as conn:
+        if tinfo.has_bookkeeping:
+            t = bookkeeping_metadata().tables[IDMAP]
+            for tn, old in conn.execute(select(t.c.table_name, t.c.old_id)):
+                owned[tn].add(int(old))
+        gids = [g.id for g in groups]
+        for i in range(0, len(gids), 200):
+            rows = group_closure(reader, migration, gids[i:i + 200])
+            shared = shared_refs_of(migration, reader.info.shape, rows)
+            for tname, ids in [(t, {int(r["id"]) for r in rs}) for t, rs in rows.items()
+                               if not migration[t].composite] + list(shared.items()):
+                problems += _taken(conn, tinfo, tname, sorted(ids - owned[tname]))
+    if problems:
+        raise MigrationError("id_strategy=preserve refused: " + "; ".join(problems[:20]))
+
+
+def _taken(conn, tinfo: TargetInfo, table: str, want: list[int]) -> list[str]:
+    out = []
+    if table == "User" and 1 in want:
+        out.append("User id 1 would keep id 1 (Camap's super-admin)")
+    tbl = tinfo.tables[table]
+    for j in range(0, len(want), 1000):
+        taken = conn.execute(select(tbl.c.id).where(tbl.c.id.in_(want[j:j + 1000]))).scalars().all()
+        if taken:
+            out.append(f"{table}: ids {sorted(taken)[:10]} already exist in the target "
+                       f"({len(taken)} collisions)")
+    return out
+
+
+# -- double-encoded text --------------------------------------------------------------------
+
+
+def text_samples(reader: SourceReader, migration: Migration) -> dict[tuple[str, str], list[str]]:
+    """Up to 2000 non-ASCII values per text column of the moved tables, in id order.
+
+    Among the first 20000 non-NULL values of each column (by primary key). The server keeps
+    only the values that are not pure ASCII (a superset test, checked again here), so that
+    the values that cannot be double-encoded are never sent.
+    """
+    out: dict[tuple[str, str], list[str]] = {}
+    info: SourceInfo = reader.info
+    for t in migration.shared + migration.group:
+        tbl = info.tables.get(t)
+        if tbl is None:
+            continue
+        pk = list(tbl.primary_key.columns)
+        for cname in info.columns[t]:
+            col = tbl.c[cname]
+            if not isinstance(col.type, (String, Text)):
+                continue
+            vals = [v for (v,) in reader.scalar_rows(_sample_stmt(reader, col, pk))
+                    if isinstance(v, str) and not v.isascii()][:2000]
+            if vals:
+                out[(t, cname)] = vals
+    return out
+
+
+def _sample_stmt(reader: SourceReader, col, pk: list):
+    inner = select(*pk, col.label("bascule_v")).where(col.is_not(None))
+    if pk:
+        inner = inner.order_by(*pk)
+    sub = inner.limit(20000).subquery("bascule_s")
+    stmt = select(sub.c.bascule_v).where(reader.dialect.non_ascii(sub.c.bascule_v))
+    if pk:
+        stmt = stmt.order_by(*[sub.c[c.name] for c in pk])
+    return stmt.limit(2000)
+
+
+def mojibake_columns(reader: SourceReader, migration: Migration) -> set[tuple[str, str]]:
+    """The (table, column) pairs whose non-ASCII text is UTF-8 read as latin1."""
+    found = detect_mojibake_columns(text_samples(reader, migration))
+    if found:
+        log.info("double-encoded text columns: %s",
+                 ", ".join(f"{t}.{c}" for t, c in sorted(found)))
+    return set(found)

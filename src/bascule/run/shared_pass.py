@@ -1,0 +1,85 @@
+"""The shared-row pass of a parallel run: every user, vendor and file the selected groups
+reference is moved first, by the parent, so that the workers never write a shared row.
+
+The ids come from the server (``extract.closure.all_shared_refs``), then the rows are read,
+built and written in chunks of ``batch_size`` rows, one transaction each (referencing tables
+first: a vendor's chunk writes its logo's file too). A chunk that fails is split until the rows that fail are alone; those are kept in
+``RunState.failed`` and the groups that reference them fail with their error.
+
+The id map and the handled rows are kept compact (``plan.compact``): after each chunk its rows'
+entries are folded into sorted arrays, new id only, so that the memory of the pass does not
+grow with the number of users.
+"""
+
+from __future__ import annotations
+
+import logging
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+
+from bascule.extract.closure import all_shared_refs, empty_read, read_shared
+from bascule.extract.source import GroupRef
+from bascule.run.executor import UnitExecutor
+
+log = logging.getLogger(__name__)
+
+
+def shared_chunks(tables: Sequence[str], ids: dict[str, Iterable[int]], size: int
+                  ) -> Iterator[dict[str, set[int]]]:
+    """The shared rows' ids, table after table in the order of ``ids``, cut into chunks of
+    ``size`` rows whatever their tables: {table: ids} with every one of ``tables`` present."""
+    chunk: dict[str, set[int]] = {t: set() for t in tables}
+    n = 0
+    for t, vs in ids.items():
+        for i in vs:
+            chunk[t].add(i)
+            n += 1
+            if n == size:
+                yield chunk
+                chunk, n = {t2: set() for t2 in tables}, 0
+    if n:
+        yield chunk
+
+
+def shared_pass(ex: UnitExecutor, groups: Sequence[GroupRef]) -> None:
+    """Move every shared row these groups reference (see the module docstring)."""
+    run = ex.run
+    run.state.compact()
+    with run.timings("shared_refs"):
+        refs = all_shared_refs(run.reader, run.migration, groups)
+    shared = run.migration.shared
+    ids = {t: array("q", sorted(refs.pop(t))) for t in reversed(shared)}
+    del refs
+    log.info("shared rows referenced: %s", ", ".join(f"{len(ids[t])} {t}" for t in shared))
+    for chunk in shared_chunks(shared, ids, max(1, run.settings.batch_size)):
+        _shared_chunk(ex, chunk)
+
+
+def _shared_chunk(ex: UnitExecutor, refs: dict[str, set[int]]) -> None:
+    run = ex.run
+    with run.timings("read"):
+        pre = empty_read(run.migration, refs, read_shared(
+            run.reader, run.migration, {t: set(v) for t, v in refs.items()},
+            run.state.unhandled))
+    job = ex.build(0, [], pre)
+    try:
+        ex.write(job.cs, 0)
+    except Exception as e:  # noqa: BLE001 - rolled back; split to find the rows at fault
+        run.state.undo(job.undo)
+        total = sum(len(v) for v in refs.values())
+        if total <= 1:
+            for t, v in refs.items():
+                for i in v:
+                    run.state.failed[t][i] = str(e)
+                    log.error("%s %s could not be written (the groups that reference it "
+                              "will fail): %s", t, i, e)
+            return
+        # halves of the chunk's rows, whatever their tables (a chunk of one vendor and one
+        # user splits too)
+        for half in shared_chunks(run.migration.shared, {t: sorted(v) for t, v in refs.items()},
+                                  (total + 1) // 2):
+            _shared_chunk(ex, half)
+        return
+    ex.finish(job)
+    for t in run.migration.shared:  # written: keep the new ids alone, compact
+        run.state.fold(t, keys=job.undo.shared.get(t, ()))

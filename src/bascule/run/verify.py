@@ -1,0 +1,292 @@
+"""`bascule verify`: prove that the target holds what the source held.
+
+For every moved group (``bascule_group.status = 'done'``), unit by unit: the source rows are read
+again from a consistent snapshot (``extract``) and built again with the ids of the id map, never
+allocating (``Planner.build`` with a ``ReadOnly`` allocator and ``capture``), which gives the rows
+the target must hold; ``compare`` fetches the target rows by their new ids and names every
+difference. Then every foreign key of the target is checked (no dangling reference anywhere), and
+the moved users are checked (none has id 1, none has site rights).
+
+The result names each difference (table, source id, target id, column) and ``ok`` is true only
+when there is none; the CLI exits 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+
+from bascule.config import Settings
+from bascule.errors import MigrationError
+from bascule.extract.closure import UnitRead, all_shared_refs, empty_read, read_shared
+from bascule.extract.drivers import source_engine
+from bascule.extract.source import GroupRef, SourceReader
+from bascule.load.bookkeeping import IDMAP, bookkeeping_metadata
+from bascule.load.dialects import dialect_for
+from bascule.load.indexes import pending
+from bascule.load.runlog import groups_done
+from bascule.load.target import dangling_foreign_keys
+from bascule.model.tables import MIGRATION, Migration
+from bascule.plan.build import Planner
+from bascule.plan.changeset import GroupResult
+from bascule.plan.ids import ReadOnly, RunState
+from bascule.run.compare import Difference, VerifyReport, compare_unit
+from bascule.run.context import (
+    Run,
+    become_worker,
+    inspect_both,
+    lent_snapshots,
+    relaxed_gc,
+    take_worker_state,
+    worker_state,
+)
+from bascule.run.executor import ReadAhead
+from bascule.run.parallel import run_steps
+from bascule.run.preflight import (
+    UNIT_BATCHES,
+    WORKER_UNIT_BATCHES,
+    cut_units,
+    estimate_rows,
+    mojibake_columns,
+    read_target_state,
+    workers_for,
+    workers_wanted,
+)
+from bascule.run.report import NullProgress, Progress
+from bascule.run.shared_pass import shared_chunks
+from bascule.transform.context import TransformContext
+
+log = logging.getLogger(__name__)
+
+#: Keys of shared rows compared at once by the parent of a parallel verify.
+SHARED_CHUNK = 20_000
+
+
+def verify(settings: Settings, *, progress: Progress | None = None,
+           migration: Migration = MIGRATION, source: Engine | None = None,
+           target: Engine | None = None) -> VerifyReport:
+    """One run of ``bascule verify`` (see the module docstring)."""
+    t0 = time.monotonic()
+    if not settings.source_url or not settings.target_url:
+        raise MigrationError("source_url and target_url must both be set")
+    source = source or source_engine(settings.source_url)
+    # verify only reads the target: a MariaDB target is read with mysqlclient (C) too
+    target = target or source_engine(settings.target_url)
+    sinfo, tinfo = inspect_both(source, target, migration)
+    if not tinfo.has_bookkeeping:
+        raise MigrationError("the target has no bascule tables: nothing was migrated yet")
+    rep = VerifyReport(started_at=dt.datetime.now().replace(microsecond=0).isoformat())
+    with target.connect() as conn:
+        done = groups_done(conn)
+        rep.indexes_missing = [f"{x['table_name']}.{x['index_name']}" for x in pending(conn)]
+    _warn_missing_indexes(rep.indexes_missing)
+    wanted = workers_wanted(settings, source, target, parallel_ok=True)
+    with relaxed_gc(), SourceReader(source, sinfo, snapshots=wanted if wanted > 1 else 0) \
+            as reader:
+        groups = _moved_groups(reader, settings, done, rep)
+        run = _open(settings, migration, source, target, sinfo, tinfo, reader,
+                    progress or NullProgress())
+        _compare_all(run, rep, groups, wanted)
+    with target.connect() as conn:
+        _check_fks(conn, rep)
+        _check_users(conn, tinfo, rep)
+    rep.seconds = time.monotonic() - t0
+    return rep
+
+
+def _warn_missing_indexes(missing: list[str]) -> None:
+    if missing:
+        log.warning("%d secondary indexes dropped by a migrate run that did not end are "
+                    "still missing (%s): the data is compared all the same; the next "
+                    "`bascule migrate` builds them again", len(missing),
+                    ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else ""))
+
+
+def _moved_groups(reader: SourceReader, settings: Settings, done: dict[int, dict],
+                  rep: VerifyReport) -> list[GroupRef]:
+    """The groups moved (status done) and selected; a moved group gone from the source is a
+    difference."""
+    by_id = {g.id: g for g in reader.all_groups()}
+    gids = sorted(g for g, info in done.items() if info["status"] == "done")
+    if settings.groups:
+        gids = [g for g in gids if g in set(settings.groups)]
+    gids = [g for g in gids if g not in set(settings.exclude_groups)]
+    for g in gids:
+        if g not in by_id:
+            rep.differences.append(Difference("missing", "Group", "moved group no longer in "
+                                              "the source (deleted since the run?)", g,
+                                              done[g]["target_group_id"]))
+    groups = [by_id[g] for g in gids if g in by_id]
+    rep.groups = len(groups)
+    return groups
+
+
+def _open(settings: Settings, migration: Migration, source: Engine, target: Engine, sinfo,
+          tinfo, reader: SourceReader, progress: Progress) -> Run:
+    held = read_target_state(target, tinfo, migration)
+    mojibake = mojibake_columns(reader, migration)
+    state = RunState(held.shared, held.next_id, held.emails)
+    ctx = TransformContext(sinfo.shape, tinfo.shape, {}, migration=migration,
+                           target_columns={t: set(c) for t, c in tinfo.columns.items()},
+                           target_not_null=tinfo.not_null,
+                           keep_linked_stock=settings.keep_linked_stock,
+                           mojibake_columns=mojibake)
+    planner = Planner(migration, ctx, ReadOnly(), _no_encoding, sinfo.columns, capture=True,
+                      pack=False)
+    return Run(settings, migration, source, target, sinfo, tinfo, reader, planner, state,
+               progress, groups_done=held.groups_done)
+
+
+def _no_encoding(table: str, columns: tuple[str, ...]) -> None:
+    """verify compares the rows themselves: nothing is encoded or hashed."""
+    return None
+
+
+def verify_unit(run: Run, groups: Sequence[GroupRef], pre: UnitRead | None = None):
+    """Read (unless read ahead) and build one unit; its delta goes into the run's state (the
+    shared rows it saw are looked up by the next units). The changes hold the expected rows."""
+    if pre is None:
+        pre = run.read(groups)
+    cs, delta = run.planner.build(groups, pre, run.existing(groups), run.state)
+    run.state.apply(delta)
+    return cs
+
+
+def _compare_all(run: Run, rep: VerifyReport, groups: list[GroupRef], wanted: int) -> None:
+    est = estimate_rows(run.reader, groups)
+    run.progress.start(len(groups), sum(est.values()))
+    # two units in memory (compare thread), or one per worker
+    units = cut_units(groups, est, min(40_000, run.settings.batch_size * UNIT_BATCHES))
+    workers = workers_for(wanted, units, run.reader)
+    rep.workers = workers
+    try:
+        if workers > 1:  # one unit per worker process
+            units = cut_units(groups, est, run.settings.batch_size * WORKER_UNIT_BATCHES)
+            step = VerifyStep(run, rep, units, est)
+            with lent_snapshots(run, workers):
+                run_steps(workers, len(units), step)
+        else:
+            _compare_serial(run, rep, units, est)
+    finally:
+        run.progress.stop()
+
+
+def _compare_serial(run: Run, rep: VerifyReport, units: list[list[GroupRef]],
+                    est: dict[int, int]) -> None:
+    """The target rows of unit n are fetched and compared in a thread while unit n+1 is read
+    and built (the target's server works meanwhile); one comparison at a time. SQLite
+    compares inline."""
+    ahead = ReadAhead(run.read)
+    inline = not dialect_for(run.target).pipelined
+    cmp_ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-compare")
+    pending_cmp: Future | None = None
+    try:
+        if units:
+            ahead.submit(units[0])
+        for n, unit in enumerate(units, 1):
+            pre = ahead.take(unit)
+            if n < len(units):  # read the next unit while this one is compared
+                ahead.submit(units[n])
+            cs = verify_unit(run, unit, pre)
+            if pending_cmp is not None:
+                with run.timings("wait_compare"):
+                    pending_cmp.result()
+            pending_cmp = None
+            if inline:
+                compare_unit(run.target, run.tinfo, run.migration, cs, rep)
+            else:
+                pending_cmp = cmp_ex.submit(compare_unit, run.target, run.tinfo, run.migration,
+                                            cs, rep)
+            for g in unit:
+                run.progress.group_done(GroupResult(g.id, g.name, status="done"),
+                                        est.get(g.id, 0))
+        if pending_cmp is not None:
+            pending_cmp.result()
+    finally:
+        cmp_ex.shutdown(wait=True)
+        ahead.close()
+
+
+class VerifyStep:
+    """verify's ``UnitStep``: as migrate's, the shared rows every group references are compared
+    first, in the parent, while each forked worker reads its first unit; then the units are
+    compared by every process, each on its own connection of the same source snapshot; their
+    counts and differences are merged."""
+
+    def __init__(self, run: Run, rep: VerifyReport, units: list[list[GroupRef]],
+                 est: dict[int, int]):
+        self.run, self.rep, self.units, self.est = run, rep, units, est
+        self.prefetched: dict[int, Any] = {}
+
+    def before(self) -> dict:
+        run = self.run
+        refs = all_shared_refs(run.reader, run.migration, [g for u in self.units for g in u])
+        shared = run.migration.shared
+        for part in shared_chunks(shared, {t: sorted(refs[t]) for t in reversed(shared)},
+                                  SHARED_CHUNK):
+            pre = empty_read(run.migration, part, read_shared(run.reader, run.migration, part,
+                                                              run.state.unhandled))
+            compare_unit(run.target, run.tinfo, run.migration, verify_unit(run, [], pre),
+                         self.rep)
+        return worker_state(run)
+
+    def prefetch(self, n: int) -> None:
+        self.prefetched[n] = self.run.read(self.units[n - 1])
+
+    def take_state(self, payload: dict) -> None:
+        take_worker_state(self.run, payload, self.prefetched)
+
+    def setup(self, index: int) -> None:
+        become_worker(self.run, index)
+        self.rep.tables.clear()
+        self.rep.differences = []
+
+    def work(self, n: int) -> None:
+        cs = verify_unit(self.run, self.units[n - 1], self.prefetched.pop(n, None))
+        compare_unit(self.run.target, self.run.tinfo, self.run.migration, cs, self.rep)
+
+    def partial(self) -> dict:
+        return {"tables": {t: dict(v) for t, v in self.rep.tables.items()},
+                "differences": self.rep.differences}
+
+    def on_result(self, n: int, _none: None) -> None:
+        for g in self.units[n - 1]:
+            self.run.progress.group_done(GroupResult(g.id, g.name, status="done"),
+                                         self.est.get(g.id, 0))
+
+    def merge(self, partials: list[dict]) -> None:
+        for f in partials:
+            self.rep.merge(f["tables"], f["differences"])
+
+
+# -- whole-target checks ----------------------------------------------------------------------
+
+
+def _check_fks(conn: Connection, rep: VerifyReport) -> None:
+    """Every foreign key of the target resolves (declared FKs of the reflected tables)."""
+    rep.fk_checked, bad = dangling_foreign_keys(conn)
+    for b in bad:
+        cols = ",".join(b["columns"])
+        rep.differences.append(Difference(
+            "fk", b["table"], f"{b['rows']} rows whose {cols} points at no {b['parent']} row",
+            column=cols))
+
+
+def _check_users(conn: Connection, tinfo, rep: VerifyReport) -> None:
+    """No moved user has id 1 or site rights."""
+    idm = bookkeeping_metadata().tables[IDMAP]
+    u = tinfo.tables["User"]
+    stmt = (select(idm.c.old_id, u.c.id, u.c.rights)
+            .select_from(idm.join(u, u.c.id == idm.c.new_id))
+            .where(idm.c.table_name == "User", idm.c.row_hash.is_not(None))
+            .where((u.c.id == 1) | (u.c.rights != 0)))
+    for old, new, rights in conn.execute(stmt):
+        rep.differences.append(Difference("user", "User", f"moved user has id {new} / "
+                                          f"rights {rights}", old, new, "rights"))
