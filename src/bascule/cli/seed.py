@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import click
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.engine import make_url
 
-from bascule.cli import cli
 from bascule.config import safe_url
+from bascule.dbutil import create_database, database_exists, drop_database
+from bascule.generate import GenerateError, generate
 
 
-@cli.command("seed")
+@click.command("seed")
 @click.argument("url", metavar="URL")
 @click.option("--shape", type=click.Choice(["2021", "2023"]), default="2023", show_default=True,
               help="Cagette schema shape: 2021 (public source: rights2, data2, TmpBasket...) or 2023 "
@@ -39,12 +43,6 @@ def seed_cmd(url: str, shape: str, scale: float, seed: int, dirty: bool, create:
 
     The per-table row counts go to stderr, followed by a one-line summary.
     """
-    from rich.console import Console
-    from rich.table import Table
-
-    from bascule.dbutil import create_database, database_exists, drop_database
-    from bascule.generate import GenerateError, generate
-
     shown = safe_url(url)
     err = Console(stderr=True)
     try:
@@ -60,9 +58,16 @@ def seed_cmd(url: str, shape: str, scale: float, seed: int, dirty: bool, create:
     except Exception as e:  # driver errors: name the database, never the password
         msg = _hide(str(e).splitlines()[0] if str(e) else type(e).__name__, url)
         raise click.ClickException(f"{shown}: {type(e).__name__}: {msg}") from None
+    _print_stats(err, stats, f"Cagette {shape}, scale {scale}, seed {seed}"
+                 + (", dirty" if dirty else ""))
+    click.echo(f"seeded {shown}: {stats.total_rows:,} rows in {len(stats.counts)} tables "
+               f"in {stats.seconds:.1f}s (Cagette {shape}, scale {scale}, seed {seed}"
+               f"{', dirty' if dirty else ''})", err=True)
 
-    t = Table(title=f"bascule seed: Cagette {shape}, scale {scale}, seed {seed}"
-              + (", dirty" if dirty else ""), show_edge=False)
+
+def _print_stats(err: Console, stats, what: str) -> None:
+    """Rows per table and the defects written (dirty), on stderr."""
+    t = Table(title=f"bascule seed: {what}", show_edge=False)
     t.add_column("table")
     t.add_column("rows", justify="right")
     for name in sorted(stats.counts):
@@ -77,18 +82,10 @@ def seed_cmd(url: str, shape: str, scale: float, seed: int, dirty: bool, create:
         for k, v in stats.dangling.items():
             d.add_row(f"dangling FK {k}", str(v))
         err.print(d)
-    click.echo(
-        f"seeded {shown}: {stats.total_rows:,} rows in {len(stats.counts)} tables "
-        f"in {stats.seconds:.1f}s (Cagette {shape}, scale {scale}, seed {seed}"
-        f"{', dirty' if dirty else ''})",
-        err=True,
-    )
 
 
 def _hide(msg: str, url: str) -> str:
     """Remove the password of url from a driver message (defensive: drivers rarely echo it)."""
-    from sqlalchemy.engine import make_url
-
     try:
         pw = make_url(url).password
     except Exception:

@@ -6,11 +6,15 @@ import sys
 from pathlib import Path
 
 import click
+from rich.console import Console
 
-from bascule.cli import cli, settings_from
+from bascule import api
+from bascule.cli.options import config_option, settings_from
+from bascule.producers.notice import to_csv, to_markdown, to_table
 
 
-@cli.command("producers")
+@click.command("producers")
+@config_option
 @click.option("--source", "source_url", default=None,
               help="Source SQLAlchemy URL (Cagette, read only; overrides source_url).")
 @click.option("--target", "target_url", default=None,
@@ -36,19 +40,8 @@ def producers_cmd(ctx, source_url, target_url, fmt, output, new_host):
     s = settings_from(ctx, source_url=source_url, target_url=target_url, new_host=new_host)
     if not s.source_url or not s.target_url:
         raise click.UsageError("source_url and target_url are both needed")
-    from bascule.dbutil import make_engine
-    from bascule.producers.notice import find_producers, to_csv, to_markdown, to_table
-    from bascule.redirects.mapping import DbMapping
-
-    src, tgt = make_engine(s.source_url), make_engine(s.target_url)
-    try:
-        ps = find_producers(src, DbMapping(tgt), new_host=s.new_host, cutover_date=s.cutover_date)
-    finally:
-        src.dispose()
-        tgt.dispose()
+    ps = api.producers(s)
     if fmt == "table":
-        from rich.console import Console
-
         if output:
             with open(output, "w", encoding="utf-8") as fh:
                 Console(file=fh, width=200).print(to_table(ps))

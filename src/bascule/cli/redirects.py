@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
 
 import click
 
-from bascule.cli import cli, settings_from
-from bascule.redirects import FORMATS, EmitError, EmitOptions, emit
+from bascule import api
+from bascule.cli.options import config_option, settings_from
+from bascule.redirects import FORMATS, EmitError
 from bascule.redirects.common import DEFAULT_MAX_AGE
 
 
-@cli.command("redirects")
+@click.command("redirects")
+@config_option
 @click.option("--target", "target_url", default=None,
               help="Target SQLAlchemy URL, where bascule_idmap lives (overrides target_url).")
 @click.option("--emit", "fmt", type=click.Choice(FORMATS), required=True,
@@ -61,32 +62,20 @@ def redirects_cmd(ctx, target_url, fmt, out_dir, config_dir, status, until, old_
                       redirect_status=int(status) if status else None)
     if not s.target_url:
         raise click.UsageError("target_url is not set (the id mapping lives in the target database)")
-    from bascule.dbutil import make_engine
-    from bascule.redirects.mapping import DbMapping
-
     to_stdout = fmt in ("csv", "json") and out_dir is None
     out = Path(out_dir) if out_dir else s.report_dir / "redirects"
-    cdir = config_dir or str(out.resolve())
-    opts = EmitOptions(old_host=s.old_host, new_host=s.new_host, cut=s.redirect_end,
-                       status=s.redirect_status, fallback=fallback, max_age=max_age,
-                       config_dir=cdir, server_tz=server_tz or s.timezone)
     try:
-        opts.validate()
+        opts = api.emit_options(s, fallback=fallback, max_age=max_age,
+                                config_dir=config_dir or str(out.resolve()), server_tz=server_tz)
     except (EmitError, ValueError) as e:
         raise click.UsageError(str(e))
-    eng = make_engine(s.target_url)
-    try:
-        mapping = DbMapping(eng)
-        if to_stdout:
-            _, info = emit(fmt, mapping, opts, stream=sys.stdout)
-        else:
-            files, info = emit(fmt, mapping, opts, out_dir=out)
-            for f in files:
-                click.echo(f"wrote {f}", err=True)
-    finally:
-        eng.dispose()
-    left = opts.cut - dt.datetime.now(opts.cut.tzinfo)
+    if to_stdout:
+        _, info = api.redirects(s, fmt, opts, stream=sys.stdout)
+    else:
+        files, info = api.redirects(s, fmt, opts, out_dir=out)
+        for f in files:
+            click.echo(f"wrote {f}", err=True)
     click.echo(info, err=True)
-    if left.total_seconds() <= 0:
+    if api.redirects_left(opts).total_seconds() <= 0:
         click.echo(f"note: the end date {opts.cut.isoformat()} is past: every moved URL gets the "
                    "fallback.", err=True)

@@ -1,0 +1,78 @@
+"""The bascule command line. Thin: it parses, calls ``bascule.api``, prints. Nothing in bascule
+imports this package.
+
+Logs and progress go to stderr; machine output (JSON, CSV, config files) to stdout or files.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+from bascule import __version__
+from bascule.cli.options import CONFIG_HELP
+
+#: verb → "module:command". The verbs are registered here, in this order.
+VERBS = {
+    "describe": "bascule.cli.describe:describe_cmd",
+    "plan": "bascule.cli.transfer:plan_cmd",
+    "migrate": "bascule.cli.transfer:migrate_cmd",
+    "verify": "bascule.cli.transfer:verify_cmd",
+    "redirects": "bascule.cli.redirects:redirects_cmd",
+    "producers": "bascule.cli.producers:producers_cmd",
+    "seed": "bascule.cli.seed:seed_cmd",
+    "demo": "bascule.cli.demo:demo_cmd",
+}
+
+
+class Verbs(click.Group):
+    """The group of ``VERBS``, each imported when it is used: ``bascule migrate`` (and each of
+    its worker processes) does not load the generator of ``bascule seed`` and ``bascule demo``
+    (about 14 MB per process)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(VERBS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = VERBS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=max(level, logging.DEBUG), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@click.group(cls=Verbs, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="bascule")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help=CONFIG_HELP)
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, verbose: int) -> None:
+    """Move the AMAP-mode groups of a Cagette.net database into a Camap database.
+
+    \b
+    A real move, in order:
+      bascule plan        dry run: what would move, what is odd, what changed since last run
+      bascule migrate     the load (run it again to bring the target up to date)
+      bascule verify      prove the target holds what the source held (exit 1 on a difference)
+      bascule redirects   web-server config sending old URLs to the new instance
+      bascule producers   who lost their producer space, and where their orders are now
+    \b
+    To try it without any server:  bascule demo
+    """
+    _setup_logging(verbose)
+    ctx.ensure_object(dict)
+    ctx.obj["config_file"] = config_file
+
+
+def main() -> None:  # console-script entry point
+    cli(prog_name="bascule")

@@ -1,0 +1,109 @@
+"""`bascule demo`: the whole story on an embedded SQLite pair, no server needed.
+
+1. generate a small, realistic Cagette database (SQLite file, with the defects real dumps have);
+2. create an empty Camap database (SQLite file);
+3. describe the source, plan, migrate, verify; then show the redirects and the producer notice;
+4. print what happened and where every file is.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from bascule import api
+from bascule.config import Settings
+from bascule.generate import generate
+from bascule.producers.notice import to_markdown, to_table
+from bascule.report import print_description, print_run, print_verify, write_reports
+
+out = Console(stderr=True)
+
+
+def run_demo(workdir: Path, *, scale: float, seed: int, shape: str, camap: str) -> int:
+    workdir.mkdir(parents=True, exist_ok=True)
+    src_file, tgt_file = workdir / "cagette.sqlite", workdir / "camap.sqlite"
+    for f in (src_file, tgt_file):
+        if f.exists():
+            f.unlink()
+    reports = workdir / "reports"
+    settings = api.settings(source_url=f"sqlite:///{src_file}",
+                            target_url=f"sqlite:///{tgt_file}", report_dir=str(reports))
+
+    out.rule("1. a Cagette database")
+    stats = generate(settings.source_url, shape=shape, scale=scale, seed=seed, dirty=True,
+                     progress=False)
+    out.print(f"generated a Cagette {shape} database in [bold]{src_file}[/] "
+              f"(seed {seed}, scale {scale}, {sum(stats.counts.values()):,} rows, with the "
+              "defects of real dumps)")
+    print_description(api.describe(settings).as_dict(), out)
+
+    out.rule("2. an empty Camap database")
+    api.create_schema(settings, camap)
+    out.print(f"created an empty Camap ({camap}) schema in [bold]{tgt_file}[/]")
+
+    ok = True
+    for step, kind in (("3. bascule plan (dry run)", "plan"), ("4. bascule migrate", "migrate"),
+                       ("5. bascule verify", "verify")):
+        out.rule(step)
+        rep = {"plan": api.plan, "migrate": api.migrate, "verify": api.verify}[kind](settings)
+        data = rep.as_dict()
+        (print_verify if kind == "verify" else print_run)(data, out)
+        write_reports(kind, data, reports, json_file=str(reports / f"{kind}.json"),
+                      md_file=str(reports / f"{kind}.md"))
+        ok = ok and rep.ok
+
+    extra = _after_the_move(settings, workdir)
+
+    out.rule("where things are")
+    out.print(f"source (Cagette):  {src_file}")
+    out.print(f"target (Camap):    {tgt_file}")
+    out.print(f"reports:           {reports} (plan, migrate, verify: .json and .md)")
+    for line in extra:
+        out.print(line)
+    out.print("try: sqlite3 " + str(tgt_file) + " 'select * from bascule_group limit 5'")
+    return 0 if ok else 1
+
+
+def _after_the_move(settings: Settings, workdir: Path) -> list[str]:
+    """Redirects (nginx) and the producer notice, from the id mapping the migration wrote."""
+    out.rule("6. bascule redirects --emit nginx")
+    rdir = workdir / "redirects"
+    opts = api.emit_options(settings, max_age=86400, config_dir=str(rdir.resolve()))
+    files, _info = api.redirects(settings, "nginx", opts, out_dir=rdir)
+    _, csv_info = api.redirects(settings, "csv", opts, out_dir=rdir)
+    out.print(f"{len(files)} nginx files in {rdir} (one id map per entity kind, one pattern "
+              f"per route; the redirects stop at {settings.redirect_end.isoformat()})")
+    out.print(csv_info)
+
+    out.rule("7. bascule producers")
+    ps = api.producers(settings)
+    out.print(to_table(ps))
+    notice = workdir / "producers.md"
+    notice.write_text(to_markdown(ps, new_host=settings.new_host), encoding="utf-8")
+    return [f"nginx redirects:   {rdir} (and bascule-redirects.csv: every old URL)",
+            f"producer notice:   {notice}"]
+
+
+@click.command("demo")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("bascule-demo"), show_default=True,
+              help="Folder for the demo's databases and reports (emptied first).")
+@click.option("--scale", type=float, default=0.004, show_default=True,
+              help="Size of the generated Cagette (1.0 = Cagette-sized).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Generator seed.")
+@click.option("--shape", type=click.Choice(["2021", "2023"]), default="2023", show_default=True,
+              help="Cagette shape of the generated source.")
+@click.option("--camap", type=click.Choice(["2023", "head"]), default="head", show_default=True,
+              help="Camap shape of the target.")
+def demo_cmd(workdir: Path, scale: float, seed: int, shape: str, camap: str):
+    """The whole story on an embedded SQLite pair, with no server: generate a Cagette, plan,
+    migrate, verify, and show where everything is."""
+    if workdir.exists() and any(workdir.iterdir()) and not (workdir / "cagette.sqlite").exists():
+        raise click.UsageError(f"{workdir} is not empty and is not a bascule demo folder")
+    if (workdir / "reports").exists():
+        shutil.rmtree(workdir / "reports")
+    raise SystemExit(run_demo(workdir, scale=scale, seed=seed, shape=shape, camap=camap))

@@ -1,0 +1,117 @@
+"""`bascule plan`, `bascule migrate`, `bascule verify`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from bascule import api
+from bascule.cli.options import RichProgress, err, report_files, settings_from, transfer_options
+from bascule.config import safe_url
+from bascule.report import print_run, print_verify
+
+_move_options = [
+    click.option("--id-strategy", type=click.Choice(["remap", "preserve"]),
+                 help="remap: new ids above the target's (default); preserve: keep the source "
+                      "ids, refuse to start on any collision."),
+    click.option("--keep-linked-stock/--clear-linked-stock", default=None,
+                 help="Keep (or clear, the default) the StockManagement flag of catalogs that "
+                      "were linked to a producer space."),
+    click.option("--batch-size", type=int, help="Rows per batch (default 5000)."),
+]
+
+
+def move_options(f):
+    for o in reversed(_move_options):
+        f = o(f)
+    return f
+
+
+def _transfer(ctx: click.Context, *, dry_run: bool, prune: bool, create_schema: str | None,
+              json_file, md_file, progress: bool, **flags) -> None:
+    settings = settings_from(ctx, **flags)
+    label = "plan" if dry_run else "migrate"
+    try:
+        if create_schema:
+            api.create_schema(settings, create_schema)
+            err.print(f"created an empty Camap {create_schema} schema in "
+                      f"{safe_url(settings.target_url)}")
+        bar = RichProgress(label, progress)
+        report = api.plan(settings, progress=bar) if dry_run else \
+            api.migrate(settings, prune=prune, progress=bar)
+    except api.MigrationError as e:
+        raise click.ClickException(str(e))
+    data = report.as_dict()
+    print_run(data, err)
+    report_files(label, data, settings, json_file, md_file)
+    if not report.ok:
+        sys.exit(1)
+
+
+@click.command("migrate")
+@transfer_options
+@click.option("--dry-run", is_flag=True, help="Write nothing anywhere (same as `bascule plan`).")
+@click.option("--prune", is_flag=True,
+              help="Delete from the target the rows deleted from the source since the last run "
+                   "(without it they are only reported).")
+@click.option("--create-schema", type=click.Choice(["2023", "head"]),
+              help="First create an empty Camap schema of that shape in an empty target.")
+@move_options
+@click.option("--workers", type=int, help="Worker processes moving groups at once (default 0: "
+              "one per core; 1: one process).")
+@click.pass_context
+def migrate_cmd(ctx, dry_run, prune, create_schema, json_file, md_file, progress, **flags):
+    """Move the AMAP-mode groups from the source into the target.
+
+    Every run brings the target up to date with the source: rows already moved are updated when
+    they changed, new rows are added, rows deleted from the source are reported (and removed
+    with --prune). Each group is committed whole or not at all; a run killed at any point can be
+    started again. Exits 1 when a group failed (it is rolled back and named with the table, id
+    and column), 0 otherwise.
+    """
+    if create_schema and dry_run:
+        raise click.UsageError("--create-schema writes to the target: not with plan/--dry-run")
+    _transfer(ctx, dry_run=dry_run, prune=prune, create_schema=create_schema,
+              json_file=json_file, md_file=md_file, progress=progress, **flags)
+
+
+@click.command("plan")
+@transfer_options
+@move_options
+@click.pass_context
+def plan_cmd(ctx, json_file, md_file, progress, **flags):
+    """Dry run of migrate: what would move, what is odd, what changed since the last run.
+
+    Writes nothing to the source or the target (not even bascule's own tables). Prints, per
+    table, what would be inserted / updated / deleted / dropped, the repairs, the catalogs
+    linked to a producer space, the users matched by e-mail and the detected shapes; writes the
+    same report as JSON and Markdown (--json, --markdown, default in report_dir).
+    """
+    _transfer(ctx, dry_run=True, prune=False, create_schema=None, json_file=json_file,
+              md_file=md_file, progress=progress, **flags)
+
+
+@click.command("verify")
+@transfer_options
+@click.option("--workers", type=int, help="Worker processes comparing groups at once (default 0:"
+              " one per core; 1: one process).")
+@click.pass_context
+def verify_cmd(ctx, json_file, md_file, progress, **flags):
+    """Prove that the target holds what the source held.
+
+    For every moved group and table: row counts and a checksum of every mapped column (ids
+    mapped, text as UTF-8, dates as text), by chunks; every foreign key of the target must
+    resolve; no moved user may have id 1 or site rights. Exits 0 only when everything matches,
+    otherwise names each difference and exits 1.
+    """
+    settings = settings_from(ctx, **flags)
+    try:
+        rep = api.verify(settings, progress=RichProgress("verify", progress))
+    except api.MigrationError as e:
+        raise click.ClickException(str(e))
+    data = rep.as_dict()
+    print_verify(data, err)
+    report_files("verify", data, settings, json_file, md_file)
+    if not rep.ok:
+        sys.exit(1)
