@@ -37,9 +37,22 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
+import ftfy  # noqa: F401  (registers the sloppy-windows-1252 codec _mojibake uses)
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
 from sqlalchemy import inspect
 
-from bascule.dbutil import backend_of, make_engine
+from bascule.dbutil import make_engine
+from bascule.load.dialects import backend as backend_of
+from bascule.schema import cagette_metadata
 
 from .sink import (
     GenerateError,
@@ -52,6 +65,7 @@ from .sink import (
     load_sqlite,
 )
 from .specs import LATIN1_TABLES, MOJIBAKE_COLUMNS, RENAMES, SPECS
+from .world import World
 
 __all__ = ["DEFECTS_DOC", "GenerateError", "GenerateStats", "generate"]
 
@@ -126,41 +140,32 @@ def _noop(row) -> None:
     return None
 
 
+class _RateColumn(ProgressColumn):
+    def render(self, task):
+        rows = task.fields.get("rows", task.completed)
+        el = task.elapsed or 0
+        if not el or not rows:
+            return Text("", style="progress.data.speed")
+        return Text(f"{rows / el:,.0f} rows/s", style="progress.data.speed")
+
+
+class _RowsColumn(ProgressColumn):
+    def render(self, task):
+        rows = task.fields.get("rows")
+        if rows is None:
+            return Text(f"{int(task.completed):,} rows")
+        return Text(f"{rows:,} rows")
+
+
 def _make_progress(enabled: bool):
     if not enabled:
         return None
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        ProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-    from rich.text import Text
-
-    class RateColumn(ProgressColumn):
-        def render(self, task):
-            rows = task.fields.get("rows", task.completed)
-            el = task.elapsed or 0
-            if not el or not rows:
-                return Text("", style="progress.data.speed")
-            return Text(f"{rows / el:,.0f} rows/s", style="progress.data.speed")
-
-    class RowsColumn(ProgressColumn):
-        def render(self, task):
-            rows = task.fields.get("rows")
-            if rows is None:
-                return Text(f"{int(task.completed):,} rows")
-            return Text(f"{rows:,} rows")
-
     return Progress(
         TextColumn("[bold]{task.description:<24}"),
         BarColumn(bar_width=24),
         MofNCompleteColumn(),
-        RowsColumn(),
-        RateColumn(),
+        _RowsColumn(),
+        _RateColumn(),
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=False,
@@ -178,9 +183,75 @@ def _deferred_columns(table) -> list[str]:
 def _mojibake(s: str) -> str:
     """The text whose utf8mb4 -> latin1 conversion stores the UTF-8 bytes of ``s`` (MySQL latin1
     is cp1252 with the 5 undefined bytes mapped to C1 controls, like ftfy's sloppy codec)."""
-    import ftfy  # noqa: F401  (registers the sloppy-windows-1252 codec)
-
     return s.encode("utf-8").decode("sloppy-windows-1252")
+
+
+def _create_schema(engine, md) -> None:
+    existing = set(inspect(engine).get_table_names())
+    clash = sorted(existing & set(md.tables))
+    if clash:
+        raise GenerateError(
+            f"the database is not empty: it already has Cagette tables ({', '.join(clash[:5])}"
+            f"{'...' if len(clash) > 5 else ''}); use a new database (bascule seed --drop-existing)"
+        )
+    with engine.begin() as conn:  # one transaction: SQLite/PostgreSQL DDL is transactional
+        md.create_all(conn)
+
+
+def _writer_factory(backend: str, tmpdir: str, loader: "MySQLLoader | None"):
+    """How the rows of a table are written out before they are loaded, per engine."""
+    if backend == "mysql":
+        assert loader is not None
+        return lambda out: TextWriter(out, tmpdir, "hex", 200_000, loader.submit)
+    if backend == "postgresql":
+        return lambda out: TextWriter(out, tmpdir, "pg", None, None)
+    return lambda out: MarshalWriter(out, tmpdir)
+
+
+def _table_outs(md, shape: str, latin1, backend: str, factory) -> tuple[list[TableOut], _Adders]:
+    renames = RENAMES[shape]
+    outs: list[TableOut] = []
+    adders = _Adders()
+    for table in md.sorted_tables:
+        spec = SPECS.get(table.name)
+        if spec is None:
+            log.info("no generator for table %s: left empty", table.name)
+            continue
+        text_fix = None
+        if table.name in latin1:
+            text_fix = {c: _mojibake for c in MOJIBAKE_COLUMNS.get(table.name, ())}
+        out = TableOut(table, spec, renames.get(table.name, {}), factory,
+                       deferred=_deferred_columns(table) if backend != "mysql" else (),
+                       text_fix=text_fix)
+        outs.append(out)
+        adders[table.name] = out.add
+    return outs, adders
+
+
+def _run_world(world: World, outs: list[TableOut], p, latin1) -> None:
+    """Every row, group by group, with progress; the latin1 defects counted."""
+    gtask = p.add_task("generate groups", total=world.n_groups, rows=0)
+    state = {"last": 0.0}
+
+    def on_group():
+        now = time.perf_counter()
+        p.advance(gtask, 1)
+        if now - state["last"] > 0.25:
+            state["last"] = now
+            p.update(gtask, rows=sum(o.count for o in outs))
+
+    world.on_group = on_group
+    world.run()
+    for o in outs:
+        o.writer.close()
+    p.update(gtask, rows=sum(o.count for o in outs))
+    if latin1:
+        fixed = sum(o.fixed for o in outs)
+        if fixed:
+            world.defects["latin1_utf8_bytes"] = fixed
+        proper_fixes = _count_proper_latin1(outs, latin1)
+        if proper_fixes:
+            world.defects["latin1_proper"] = proper_fixes
 
 
 def generate(
@@ -193,16 +264,10 @@ def generate(
     progress: bool = True,
 ) -> GenerateStats:
     """Create the Cagette schema of ``shape`` in the empty database at ``url`` and fill it."""
-    from bascule.schema import cagette_metadata
-
-    from .model import World
-
     if scale <= 0:
         raise ValueError("scale must be > 0")
     t0 = time.perf_counter()
     backend = backend_of(url)
-    if backend not in ("mysql", "postgresql", "sqlite"):
-        raise GenerateError(f"unsupported database backend {backend!r}")
     latin1 = LATIN1_TABLES if (dirty and backend == "mysql") else ()
     md = cagette_metadata(shape, legacy=dirty, latin1_tables=latin1)
     engine = make_engine(url)
@@ -211,77 +276,20 @@ def generate(
     p = prog if prog is not None else ProgressLike()
     loader: MySQLLoader | None = None
     try:
-        existing = set(inspect(engine).get_table_names())
-        clash = sorted(existing & set(md.tables))
-        if clash:
-            raise GenerateError(
-                f"the database is not empty: it already has Cagette tables ({', '.join(clash[:5])}"
-                f"{'...' if len(clash) > 5 else ''}); use a new database (bascule seed --drop-existing)"
-            )
-        with engine.begin() as conn:  # one transaction: SQLite/PostgreSQL DDL is transactional
-            md.create_all(conn)
+        _create_schema(engine, md)
         if prog is not None:
             prog.start()
         if backend == "mysql":
             loader = MySQLLoader(engine, p, dirty)
-
-            def factory(out: TableOut):
-                return TextWriter(out, tmpdir, "hex", 200_000, loader.submit)
-        elif backend == "postgresql":
-            def factory(out: TableOut):
-                return TextWriter(out, tmpdir, "pg", None, None)
-        else:
-            def factory(out: TableOut):
-                return MarshalWriter(out, tmpdir)
-
-        renames = RENAMES[shape]
-        outs: list[TableOut] = []
-        adders = _Adders()
-        proper_fixes = 0
-        for table in md.sorted_tables:
-            spec = SPECS.get(table.name)
-            if spec is None:
-                log.info("no generator for table %s: left empty", table.name)
-                continue
-            text_fix = None
-            if table.name in latin1:
-                text_fix = {c: _mojibake for c in MOJIBAKE_COLUMNS.get(table.name, ())}
-            out = TableOut(
-                table, spec, renames.get(table.name, {}), factory,
-                deferred=_deferred_columns(table) if backend != "mysql" else (),
-                text_fix=text_fix,
-            )
-            outs.append(out)
-            adders[table.name] = out.add
+        outs, adders = _table_outs(md, shape, latin1, backend,
+                                   _writer_factory(backend, tmpdir, loader))
         world = World(adders, shape=shape, scale=scale, seed=seed, dirty=dirty, backend=backend,
                       legacy=dirty)
-        gtask = p.add_task("generate groups", total=world.n_groups, rows=0)
-        state = {"last": 0.0}
-
-        def on_group():
-            now = time.perf_counter()
-            p.advance(gtask, 1)
-            if now - state["last"] > 0.25:
-                state["last"] = now
-                p.update(gtask, rows=sum(o.count for o in outs))
-
-        world.on_group = on_group
-        world.run()
-        for o in outs:
-            o.writer.close()
-        p.update(gtask, rows=sum(o.count for o in outs))
-        if latin1:
-            fixed = sum(o.fixed for o in outs)
-            if fixed:
-                world.defects["latin1_utf8_bytes"] = fixed
-            proper_fixes = _count_proper_latin1(outs, latin1)
-            if proper_fixes:
-                world.defects["latin1_proper"] = proper_fixes
+        _run_world(world, outs, p, latin1)
         lt = time.perf_counter()
-        if backend == "mysql":
-            assert loader is not None
-            loader.finish()
-            loader = None
+        if loader is not None:
+            loader, running = None, loader
+            running.finish()
         elif backend == "postgresql":
             load_postgres(engine, outs, p)
         else:
@@ -297,19 +305,11 @@ def generate(
             prog.stop()
         engine.dispose()
         shutil.rmtree(tmpdir, ignore_errors=True)
-    counts = {o.name: o.count for o in outs}
     return GenerateStats(
-        counts=counts,
-        seconds=time.perf_counter() - t0,
-        defects=dict(sorted(world.defects.items())),
-        dangling=dict(sorted(world.dangling.items())),
-        shape=shape,
-        scale=scale,
-        seed=seed,
-        dirty=dirty,
-        backend=backend,
-        load_seconds=load_seconds,
-    )
+        counts={o.name: o.count for o in outs}, seconds=time.perf_counter() - t0,
+        defects=dict(sorted(world.defects.items())), dangling=dict(sorted(world.dangling.items())),
+        shape=shape, scale=scale, seed=seed, dirty=dirty, backend=backend,
+        load_seconds=load_seconds)
 
 
 def _count_proper_latin1(outs: list[TableOut], latin1) -> int:

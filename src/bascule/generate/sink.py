@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 from sqlalchemy import types as sqltypes
 
 log = logging.getLogger("bascule.generate")
@@ -61,6 +61,36 @@ def _default_for(col) -> tuple[Any, str]:
     return "", "s"
 
 
+def _projection(table: Table, spec: Sequence[tuple[str, str]], rename: dict[str, str]
+                ) -> tuple[list[int], list[str], list[str], list[Any]]:
+    """(positions of the logical row kept, real columns, their kinds, values of the NOT NULL
+    columns the spec does not fill) of one table."""
+    idx: list[int] = []
+    cols: list[str] = []
+    kinds: list[str] = []
+    seen: set[str] = set()
+    for i, (lname, kind) in enumerate(spec):
+        phys = rename.get(lname, lname)
+        if phys is None or phys not in table.c or phys in seen:
+            continue
+        c = table.c[phys]
+        if kind != "b" and _is_binary(c):
+            kind = "B" + kind  # text value into a binary column: encode it
+        idx.append(i)
+        cols.append(phys)
+        kinds.append(kind)
+        seen.add(phys)
+    extras: list[Any] = []
+    for c in table.c:
+        if c.name in seen or c.nullable or c.server_default is not None:
+            continue
+        v, k = _default_for(c)
+        cols.append(c.name)
+        kinds.append(k)
+        extras.append(v)
+    return idx, cols, kinds, extras
+
+
 class TableOut:
     """One table's output: projection of logical rows onto the real columns, then the writer."""
 
@@ -75,29 +105,7 @@ class TableOut:
     ):
         self.table = table
         self.name = table.name
-        idx: list[int] = []
-        cols: list[str] = []
-        kinds: list[str] = []
-        seen: set[str] = set()
-        for i, (lname, kind) in enumerate(spec):
-            phys = rename.get(lname, lname)
-            if phys is None or phys not in table.c or phys in seen:
-                continue
-            c = table.c[phys]
-            if kind != "b" and _is_binary(c):
-                kind = "B" + kind  # text value into a binary column: encode it
-            idx.append(i)
-            cols.append(phys)
-            kinds.append(kind)
-            seen.add(phys)
-        extras: list[Any] = []
-        for c in table.c:
-            if c.name in seen or c.nullable or c.server_default is not None:
-                continue
-            v, k = _default_for(c)
-            cols.append(c.name)
-            kinds.append(k)
-            extras.append(v)
+        idx, cols, kinds, extras = _projection(table, spec, rename)
         self.columns = cols
         self.kinds = kinds
         self.nullable = [table.c[c].nullable for c in cols]
@@ -472,8 +480,6 @@ def _apply_deferred(conn, outs: list[TableOut], q) -> None:
             continue
         pk = out.columns[out.pk_pos]
         sets = ", ".join(f"{q(c)} = :{c}" for c in out.deferred_cols)
-        from sqlalchemy import text
-
         stmt = text(f"UPDATE {q(out.name)} SET {sets} WHERE {q(pk)} = :pk")
         params = [
             {"pk": r[0], **dict(zip(out.deferred_cols, r[1:]))} for r in out.deferred_rows
