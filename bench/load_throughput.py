@@ -1,4 +1,4 @@
-"""Throughput of bascule.load.writer.BulkWriter.insert on MariaDB and PostgreSQL (not a test).
+"""Throughput of bascule.load.bulk.BulkWriter.insert on MariaDB and PostgreSQL (not a test).
 
 Writes N rows (default 200,000) of a UserOrder-shaped table (13 columns, primary key + 5 secondary
 indexes) into a fresh table, once per write path, in one transaction each, and prints rows/s:
@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 
 from bascule.dbutil import make_engine, normalize_url
 from bascule.load.encode import load_data_line, pg_copy_line
-from bascule.load.writer import BulkWriter
+from bascule.load.bulk import BulkWriter
 
 
 def user_order(md: MetaData) -> Table:

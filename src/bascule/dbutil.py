@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, URL, make_url
 
 
@@ -29,18 +29,10 @@ def normalize_url(url: str | URL) -> URL:
     return u
 
 
-def backend_of(url: str | URL) -> str:
-    """'mysql', 'postgresql' or 'sqlite' (mariadb counts as mysql)."""
-    b = make_url(url).get_backend_name()
-    return "mysql" if b == "mariadb" else b
-
-
 def make_engine(url: str | URL, **kw) -> Engine:
     u = normalize_url(url)
     kw.setdefault("future", True)
     if u.get_backend_name() == "sqlite":
-        from sqlalchemy import event
-
         eng = create_engine(u, **kw)
 
         @event.listens_for(eng, "connect")

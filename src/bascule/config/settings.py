@@ -10,6 +10,8 @@ Database URLs carry passwords: every way of showing the settings (``repr``, ``st
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -19,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
@@ -167,8 +170,6 @@ class Settings(BaseSettings):
         if isinstance(v, str):
             v = v.strip()
             if v.startswith("["):
-                import json
-
                 try:
                     return json.loads(v)
                 except ValueError:
@@ -268,8 +269,6 @@ def load_settings(
     flag_values = {k: v for k, v in flags.items() if v is not None and v != ()}
 
     origin = {k: f" (from {path})" for k in file_values}
-    import os
-
     for k in Settings.model_fields:
         if f"BASCULE_{k.upper()}" in os.environ:
             origin[k] = f" (from BASCULE_{k.upper()})"
@@ -286,8 +285,6 @@ def load_settings(
         @classmethod
         def settings_customise_sources(cls, settings_cls, init_settings, env_settings,
                                        dotenv_settings, file_secret_settings):
-            from pydantic_settings import InitSettingsSource
-
             return (
                 init_settings,
                 env_settings,

@@ -17,6 +17,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from rich.table import Table as RichTable
 from sqlalchemy import MetaData, Table, and_, select
 from sqlalchemy.engine import Engine
 
@@ -80,6 +81,53 @@ def _tables(engine: Engine, names: Iterable[str]) -> dict[str, Table]:
     return dict(md.tables)
 
 
+def _producer(c, t: dict[str, Table], mapping: IdMapping, vid: int, remote_catalog: int
+              ) -> Producer:
+    """The producer of vendor ``vid``: its name, its producer-space company, the users who ran
+    it."""
+    ven, cp, pc, puc, usr = t["Vendor"], t["CagettePro"], t["PCatalog"], t["PUserCompany"], t["User"]
+    v = c.execute(select(ven.c.name, ven.c.email).where(ven.c.id == vid)).mappings().first()
+    company = c.execute(select(cp.c.id).where(cp.c.vendorId == vid).order_by(cp.c.id)).scalar()
+    if company is None:
+        company = c.execute(select(pc.c.companyId).where(pc.c.id == remote_catalog)).scalar()
+    p = Producer(vendor_id=vid, new_vendor_id=mapping.get("Vendor", vid),
+                 name=v["name"] if v else f"vendor {vid}", email=v["email"] if v else None,
+                 company_id=company)
+    if company is not None:
+        uq = (select(usr.c.id, usr.c.firstName, usr.c.lastName, usr.c.email)
+              .select_from(puc.join(usr, usr.c.id == puc.c.userId))
+              .where(and_(puc.c.companyId == company, puc.c.disabled == 0))
+              .order_by(usr.c.lastName, usr.c.firstName, usr.c.id))
+        for u in c.execute(uq).mappings():
+            p.users.append(ProducerUser(int(u["id"]), mapping.get("User", u["id"]),
+                                        u["firstName"], u["lastName"], u["email"]))
+    return p
+
+
+def _catalog_links(c, t: dict[str, Table], mapping: IdMapping, row, new_cat: int, base: str,
+                   start: dt.datetime) -> CatalogLinks:
+    """The Camap links of one moved catalog, with every distribution from ``start`` on."""
+    dis = t["Distribution"]
+    gid = int(row["gid"])
+    new_gid = mapping.get("Group", gid)
+    links = CatalogLinks(
+        group_name=row["gname"], old_group_id=gid, new_group_id=new_gid,
+        catalog_name=row["name"], old_catalog_id=int(row["id"]), new_catalog_id=new_cat,
+        group_url=f"{base}/group/{new_gid}" if new_gid is not None else f"{base}/home",
+        view_url=f"{base}/contractAdmin/view/{new_cat}",
+        orders_url=f"{base}/contractAdmin/selectDistrib/{new_cat}",
+    )
+    dq = (select(dis.c.id, dis.c.date).where(and_(dis.c.catalogId == row["id"], dis.c.date >= start))
+          .order_by(dis.c.date, dis.c.id))
+    for d in c.execute(dq).mappings():
+        nd = mapping.get("Distribution", d["id"])
+        if nd is None:
+            continue
+        links.deliveries.append(Delivery(int(d["id"]), nd, d["date"],
+                                         f"{base}/contractAdmin/orders/{new_cat}?d={nd}"))
+    return links
+
+
 def find_producers(source: Engine, mapping: IdMapping, *, new_host: str,
                    cutover_date: dt.date, scheme: str = "https") -> list[Producer]:
     """Producers (by vendor) with at least one moved catalog that was linked to a producer space."""
@@ -87,8 +135,7 @@ def find_producers(source: Engine, mapping: IdMapping, *, new_host: str,
     base = f"{scheme}://{host}"
     t = _tables(source, ["RemoteCatalog", "Catalog", "Group", "Vendor", "CagettePro", "PCatalog",
                          "PUserCompany", "User", "Distribution"])
-    rc, cat, grp, ven = t["RemoteCatalog"], t["Catalog"], t["Group"], t["Vendor"]
-    cp, pc, puc, usr, dis = t["CagettePro"], t["PCatalog"], t["PUserCompany"], t["User"], t["Distribution"]
+    rc, cat, grp = t["RemoteCatalog"], t["Catalog"], t["Group"]
     q = (
         select(cat.c.id, cat.c.name, cat.c.vendorId, grp.c.id.label("gid"), grp.c.name.label("gname"),
                rc.c.remoteCatalogId)
@@ -104,42 +151,9 @@ def find_producers(source: Engine, mapping: IdMapping, *, new_host: str,
             if new_cat is None:
                 continue  # not moved (excluded group, failed group...)
             vid = int(row["vendorId"])
-            p = producers.get(vid)
-            if p is None:
-                v = c.execute(select(ven.c.name, ven.c.email).where(ven.c.id == vid)).mappings().first()
-                company = c.execute(select(cp.c.id).where(cp.c.vendorId == vid).order_by(cp.c.id)).scalar()
-                if company is None:
-                    company = c.execute(select(pc.c.companyId).where(pc.c.id == row["remoteCatalogId"])).scalar()
-                p = Producer(vendor_id=vid, new_vendor_id=mapping.get("Vendor", vid),
-                             name=v["name"] if v else f"vendor {vid}", email=v["email"] if v else None,
-                             company_id=company)
-                if company is not None:
-                    uq = (select(usr.c.id, usr.c.firstName, usr.c.lastName, usr.c.email)
-                          .select_from(puc.join(usr, usr.c.id == puc.c.userId))
-                          .where(and_(puc.c.companyId == company, puc.c.disabled == 0))
-                          .order_by(usr.c.lastName, usr.c.firstName, usr.c.id))
-                    for u in c.execute(uq).mappings():
-                        p.users.append(ProducerUser(int(u["id"]), mapping.get("User", u["id"]),
-                                                    u["firstName"], u["lastName"], u["email"]))
-                producers[vid] = p
-            gid = int(row["gid"])
-            new_gid = mapping.get("Group", gid)
-            links = CatalogLinks(
-                group_name=row["gname"], old_group_id=gid, new_group_id=new_gid,
-                catalog_name=row["name"], old_catalog_id=int(row["id"]), new_catalog_id=new_cat,
-                group_url=f"{base}/group/{new_gid}" if new_gid is not None else f"{base}/home",
-                view_url=f"{base}/contractAdmin/view/{new_cat}",
-                orders_url=f"{base}/contractAdmin/selectDistrib/{new_cat}",
-            )
-            dq = (select(dis.c.id, dis.c.date).where(and_(dis.c.catalogId == row["id"], dis.c.date >= start))
-                  .order_by(dis.c.date, dis.c.id))
-            for d in c.execute(dq).mappings():
-                nd = mapping.get("Distribution", d["id"])
-                if nd is None:
-                    continue
-                links.deliveries.append(Delivery(int(d["id"]), nd, d["date"],
-                                                 f"{base}/contractAdmin/orders/{new_cat}?d={nd}"))
-            p.catalogs.append(links)
+            if vid not in producers:
+                producers[vid] = _producer(c, t, mapping, vid, row["remoteCatalogId"])
+            producers[vid].catalogs.append(_catalog_links(c, t, mapping, row, new_cat, base, start))
     return sorted(producers.values(), key=lambda p: (p.name.lower(), p.vendor_id))
 
 
@@ -194,8 +208,6 @@ def to_markdown(producers: list[Producer], *, new_host: str) -> str:
 
 
 def to_table(producers: list[Producer]):
-    from rich.table import Table as RichTable
-
     tb = RichTable(title="Producteurs (espace producteur perdu) — Catalogues > Gérer > Commandes")
     for col in ("Producteur", "Comptes", "Groupe", "Catalogue", "Gérer", "Commandes", "Prochaines"):
         tb.add_column(col, overflow="fold")

@@ -20,7 +20,13 @@ import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bascule.redirects.common import EmitOptions, header_comment, notice_html, ttl_thresholds, write_id_map
+from bascule.redirects.common import (
+    EmitOptions,
+    header_comment,
+    notice_html,
+    ttl_thresholds,
+    write_maps,
+)
 from bascule.redirects.mapping import IdMapping
 from bascule.redirects.routes import KIND_TABLE, PASSTHROUGH_RE, Route
 
@@ -81,14 +87,8 @@ def route_rules(r: Route) -> list[str]:
 
 
 def emit_apache(mapping: IdMapping, o: EmitOptions, out_dir: Path) -> list[Path]:
-    o.validate()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tables = sorted({KIND_TABLE[k] for r in o.routes for k in r.kinds})
-    written = []
-    for t in tables:
-        p = out_dir / map_file(t)
-        write_id_map(mapping, t, p)
-        written.append(p)
+    written, counts = write_maps(mapping, o, out_dir, map_file)
+    tables = sorted({KIND_TABLE[c] for c in counts})
     L = header_comment(o, "Apache 2.4, Include inside the old host's <VirtualHost>")
     L += [f"# %{{TIME}} thresholds are in the server's local time, assumed {o.server_tz}: re-emit with",
           "# --server-tz if the server runs in another zone. Needs mod_rewrite and mod_headers.",

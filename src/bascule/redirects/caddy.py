@@ -17,7 +17,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bascule.redirects.common import EmitOptions, ge_regex, header_comment, notice_html, ttl_thresholds, write_id_map
+from bascule.redirects.common import (
+    EmitOptions,
+    ge_regex,
+    header_comment,
+    notice_html,
+    ttl_thresholds,
+    write_maps,
+)
 from bascule.redirects.mapping import IdMapping
 from bascule.redirects.routes import ID_RE, KIND_TABLE, PASSTHROUGH_RE, Route
 
@@ -58,18 +65,11 @@ def _regex(r: Route, params: list[str]) -> tuple[str, dict[str, int]]:
 
 
 def emit_caddy(mapping: IdMapping, o: EmitOptions, out_dir: Path) -> list[Path]:
-    o.validate()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    written, counts = write_maps(mapping, o, out_dir, map_file)
     routes = o.routes
-    codes = sorted({k for r in routes for k in r.kinds})
+    codes = sorted(counts)
     pnames = sorted({s.name for r in routes for s in r.segments if s.passthrough and s.passthrough != "hash"})
     params = sorted({q.param for r in routes for q in r.query_ids})
-    written = []
-    counts: dict[str, int] = {}
-    for c in codes:
-        p = out_dir / map_file(KIND_TABLE[c])
-        counts[c] = write_id_map(mapping, KIND_TABLE[c], p)
-        written.append(p)
     src = "{path}" + "".join(f"|{p}={{query.{p}}}" for p in params)
     dests = ["{bascule_route}"] + [f"{{bascule_{c}}}" for c in codes] + [f"{{bascule_p_{n}}}" for n in pnames]
     L = header_comment(o, "Caddy 2, import inside the old host's site block")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bascule.redirects.routes import ACTIVE_ROUTES, Route
+from bascule.redirects.routes import ACTIVE_ROUTES, KIND_TABLE, Route
 
 # A host name (optional :port), nothing that could end a directive, a string or a line.
 _HOST_RE = re.compile(
@@ -160,3 +160,19 @@ def write_id_map(mapping, table: str, path: Path, end: str = "") -> int:
                 buf.clear()
         fh.write("".join(buf))
     return n
+
+
+def write_maps(mapping, o: EmitOptions, out_dir: Path, file_of, end: str = ""
+               ) -> tuple[list[Path], dict[str, int]]:
+    """What every config emitter does first: check the options, make ``out_dir``, write one
+    id-map file per entity kind the routes use (named ``file_of(table)``). Returns the files and
+    the lines of each kind code."""
+    o.validate()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    counts: dict[str, int] = {}
+    for code in sorted({k for r in o.routes for k in r.kinds}):
+        p = out_dir / file_of(KIND_TABLE[code])
+        counts[code] = write_id_map(mapping, KIND_TABLE[code], p, end=end)
+        files.append(p)
+    return files, counts

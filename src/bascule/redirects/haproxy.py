@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bascule.redirects.common import EmitOptions, header_comment, notice_html, write_id_map
+from bascule.redirects.common import EmitOptions, header_comment, notice_html, write_maps
 from bascule.redirects.mapping import IdMapping
 from bascule.redirects.routes import KIND_TABLE, Route
 
@@ -66,14 +66,7 @@ def route_rules(i: int, r: Route, o: EmitOptions) -> list[str]:
 
 
 def emit_haproxy(mapping: IdMapping, o: EmitOptions, out_dir: Path) -> list[Path]:
-    o.validate()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tables = sorted({KIND_TABLE[k] for r in o.routes for k in r.kinds})
-    written = []
-    for t in tables:
-        p = out_dir / map_file(t)
-        write_id_map(mapping, t, p)
-        written.append(p)
+    written, _counts = write_maps(mapping, o, out_dir, map_file)
     cut = o.cut_epoch
     L = header_comment(o, "HAProxy, paste into the frontend (or backend) serving the old host")
     L += [

@@ -16,15 +16,18 @@ are in the map). ``IdMapping`` is the small read interface; ``DictMapping`` serv
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from array import array
 from collections.abc import Iterator, Mapping
 
-from sqlalchemy import MetaData, and_, func, or_, select
+from sqlalchemy import MetaData, and_, func, inspect, or_, select
 from sqlalchemy.engine import Engine
 
 from bascule.load.bookkeeping import IDBLOCK, IDMAP, bookkeeping_metadata
+from bascule.load.idmap import done_groups, moved_entries
+from bascule.model.tables import MIGRATION
 
 # The kinds are the source table names (as bascule_idmap.table_name stores them).
-SHARED_KINDS = frozenset({"User", "Vendor", "File"})
+SHARED_KINDS = frozenset(MIGRATION.shared)
 
 
 def idmap_metadata() -> MetaData:
@@ -74,7 +77,7 @@ class DictMapping(IdMapping):
 
 
 class DbMapping(IdMapping):
-    """The mapping in the target database (bascule's bookkeeping, see bascule.pipeline.idmap).
+    """The mapping in the target database (bascule's bookkeeping, see bascule.load.idmap).
 
     Shared kinds (User, Vendor, File) are rows of ``bascule_idmap``: ``get`` is one query. The
     other kinds are packed per group in ``bascule_idblock``: ``items`` decodes the blocks of the
@@ -90,13 +93,9 @@ class DbMapping(IdMapping):
         self.blocks = md.tables[IDBLOCK]
         self._cache: dict[tuple[str, int], int | None] = {}
         self._kind: dict[str, dict[int, tuple[int, int | None]]] = {}
-        from sqlalchemy import inspect
-
         self._has_blocks = inspect(engine).has_table(IDBLOCK)
 
     def _done(self):
-        from bascule.pipeline.idmap import done_groups
-
         return done_groups()
 
     def _moved(self):
@@ -116,14 +115,10 @@ class DbMapping(IdMapping):
         return sorted(out)
 
     def _entries(self, kind: str) -> Iterator[tuple[int, int, int | None]]:
-        from bascule.pipeline.idmap import moved_entries
-
         with self.engine.connect() as c:
             yield from moved_entries(c, kind, blocks=self._has_blocks)
 
     def items(self, kind: str) -> Iterator[tuple[int, int]]:
-        from array import array
-
         olds, news = array("q"), array("q")
         for old, new, _g in self._entries(kind):
             olds.append(old)

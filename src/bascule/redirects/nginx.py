@@ -22,7 +22,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bascule.redirects.common import EmitOptions, header_comment, ge_regex, notice_html, ttl_thresholds, write_id_map
+from bascule.redirects.common import (
+    EmitOptions,
+    ge_regex,
+    header_comment,
+    notice_html,
+    ttl_thresholds,
+    write_maps,
+)
 from bascule.redirects.mapping import IdMapping
 from bascule.redirects.routes import ID_RE, KIND_TABLE, PASSTHROUGH_RE, Route
 
@@ -95,20 +102,18 @@ def hash_sizes(max_entries: int) -> tuple[int, int]:
 
 
 def emit_nginx(mapping: IdMapping, o: EmitOptions, out_dir: Path) -> list[Path]:
-    o.validate()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    routes = o.routes
-    codes = sorted({k for r in routes for k in r.kinds})
-    params = query_params(routes)
-    written: list[Path] = []
+    id_files, counts = write_maps(mapping, o, out_dir, ids_file, end=";")
+    http = out_dir / HTTP_CONF
+    http.write_text("\n".join(_http_conf(o, counts)), encoding="utf-8")
+    server = out_dir / SERVER_CONF
+    server.write_text("\n".join(_server_conf(o)), encoding="utf-8")
+    return [http, server, *id_files]
 
-    counts: dict[str, int] = {}
-    for code in codes:
-        table = KIND_TABLE[code]
-        p = out_dir / ids_file(table)
-        counts[code] = write_id_map(mapping, table, p, end=";")
-        written.append(p)
 
+def _http_conf(o: EmitOptions, counts: dict[str, int]) -> list[str]:
+    """The include of http {}: the id maps, the time cut, one pattern per route."""
+    codes = sorted(counts)
+    params = query_params(o.routes)
     max_size, bucket = hash_sizes(max(counts.values(), default=0))
     L = header_comment(o, "nginx, include inside http {}")
     L += [
@@ -140,7 +145,7 @@ def emit_nginx(mapping: IdMapping, o: EmitOptions, out_dir: Path) -> list[Path]:
         f"map {_q(canonical_source(params))} $bascule_path {{",
         '    default "";',
     ]
-    for r in routes:
+    for r in o.routes:
         L.append(f"    # {r.name}: {r.old} -> {r.target}")
         L.append(f"    {_q('~' + route_regex(r, params))} {_q(route_value(r))};")
     L += [
@@ -154,10 +159,11 @@ def emit_nginx(mapping: IdMapping, o: EmitOptions, out_dir: Path) -> list[Path]:
         "}",
         "",
     ]
-    p = out_dir / HTTP_CONF
-    p.write_text("\n".join(L), encoding="utf-8")
-    written.insert(0, p)
+    return L
 
+
+def _server_conf(o: EmitOptions) -> list[str]:
+    """The include at the top of the old host's server {}: the redirect and the fallback."""
     S = header_comment(o, "nginx, include at the TOP of the old host's server {}")
     S += [
         "# Ends server-level rewrite processing for moved URLs only; everything else goes on",
@@ -186,10 +192,7 @@ def emit_nginx(mapping: IdMapping, o: EmitOptions, out_dir: Path) -> list[Path]:
             f"    return 410 {_q(notice_html(o))};",
         ]
     S += ["}", ""]
-    p = out_dir / SERVER_CONF
-    p.write_text("\n".join(S), encoding="utf-8")
-    written.insert(1, p)
-    return written
+    return S
 
 
 def install_text(o: EmitOptions, out_dir: Path) -> str:

@@ -1,11 +1,16 @@
-"""Reports of plan/migrate and verify: a rich terminal table, JSON, Markdown."""
+"""Reports of plan/migrate and verify: a rich terminal table, JSON, Markdown.
+
+They render the reports' ``as_dict()`` (the JSON written next to them), so that a saved report
+renders the same.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -33,6 +38,27 @@ def write_json(data: dict, path: str | Path) -> Path:
     return p
 
 
+def write_reports(kind: str, data: dict, report_dir: str | Path, *, json_file: str | None = None,
+                  md_file: str | None = None, stdout: TextIO | None = None) -> list[Path]:
+    """The report of ``kind`` (plan, migrate, verify) as JSON and Markdown: in ``json_file`` /
+    ``md_file``, else ``<report_dir>/<kind>-<time>.json|.md``; ``json_file="-"``: the JSON goes
+    to ``stdout`` instead. Returns the files written."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(report_dir)
+    written = []
+    if json_file == "-":
+        assert stdout is not None
+        stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    else:
+        written.append(write_json(data, json_file or base / f"{kind}-{stamp}.json"))
+    p = Path(md_file) if md_file else base / f"{kind}-{stamp}.md"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(verify_markdown(data) if kind == "verify" else run_markdown(data),
+                 encoding="utf-8")
+    written.append(p)
+    return written
+
+
 def _md_table(header: list[str], rows: Iterable[list[Any]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
@@ -41,11 +67,32 @@ def _md_table(header: list[str], rows: Iterable[list[Any]]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------
+# describe
+
+
+def print_description(d: dict, console: Console) -> None:
+    console.print(f"Cagette source, shape [bold]{d['shape']}[/] ({'; '.join(d['shape_reasons'])}),"
+                  f" {d['backend']}")
+    console.print(f"groups: {d['groups']['amap']:,} AMAP mode (they move), "
+                  f"{d['groups']['shop']:,} shop mode (they stay); "
+                  f"{d['linked_catalogs']:,} catalogs linked to a producer space")
+    t = Table(title="rows per table")
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    for name, n in d["rows"].items():
+        t.add_row(name, f"{n:,}")
+    console.print(t)
+    if d["ignored_columns"]:
+        console.print("legacy columns present (ignored): " + "; ".join(
+            f"{k}: {', '.join(v)}" for k, v in sorted(d["ignored_columns"].items())))
+
+
+# ---------------------------------------------------------------------------------------------
 # plan / migrate
 
 
-def run_markdown(d: dict) -> str:
-    """Markdown of a plan/migrate report (the dict of RunReport.as_dict())."""
+def _run_header(d: dict) -> list[str]:
+    """The summary lines at the top of a plan/migrate report."""
     title = "bascule plan (dry run: nothing written)" if d["dry_run"] else "bascule migrate"
     L = [f"# {title}", ""]
     L.append(f"- started: {d['started_at']}, {d['seconds']} s, status **{d['status']}**")
@@ -73,6 +120,12 @@ def run_markdown(d: dict) -> str:
             f"{tb}: {', '.join(cs)}" for tb, cs in sorted(s["ignored_columns"].items())))
     if s.get("missing_tables"):
         L.append(f"- optional source tables absent: {', '.join(s['missing_tables'])}")
+    return L
+
+
+def run_markdown(d: dict) -> str:
+    """Markdown of a plan/migrate report (the dict of RunReport.as_dict())."""
+    L = _run_header(d)
     L += ["", "## Totals", ""]
     L += _md_table(["table", "insert", "update", "delete", "unchanged", "dropped"],
                    [[tb, c["insert"], c["update"], c["delete"], c["unchanged"], c["dropped"]]

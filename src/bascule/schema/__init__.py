@@ -84,6 +84,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import MetaData
 
+from . import camap, cagette
+
 CAGETTE_SHAPES: tuple[str, ...] = ("2021", "2023")
 CAMAP_SHAPES: tuple[str, ...] = ("2023", "head")
 
@@ -96,8 +98,6 @@ def cagette_metadata(
     """A new MetaData of the Cagette source schema in ``shape`` ("2021" or "2023")."""
     if shape not in CAGETTE_SHAPES:
         raise ValueError(f"unknown Cagette shape {shape!r} (expected one of {CAGETTE_SHAPES})")
-    from . import cagette
-
     return cagette.build(shape, legacy, frozenset(latin1_tables))
 
 
@@ -105,6 +105,4 @@ def camap_metadata(shape: str) -> MetaData:
     """A new MetaData of the Camap target schema in ``shape`` ("2023" or "head")."""
     if shape not in CAMAP_SHAPES:
         raise ValueError(f"unknown Camap shape {shape!r} (expected one of {CAMAP_SHAPES})")
-    from . import camap
-
     return camap.build(shape)
