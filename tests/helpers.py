@@ -1,4 +1,4 @@
-"""Helpers shared by the pipeline tests (real databases only)."""
+"""Helpers shared by the tests (real databases only): sources and targets, settings, queries."""
 
 from __future__ import annotations
 
@@ -9,6 +9,37 @@ from sqlalchemy import MetaData, inspect, select, text
 
 from bascule.config import load_settings
 from bascule.dbutil import make_engine
+from bascule.generate import generate
+from bascule.load.idmap import unpack_block
+from bascule.load.target import create_camap_schema
+
+SCALE = 0.002
+
+
+def make_source(factory, kind="mysql", shape="2023", dirty=False, seed=7, scale=SCALE):
+    """A generated Cagette database in a new database of ``factory``."""
+    url = factory.new("src")
+    generate(url, shape=shape, scale=scale, seed=seed, dirty=dirty, progress=False)
+    return url
+
+
+def make_target(factory, camap="2023"):
+    """An empty Camap schema in a new database of ``factory``."""
+    url = factory.new("tgt")
+    eng = make_engine(url)
+    try:
+        create_camap_schema(eng, camap)
+    finally:
+        eng.dispose()
+    return url
+
+
+def amap_and_shop(src):
+    """The AMAP-mode and the shop-mode group ids of a source."""
+    g = q(src, "Group")
+    amap = {r[0] for r in rows(src, f"SELECT id FROM {g} WHERE (flags & 2) = 0")}
+    shop = {r[0] for r in rows(src, f"SELECT id FROM {g} WHERE (flags & 2) <> 0")}
+    return amap, shop
 
 
 def table_checksums(url: str, only: list[str] | None = None, exclude_prefix: str | None = None
@@ -115,10 +146,6 @@ def json_list(v):
 def idmap_entries(url: str, table: str | None = None) -> list[tuple]:
     """Every id-map entry in the target as (table, old_id, new_id, group_id or None): the rows of
     bascule_idmap and the decoded blocks of bascule_idblock."""
-    from sqlalchemy import inspect
-
-    from bascule.pipeline.idmap import unpack_block
-
     eng = make_engine(url)
     out = []
     try:

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from bascule.pipeline.compact import IntMap, IntSet
+from bascule.plan.compact import IntMap, IntSet
 
 
 @pytest.mark.parametrize("seed", range(20))

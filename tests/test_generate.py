@@ -8,7 +8,6 @@ from collections import defaultdict
 from datetime import date, datetime
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
 from bascule.dbutil import make_engine
@@ -362,36 +361,3 @@ def test_dirty_elsewhere_keeps_fks_and_text_defects(pg_dbs):
     assert st.defects["email_case_duplicate:email"] == 1 and st.defects["malformed_json:UserGroup.rights"] >= 1
     dup = rows(url, 'SELECT count(*) FROM "User" a JOIN "User" b ON a.id < b.id AND lower(a.email) = lower(b.email)')
     assert dup[0][0] == 1
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def test_seed_cli(sqlite_dbs, tmp_path):
-    from bascule.cli import cli
-    from bascule.generate import cli as _  # noqa: F401  (registers `seed`)
-
-    url = sqlite_dbs.new("gen_cli")
-    runner = CliRunner()
-    res = runner.invoke(cli, ["seed", "--help"])
-    assert res.exit_code == 0 and "--scale" in res.output and "--dirty" in res.output
-    res = runner.invoke(cli, ["seed", url, "--scale", "0.001", "--shape", "2021", "--quiet"])
-    assert res.exit_code == 0, res.output
-    assert "UserOrder" in res.output and "rows" in res.output
-    # a second run needs --drop-existing
-    res = runner.invoke(cli, ["seed", url, "--scale", "0.001", "--quiet"])
-    assert res.exit_code != 0 and "not empty" in res.output
-    res = runner.invoke(cli, ["seed", url, "--scale", "0.001", "--quiet", "--drop-existing"])
-    assert res.exit_code == 0, res.output
-    new = str(tmp_path / "sub" / "created.sqlite")
-    res = runner.invoke(cli, ["seed", f"sqlite:///{new}", "--scale", "0.001", "--quiet", "--create"])
-    assert res.exit_code == 0, res.output
-
-
-def test_seed_cli_hides_password():
-    from bascule.cli import cli
-    from bascule.generate import cli as _  # noqa: F401
-
-    res = CliRunner().invoke(cli, ["seed", "mysql+pymysql://root:s3cr3tpw@127.0.0.1:1/nope", "--quiet"])
-    assert res.exit_code != 0
-    assert "s3cr3tpw" not in res.output and "***" in res.output

@@ -4,19 +4,24 @@ next run puts them back first."""
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
+from rich.console import Console
 from sqlalchemy import text
 
+from bascule import api
 from bascule.config import load_settings
 from bascule.dbutil import make_engine
 from bascule.load import indexes
-from bascule.pipeline.migrate import MigrationError, Migrator
-from bascule.pipeline.target import REQUIRED_TARGET_TABLES
-from bascule.pipeline.verify import Verifier
+from bascule.load.bookkeeping import ensure_bookkeeping
+from bascule.model.tables import MIGRATION
+from bascule.report import print_verify, verify_markdown
 
-from helpers import execute, rows, settings_for
-from test_kill import _run_and_kill
-from test_migrate import make_source, make_target
+from faults import run_and_kill
+from helpers import execute, make_source, make_target, rows, settings_for
+
+REQUIRED_TARGET_TABLES = MIGRATION.order
 
 
 def index_defs(url) -> dict[str, str]:
@@ -48,16 +53,16 @@ def test_indexes_are_built_after_the_data(pair, tmp_path):
     secondary = {n for n, d in before.items() if "UNIQUE" not in d and not n.endswith("_pkey")
                  and any(w in d for w in written)}
     assert len(secondary) > 20  # the Camap schema's indexes on foreign key columns and others
-    rep = Migrator(settings_for(src, tgt, tmp_path / "a")).run()
+    rep = api.migrate(settings_for(src, tgt, tmp_path / "a"))
     assert rep.ok and rep.status == "done"
     assert rep.indexes["dropped"] == len(secondary) == rep.indexes["restored"]
     assert rep.indexes["failed"] == []
     assert index_defs(tgt) == before  # every index back, with the same definition
     assert recorded(tgt) == []
-    ver = Verifier(settings_for(src, tgt, tmp_path / "v")).run()
+    ver = api.verify(settings_for(src, tgt, tmp_path / "v"))
     assert ver.ok and ver.indexes_missing == []
     # a rerun finds the tables full: they keep their indexes
-    rep = Migrator(settings_for(src, tgt, tmp_path / "b")).run()
+    rep = api.migrate(settings_for(src, tgt, tmp_path / "b"))
     assert rep.ok and rep.indexes is None and index_defs(tgt) == before
 
 
@@ -67,8 +72,6 @@ def test_only_empty_tables_lose_their_indexes(db_factory):
     execute(tgt, 'INSERT INTO "File" (id, name, data, cdate) VALUES (1, \'a\', \'\\x00\', '
                  '\'2023-01-01\')')
     eng = make_engine(tgt)
-    from bascule.load.bookkeeping import ensure_bookkeeping
-
     ensure_bookkeeping(eng)
     dropped = indexes.drop_for_empty_tables(eng, REQUIRED_TARGET_TABLES, run_id=7)
     after = index_defs(tgt)
@@ -88,7 +91,7 @@ def test_keep_leaves_the_indexes_alone(pair, tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(indexes, "drop_for_empty_tables",
                         lambda *a, **k: calls.append(a) or [])
-    rep = Migrator(settings_for(src, tgt, tmp_path, secondary_indexes="keep")).run()
+    rep = api.migrate(settings_for(src, tgt, tmp_path, secondary_indexes="keep"))
     assert rep.ok and rep.indexes is None and calls == []
 
 
@@ -107,7 +110,7 @@ def test_an_index_that_cannot_be_built_fails_the_run_and_stays_recorded(pair, tm
         return out
 
     monkeypatch.setattr(indexes, "drop_for_empty_tables", drop_and_spoil)
-    rep = Migrator(settings_for(src, tgt, tmp_path / "a")).run()
+    rep = api.migrate(settings_for(src, tgt, tmp_path / "a"))
     assert not rep.ok and rep.status == "failed" and not rep.failed  # the groups are all in
     [f] = rep.indexes["failed"]
     assert f["table"] == "Product" and "nosuchcolumn" in f["error"]
@@ -117,8 +120,8 @@ def test_an_index_that_cannot_be_built_fails_the_run_and_stays_recorded(pair, tm
     # the next run tries that one first and stops, naming it
     monkeypatch.setattr(indexes, "drop_for_empty_tables", real)
     runs = rows(tgt, "SELECT COUNT(*) FROM bascule_run")
-    with pytest.raises(MigrationError, match=r"could not be built again: .*nosuchcolumn"):
-        Migrator(settings_for(src, tgt, tmp_path / "b")).run()
+    with pytest.raises(api.MigrationError, match=r"could not be built again: .*nosuchcolumn"):
+        api.migrate(settings_for(src, tgt, tmp_path / "b"))
     assert rows(tgt, "SELECT COUNT(*) FROM bascule_run") == runs  # stopped before it began
 
 
@@ -126,28 +129,22 @@ def test_a_killed_run_leaves_them_recorded_and_the_next_run_builds_them(db_facto
     src = make_source(db_factory("mysql"), seed=5)
     tgt = make_target(db_factory("postgresql"), "2023")
     before = index_defs(tgt)
-    killed, _ = _run_and_kill(src, tgt, tmp_path, "committed: groups", 1)
+    killed, _ = run_and_kill(src, tgt, tmp_path, "committed: groups", 1)
     assert killed
     left = recorded(tgt)
     assert left and set(before) - set(index_defs(tgt)) == set(left)
     s = load_settings(None, source_url=src, target_url=tgt, report_dir=str(tmp_path / "o2"),
                       batch_size=40)
-    ver = Verifier(s).run()  # what the killed run committed checks out, and the gap is named
+    ver = api.verify(s)  # what the killed run committed checks out, and the gap is named
     assert ver.ok and sorted(plain(x) for x in ver.indexes_missing) == left
-    rep = Migrator(s).run()
+    rep = api.migrate(s)
     assert rep.ok and not rep.failed
     assert index_defs(tgt) == before and recorded(tgt) == []
-    ver = Verifier(s).run()
+    ver = api.verify(s)
     assert ver.ok and ver.indexes_missing == []
 
 
 def test_verify_output_names_missing_indexes_beside_its_result():
-    from io import StringIO
-
-    from rich.console import Console
-
-    from bascule.report import print_verify, verify_markdown
-
     base = {"started_at": "2026-11-30T00:00:00", "seconds": 1.0, "groups": 2, "fk_checked": 50,
             "tables": {"Product": {"source": 3, "target": 3, "chunks": 1, "differences": 0}}}
     diff = {"kind": "missing", "table": "Product", "source_id": 4, "target_id": 9,

@@ -7,61 +7,13 @@ right after the N-th unit is committed, or while the N-th unit is written but no
 
 from __future__ import annotations
 
-import os
-import select
-import signal
-import subprocess
-import sys
-
 import pytest
 
+from bascule import api
 from bascule.config import load_settings
-from bascule.pipeline.migrate import Migrator
-from bascule.pipeline.verify import Verifier
 
-from helpers import idmap_entries, rows
-from test_migrate import make_source, make_target
-
-BASCULE = [sys.executable, "-c", "from bascule.cli import main; main()"]
-
-
-def _run_and_kill(src, tgt, tmp_path, marker: str, nth: int) -> tuple[bool, list[int]]:
-    """Start migrate; SIGKILL it when the nth line containing marker appears. (killed, pids of
-    the worker processes it had forked)."""
-    env = dict(os.environ)
-    if "not committed" in marker:  # the process pauses inside unit nth: one such line only
-        env["BASCULE_FAULT_PAUSE_BEFORE_COMMIT"] = str(nth)
-        nth = 1
-    p = subprocess.Popen(
-        BASCULE + ["-v", "migrate", "--source", src, "--target", tgt, "--batch-size", "40",
-                   "--no-progress", "--report-dir", str(tmp_path / "out")],
-        stdin=subprocess.PIPE, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env,
-        text=True,
-    )
-    seen = 0
-    killed = False
-    workers: list[int] = []
-    assert p.stderr is not None
-    for line in p.stderr:
-        if "worker processes: " in line:
-            workers += [int(w) for w in line.split("worker processes: ", 1)[1].split()]
-        if marker in line:
-            seen += 1
-            if seen == nth:
-                p.send_signal(signal.SIGKILL)
-                killed = True
-                break
-    p.wait()
-    for pid in workers:  # they die with the parent; the rerun starts once they are gone
-        try:
-            fd = os.pidfd_open(pid)
-        except ProcessLookupError:
-            continue
-        try:
-            select.select([fd], [], [])  # readable when the process has ended
-        finally:
-            os.close(fd)
-    return killed, workers
+from faults import run_and_kill
+from helpers import idmap_entries, make_source, make_target, rows
 
 
 def _no_duplicates(tgt):
@@ -83,13 +35,13 @@ def _no_duplicates(tgt):
 def test_kill_then_rerun(db_factory, tmp_path, marker, nth):
     src = make_source(db_factory("mysql"), seed=5)
     tgt = make_target(db_factory("mysql"), "2023")
-    killed, _workers = _run_and_kill(src, tgt, tmp_path, marker, nth)
+    killed, _workers = run_and_kill(src, tgt, tmp_path, marker, nth)
     assert killed, "the run ended before the kill point"
     s = load_settings(None, source_url=src, target_url=tgt, report_dir=str(tmp_path / "o2"),
                       batch_size=40)
-    rep = Migrator(s).run()
+    rep = api.migrate(s)
     assert not rep.failed
-    ver = Verifier(s).run()
+    ver = api.verify(s)
     assert ver.ok, [d.line() for d in ver.differences]
     _no_duplicates(tgt)
     # a killed run stays "running" in bascule_run; the rerun is "done"

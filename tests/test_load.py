@@ -1,4 +1,5 @@
-"""The write layer (bascule.load.writer) on SQLite, MariaDB and PostgreSQL."""
+"""The write layer (bascule.load.bulk and the engines of bascule.load.dialects) on SQLite,
+MariaDB and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from sqlalchemy.dialects.mysql import MEDIUMBLOB
 
 from bascule.dbutil import make_engine
 from bascule.load.bookkeeping import IDMAP, ensure_bookkeeping
-from bascule.load.writer import BulkWriter, LoadError, fix_sequences, max_ids
+from bascule.load.bulk import BulkWriter, LoadError, fix_sequences, max_ids
 
 BLOB = LargeBinary().with_variant(MEDIUMBLOB(), "mysql", "mariadb")
 
@@ -169,7 +170,7 @@ def test_rows_encoded_ahead_round_trip(target):
         if kind == "sqlite":
             assert enc is None
             return
-        generic = pg_copy_line if kind == "postgresql" else w._row_literal
+        generic = pg_copy_line if kind == "postgresql" else w.ops.row_literal
         assert [enc(r) for r in rows] == [generic(r) for r in rows]
         with conn.begin():
             assert w.insert(g, GCOLS, rows[:3], encoded=[enc(r) for r in rows[:3]]) == 3

@@ -6,20 +6,27 @@ results), a bad group or a bad shared row fails only the groups concerned, and v
 
 from __future__ import annotations
 
-import threading
-
 import pytest
+from sqlalchemy.engine import make_url
 
-from bascule.extract.source import SHARED_TABLES, SourceReader, inspect_source
-from bascule.pipeline.migrate import Migrator, select_groups
-from bascule.pipeline.verify import Verifier
+from bascule import api
+from bascule.dbutil import make_engine
+from bascule.extract.closure import all_shared_refs, read_shared, read_unit
+from bascule.extract.source import SourceReader, inspect_source
+from bascule.model.tables import MIGRATION
+from bascule.run.preflight import select_groups
 
-from helpers import execute, idmap_entries, rows, settings_for
-from test_migrate import amap_and_shop, make_source, make_target
+from helpers import (
+    amap_and_shop,
+    execute,
+    idmap_entries,
+    make_source,
+    make_target,
+    rows,
+    settings_for,
+)
 
-MOVED = ("User", "Vendor", "File", "Group", "Place", "Catalog", "Product", "MultiDistrib",
-         "Distribution", "Subscription", "Basket", "UserOrder", "Operation", "Membership",
-         "UserGroup", "Volunteer", "VolunteerRole", "WaitingList", "Message")
+MOVED = MIGRATION.order
 
 
 def _counts(url):
@@ -39,11 +46,10 @@ def _no_duplicate_ids(url):
 def test_workers_move_what_one_process_moves(db_factory, tmp_path, kind):
     src = make_source(db_factory("mysql"), dirty=True)
     one, many = make_target(db_factory(kind), "head"), make_target(db_factory(kind), "head")
-    r1 = Migrator(settings_for(src, one, tmp_path / "1", workers=1, batch_size=10)).run()
-    m = Migrator(settings_for(src, many, tmp_path / "2", workers=2, batch_size=10))
-    r2 = m.run()
-    assert m.workers_used == 2 and m.counters is not None
-    assert m.n_units >= 3
+    r1 = api.migrate(settings_for(src, one, tmp_path / "1", workers=1, batch_size=10))
+    r2 = api.migrate(settings_for(src, many, tmp_path / "2", workers=2, batch_size=10))
+    assert r1.workers == 1 and r2.workers == 2
+    assert r2.units >= 3
     assert r1.ok and r2.ok
     assert r2.timings["workers"] > 0
     d1, d2 = r1.as_dict(), r2.as_dict()
@@ -57,28 +63,26 @@ def test_workers_move_what_one_process_moves(db_factory, tmp_path, kind):
         sorted(e["source_user"] for e in d1["email_matches"])
     assert _counts(many) == _counts(one)
     _no_duplicate_ids(many)
-    v = Verifier(settings_for(src, many, tmp_path / "v", workers=2, batch_size=10))
-    ver = v.run()
+    ver = api.verify(settings_for(src, many, tmp_path / "v", workers=2, batch_size=10))
     assert ver.ok, [d.line() for d in ver.differences]
-    assert v.workers_used == 2
+    assert ver.workers == 2
     # the same counts as a verify in one process
-    one_ver = Verifier(settings_for(src, one, tmp_path / "w", workers=1)).run()
+    one_ver = api.verify(settings_for(src, one, tmp_path / "w", workers=1))
     assert one_ver.ok
     assert {t: c["source"] for t, c in ver.tables.items()} == \
         {t: c["source"] for t, c in one_ver.tables.items()}
     assert {t: c["target"] for t, c in ver.tables.items()} == \
         {t: c["target"] for t, c in one_ver.tables.items()}
     # a rerun with workers finds nothing to write
-    r3 = Migrator(settings_for(src, many, tmp_path / "3", workers=2, batch_size=10)).run()
+    r3 = api.migrate(settings_for(src, many, tmp_path / "3", workers=2, batch_size=10))
     assert r3.ok and r3.rows_written() == 0
     # differences found by the workers are reported by the parent
     pid = rows(many, 'SELECT MAX(id) FROM "Product"')[0][0]
     oid = rows(many, 'SELECT MIN(id) FROM "UserOrder"')[0][0]
     execute(many, 'UPDATE "Product" SET price = price + 1 WHERE id = :p', p=pid)
     execute(many, 'DELETE FROM "UserOrder" WHERE id = :o', o=oid)
-    v = Verifier(settings_for(src, many, tmp_path / "x", workers=2, batch_size=10))
-    ver = v.run()
-    assert v.workers_used == 2 and not ver.ok
+    ver = api.verify(settings_for(src, many, tmp_path / "x", workers=2, batch_size=10))
+    assert ver.workers == 2 and not ver.ok
     got = {(d.kind, d.table, d.target_id, d.column) for d in ver.differences}
     assert ("changed", "Product", pid, "price") in got
     assert ("missing", "UserOrder", oid, None) in got
@@ -92,16 +96,15 @@ def test_a_bad_group_fails_alone_in_a_worker(db_factory, tmp_path):
     vname = rows(src, f'SELECT name FROM "Group" WHERE id = {victim}')[0][0].replace("'", "''")
     execute(tgt, f'ALTER TABLE "Group" ADD CONSTRAINT "no_victim" CHECK (name <> \'{vname}\')')
     s = settings_for(src, tgt, tmp_path, workers=2, batch_size=10)
-    m = Migrator(s)
-    rep = m.run()
-    assert m.counters is not None
+    rep = api.migrate(s)
+    assert rep.workers == 2
     assert {g.source_id for g in rep.failed} == {victim}
     assert "no_victim" in rep.failed[0].error
     assert [g.source_id for g in rep.groups if g.status == "done"] == \
         [g for g in amap if g != victim]
     assert [e for e in idmap_entries(tgt) if e[3] == victim] == []
     _no_duplicate_ids(tgt)
-    assert Verifier(s).run().ok
+    assert api.verify(s).ok
 
 
 def test_a_bad_shared_row_fails_the_groups_that_need_it(db_factory, tmp_path):
@@ -115,10 +118,9 @@ def test_a_bad_shared_row_fails_the_groups_that_need_it(db_factory, tmp_path):
     lit = email.replace("'", "''")
     execute(tgt, f"ALTER TABLE `User` ADD CONSTRAINT no_user CHECK (email <> '{lit}')")
     s = settings_for(src, tgt, tmp_path, workers=2, batch_size=10)
-    m = Migrator(s)
-    rep = m.run()
-    assert m.counters is not None
-    assert uid in m.shared_failed["User"]
+    rep = api.migrate(s)
+    assert rep.workers == 2
+    assert {(f["table"], f["id"]) for f in rep.shared_failed} == {("User", uid)}
     failed = {g.source_id for g in rep.failed}
     members = {r[0] for r in rows(src, f'SELECT "groupId" FROM "UserGroup" WHERE "userId" = {uid}')}
     assert members & set(amap) <= failed
@@ -129,7 +131,7 @@ def test_a_bad_shared_row_fails_the_groups_that_need_it(db_factory, tmp_path):
     assert done == set(amap) - failed
     assert rows(tgt, "SELECT COUNT(*) FROM `User` WHERE email = :e", e=email) == [(0,)]
     # every other user the done groups need is there: verify passes
-    ver = Verifier(s).run()
+    ver = api.verify(s)
     assert ver.ok, [d.line() for d in ver.differences]
 
 
@@ -137,30 +139,26 @@ def test_shared_refs_of_all_groups_are_those_of_their_units(db_factory, tmp_path
     """The shared-row pass computes the references with the server (DISTINCT per column); it
     must find exactly what the units find when they read their rows."""
     src = make_source(db_factory("mysql"), dirty=True)
-    tgt = make_target(db_factory("mysql"), "head")
-    m = Migrator(settings_for(src, tgt, tmp_path))
-    m.sinfo = inspect_source(m.src_engine)
-    m.shared_handled = {t: set() for t in SHARED_TABLES}
-    m._handled_lock = threading.Lock()
-    with SourceReader(m.src_engine, m.sinfo) as reader:
-        m.reader = reader
-        groups = select_groups(reader, m.s)
-        every = m._all_shared_refs(groups)
-        m._read_shared(every)  # adds the vendors' logos, as a unit's read does
-        union = {t: set() for t in SHARED_TABLES}
+    eng = make_engine(src)
+    settings = settings_for(src, "sqlite://", tmp_path)
+    with SourceReader(eng, inspect_source(eng)) as reader:
+        groups = select_groups(reader, settings)
+        every = all_shared_refs(reader, MIGRATION, groups)
+        union = {t: set() for t in MIGRATION.shared}
         for g in groups:
-            pre = m._read_unit([g.id])
-            for t in SHARED_TABLES:
+            pre = read_unit(reader, MIGRATION, [g.id], lambda _t, ids: ids)
+            for t in MIGRATION.shared:
                 union[t] |= pre.refs[t]
+        read_shared(reader, MIGRATION, every, lambda _t, ids: ids)  # adds the vendors' logos,
+        # as a unit's read does
+    eng.dispose()
     assert every == union
-    assert all(every[t] for t in SHARED_TABLES)
+    assert all(every[t] for t in MIGRATION.shared)
 
 
 def test_without_reload_privilege_one_process(db_factory, tmp_path, caplog):
     """A source account that may not take the global read lock: one process, with a warning
     naming why, and the same result."""
-    from sqlalchemy.engine import make_url
-
     src = make_source(db_factory("mysql"))
     tgt = make_target(db_factory("postgresql"), "2023")
     u = make_url(src)
@@ -169,11 +167,10 @@ def test_without_reload_privilege_one_process(db_factory, tmp_path, caplog):
     try:
         execute(src, f"GRANT SELECT ON `{u.database}`.* TO '{user}'@'%'")
         ro = u.set(username=user, password="pw").render_as_string(hide_password=False)
-        m = Migrator(settings_for(ro, tgt, tmp_path, workers=2, batch_size=10))
         with caplog.at_level("WARNING"):
-            rep = m.run()
-        assert rep.ok and m.workers_used == 1 and m.n_units >= 3
+            rep = api.migrate(settings_for(ro, tgt, tmp_path, workers=2, batch_size=10))
+        assert rep.ok and rep.workers == 1 and rep.units >= 3
         assert "FLUSH TABLES WITH READ LOCK" in caplog.text
-        assert Verifier(settings_for(src, tgt, tmp_path / "v", workers=2)).run().ok
+        assert api.verify(settings_for(src, tgt, tmp_path / "v", workers=2)).ok
     finally:
         execute(src, f"DROP USER '{user}'@'%'")

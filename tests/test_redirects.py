@@ -16,17 +16,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import insert
 
 from bascule.dbutil import make_engine
 from bascule.redirects import emit
 from bascule.redirects.common import EmitError, EmitOptions, ge_regex, ttl_thresholds
 from bascule.redirects.listing import emit_csv, emit_json
+from bascule.load import idmap as packed
 from bascule.redirects.mapping import DbMapping, DictMapping, idmap_metadata
-from bascule.redirects.routes import ACTIVE_ROUTES, KIND_TABLE, ROUTES
+from bascule.redirects.routes import ACTIVE_ROUTES, ROUTES
 
-from test_redirects_nginx import NEW, NEW_ID, OLD, OLD_ID, SHOP_ID, free_port, sample_mapping, sample_urls
+from samples import NEW, NEW_ID, OLD, OLD_ID, SHOP_ID, free_port, sample_mapping, sample_urls  # noqa: F401
 
 UTC = ZoneInfo("UTC")
 
@@ -129,7 +129,6 @@ def test_db_mapping(dbs):
     assert m.count("Catalog") == 2 and m.count("Group") == 1 and m.count("Nothing") == 0
     assert m.group_of("Catalog", 9) == 1
     # the packed layout (bascule_idblock): two blocks of a moved group, one of a group not done
-    from bascule.pipeline import idmap as packed
 
     big = {o: (o * 10, 0, None) for o in range(1, packed.BLOCK + 3)}  # two blocks
     with eng.begin() as c:
@@ -365,49 +364,3 @@ def test_caddy(tmp_path, live):
 
 
 # --- command line --------------------------------------------------------------------------------
-
-def _target_with_mapping(url: str):
-    eng = make_engine(url)
-    md = idmap_metadata()
-    md.create_all(eng)
-    with eng.begin() as c:
-        c.execute(insert(md.tables["bascule_group"]), [
-            {"source_group_id": OLD_ID["G"], "target_group_id": NEW_ID["G"], "name": "A", "status": "done"}])
-        c.execute(insert(md.tables["bascule_idmap"]), [
-            {"table_name": KIND_TABLE[k], "old_id": OLD_ID[k], "new_id": NEW_ID[k],
-             "group_id": None if k in ("U", "V", "F") else OLD_ID["G"]} for k in OLD_ID])
-    eng.dispose()
-
-
-def test_cli(sqlite_dbs, tmp_path, monkeypatch):
-    from bascule import commands  # noqa: F401
-    from bascule.cli import cli
-
-    url = sqlite_dbs.new("tgt")
-    _target_with_mapping(url)
-    monkeypatch.chdir(tmp_path)
-    env = {"BASCULE_TARGET_URL": url}
-    run = CliRunner()
-    r = run.invoke(cli, ["redirects", "--help"])
-    assert r.exit_code == 0 and "--fallback" in r.output and "--until" in r.output
-    r = run.invoke(cli, ["redirects", "--emit", "nginx", "-o", str(tmp_path / "ng"),
-                         "--until", "2099-12-31"], env=env)
-    assert r.exit_code == 0, r.output
-    assert "include " in r.stderr and "nginx -t" in r.stderr
-    conf = (tmp_path / "ng" / "bascule-redirects.conf").read_text()
-    assert f"include {tmp_path / 'ng'}/bascule-ids-Catalog.map;" in conf
-    assert (tmp_path / "ng" / "bascule-ids-Catalog.map").read_text() == f"{OLD_ID['C']} {NEW_ID['C']};\n"
-    r = run.invoke(cli, ["redirects", "--emit", "csv", "--new-host", "camap.example.org", "--status", "308"], env=env)
-    assert r.exit_code == 0, r.output
-    rows = list(csv.DictReader(io.StringIO(r.stdout)))
-    assert {"old_url": f"https://{OLD}/group/{OLD_ID['G']}", "new_url": f"https://camap.example.org/group/{NEW_ID['G']}",
-            "status": "308"}.items() <= rows[0].items()
-    r = run.invoke(cli, ["redirects", "--emit", "json", "-o", str(tmp_path / "j")], env=env)
-    assert r.exit_code == 0 and json.loads((tmp_path / "j" / "bascule-redirects.json").read_text())["redirects"]
-    r = run.invoke(cli, ["redirects", "--emit", "nginx", "--new-host", "x.org;evil"], env=env)
-    assert r.exit_code != 0 and "new_host" in r.output
-    r = run.invoke(cli, ["redirects", "--emit", "nginx", "--config-dir", "/etc/x y"], env=env)
-    assert r.exit_code != 0
-    r = run.invoke(cli, ["redirects", "--emit", "apache", "--until", "2023-03-20"], env=env)
-    assert r.exit_code == 0 and "is past" in r.stderr
-    assert (tmp_path / "bascule-out" / "redirects" / "bascule-apache.conf").exists()

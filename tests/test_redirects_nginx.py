@@ -16,44 +16,22 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bascule.redirects.common import EmitOptions
 from bascule.redirects.mapping import DictMapping
 from bascule.redirects.nginx import HTTP_CONF, SERVER_CONF, emit_nginx
-from bascule.redirects.routes import ACTIVE_ROUTES, KIND_TABLE
+from bascule.redirects.routes import ACTIVE_ROUTES
 
-OLD, NEW = "app.cagette.net", "camap.alilo.fr"
-UTC = ZoneInfo("UTC")
-
-# Moved ids: old 10+i → new 5000+i per kind; 777 is a shop-mode id (never in the mapping).
-CODES = sorted(KIND_TABLE)
-OLD_ID = {c: 10 + i for i, c in enumerate(CODES)}
-NEW_ID = {c: 5000 + i for i, c in enumerate(CODES)}
-SHOP_ID = 777
-PASS = {"day": "2023-03-01", "type": "1", "font": "2", "sig": "0123456789abcdef0123456789abcdef",
-        "token": "0123456789abcdef"}
-
-
-def sample_mapping(extra: dict | None = None) -> DictMapping:
-    d = {KIND_TABLE[c]: {OLD_ID[c]: NEW_ID[c], OLD_ID[c] + 1000: NEW_ID[c] + 1000} for c in CODES}
-    for k, v in (extra or {}).items():
-        d.setdefault(k, {}).update(v)
-    return DictMapping(d)
-
+from samples import (  # noqa: F401
+    CODES, NEW, NEW_ID, OLD, OLD_ID, PASS, SHOP_ID, UTC, free_port, sample_mapping, sample_urls,
+)
 
 def nginx_bin() -> str:
     b = shutil.which("nginx") or "/usr/sbin/nginx"
     assert os.path.exists(b), "nginx is missing: run scripts/ensure-nginx.sh"
     return b
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_nginx_conf(root: Path, conf_dir: Path, port: int) -> Path:
@@ -146,14 +124,6 @@ def started():
     yield servers
     for s in servers:
         s.stop()
-
-
-def sample_urls():
-    """(route, old url, expected new path) for every active route, all ids moved."""
-    for r in ACTIVE_ROUTES:
-        old = r.render_old(OLD_ID, PASS)
-        new = r.render_new(NEW_ID, PASS) if r.action == "redirect" else "/home"
-        yield r, old, new
 
 
 def test_every_route_redirects_before_the_cut(tmp_path, started):

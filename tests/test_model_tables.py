@@ -1,12 +1,22 @@
-"""The static data: load order against the references, two-pass columns, FK map, columns."""
+"""The table description (``model.tables``) and the transform's column data: load order against
+the references, two-pass columns, keys, owner paths, what is derived from them."""
 
 from __future__ import annotations
 
+import pytest
+
+from bascule.model.tables import GROUP, MIGRATION, Migration, Ref, TableSpec
+from bascule.schema import cagette_metadata, camap_metadata
 from bascule.transform import (
-    COMPOSITE_KEYS, FK_MAP, PRODUCED_COLUMNS, SOURCE_COLUMNS, TABLE_ORDER, TARGET_COLUMNS,
-    TEXT_COLUMNS, TWO_PASS, fk_map, referenced_ids,
+    PRODUCED_COLUMNS, SOURCE_COLUMNS, TARGET_COLUMNS, TEXT_COLUMNS, referenced_ids,
 )
 from bascule.transform.rows import TRANSFORMS
+
+TABLE_ORDER = MIGRATION.order
+FK_MAP = MIGRATION.refs()
+TWO_PASS = MIGRATION.two_pass
+COMPOSITE_KEYS = {t: target for t, (_source, target) in MIGRATION.composite.items()}
+fk_map = MIGRATION.refs
 
 # references that may point forward: the two-pass columns, and Catalog.firstDistribId which
 # bascule always writes NULL
@@ -31,7 +41,7 @@ def test_every_reference_points_backwards():
 
 
 def test_two_pass_columns_are_nullable_references():
-    assert TWO_PASS == {"Group": ["placeId"], "Operation": ["relationId"]}
+    assert TWO_PASS == {"Group": ("placeId",), "Operation": ("relationId",)}
     for t, cols in TWO_PASS.items():
         for c in cols:
             assert FK_MAP[t][c].nullable and FK_MAP[t][c].kind == "fk"
@@ -100,8 +110,6 @@ def test_referenced_ids():
 def test_known_columns_match_the_schema_metadata():
     """TARGET_COLUMNS (the default when the target is not reflected) agree with bascule.schema;
     every source column the transform does not read is one the rules drop on purpose."""
-    from bascule.schema import cagette_metadata, camap_metadata
-
     for shape in ("2023", "head"):
         md = camap_metadata(shape)
         for t in TABLE_ORDER:
@@ -122,3 +130,49 @@ def test_known_columns_match_the_schema_metadata():
         for t in TABLE_ORDER:
             unread = {c.name for c in md.tables[t].columns} - set(SOURCE_COLUMNS[t])
             assert unread <= dropped.get(t, set()), (shape, t, unread)
+
+
+def test_owner_paths_lead_every_group_table_to_its_group():
+    for t in MIGRATION.group:
+        if t == "Group":
+            assert MIGRATION.paths(t) == ()
+            continue
+        paths = MIGRATION.paths(t)
+        assert paths, t
+        for p in paths:
+            assert p.parent in MIGRATION.group and TABLE_ORDER.index(p.parent) < \
+                TABLE_ORDER.index(t), (t, p)
+    assert [p.parent for p in MIGRATION.chain("UserOrder")] == ["Product", "Catalog", "Group"]
+    assert {(p.value, p.parent) for p in MIGRATION.paths("EntityFile")} == {
+        ("group", "Group"), ("catalog", "Catalog")}  # a vendor's document is not a group's
+
+
+def test_shared_references_are_derived_from_the_refs():
+    """The users, vendors and files a unit moves: every followed reference to them."""
+    refs = MIGRATION.shared_refs("2021")
+    users = {(t, c) for t, triples in refs.items() for c, _tc, r in triples if "User" in r.tables()}
+    assert ("Subscription", "defaultOrders") in users and ("Message", "senderId") in users
+    assert ("Vendor", "userId") not in users  # written NULL: never followed
+    assert ("Catalog", "vendorId") in {(t, c) for t, trs in refs.items() for c, _tc, _r in trs}
+    assert ("Vendor", "imageId") in {(t, c) for t, trs in refs.items() for c, _tc, _r in trs}
+    assert "UserGroup" not in {t for t, trs in refs.items()
+                               if any(c == "rights2" for c, _tc, _r in trs)}
+
+
+def test_source_names_of_a_shape():
+    assert MIGRATION.source_column("2021", "UserGroup", "rights") == "rights2"
+    assert MIGRATION.source_column("2023", "UserGroup", "rights") == "rights"
+
+
+def test_a_described_table_must_come_after_its_owner_and_once():
+    spec = TableSpec("Recipe", GROUP, {"catalogId": Ref("Catalog")}, owner="catalogId",
+                     columns=("id", "name", "catalogId"))
+    m = MIGRATION.with_table(spec, after="Product")
+    assert m.order.index("Recipe") == m.order.index("Product") + 1
+    assert m.paths("Recipe")[0].parent == "Catalog" and "Recipe" not in MIGRATION
+    with pytest.raises(ValueError, match="must come first"):
+        Migration((spec, *MIGRATION.tables))
+    with pytest.raises(ValueError, match="listed twice"):
+        MIGRATION.with_table(MIGRATION["Place"])
+    with pytest.raises(ValueError, match="needs an owner"):
+        MIGRATION.with_table(TableSpec("Orphan", GROUP, columns=("id",)))

@@ -1,0 +1,75 @@
+"""Fault injection for the kill tests, through bascule's own seam (``load.apply.BEFORE_COMMIT``).
+
+``BASCULE`` runs the command line in a subprocess with this module installed: when the
+environment asks for it (``BASCULE_TEST_PAUSE_BEFORE_COMMIT=N``), the run announces on stderr that
+unit N is written but not committed, and waits for a line on stdin (the test kills it then).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from bascule.load.apply import BEFORE_COMMIT
+
+HERE = Path(__file__).resolve().parent
+BASCULE = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(HERE)!r}); import faults; "
+           "faults.install(); from bascule.cli import main; main()"]
+
+
+def pause_before_commit(unit: int) -> None:
+    def pause(unit_no: int) -> None:
+        if unit_no == unit:
+            print(f"bascule-fault: unit {unit_no} written, not committed", file=sys.stderr,
+                  flush=True)
+            sys.stdin.readline()
+    BEFORE_COMMIT.append(pause)
+
+
+def install() -> None:
+    n = os.environ.get("BASCULE_TEST_PAUSE_BEFORE_COMMIT")
+    if n:
+        pause_before_commit(int(n))
+
+
+def run_and_kill(src, tgt, tmp_path, marker: str, nth: int) -> tuple[bool, list[int]]:
+    """Start migrate; SIGKILL it when the nth line containing marker appears. (killed, pids of
+    the worker processes it had forked)."""
+    env = dict(os.environ)
+    if "not committed" in marker:  # the process pauses inside unit nth: one such line only
+        env["BASCULE_TEST_PAUSE_BEFORE_COMMIT"] = str(nth)
+        nth = 1
+    p = subprocess.Popen(
+        BASCULE + ["-v", "migrate", "--source", src, "--target", tgt, "--batch-size", "40",
+                   "--no-progress", "--report-dir", str(tmp_path / "out")],
+        stdin=subprocess.PIPE, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env,
+        text=True,
+    )
+    seen = 0
+    killed = False
+    workers: list[int] = []
+    assert p.stderr is not None
+    for line in p.stderr:
+        if "worker processes: " in line:
+            workers += [int(w) for w in line.split("worker processes: ", 1)[1].split()]
+        if marker in line:
+            seen += 1
+            if seen == nth:
+                p.send_signal(signal.SIGKILL)
+                killed = True
+                break
+    p.wait()
+    for pid in workers:  # they die with the parent; the rerun starts once they are gone
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue
+        try:
+            select.select([fd], [], [])  # readable when the process has ended
+        finally:
+            os.close(fd)
+    return killed, workers

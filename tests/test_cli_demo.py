@@ -1,0 +1,30 @@
+"""`bascule demo`: the whole story on SQLite."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from bascule.cli import cli
+
+
+def test_demo_runs_end_to_end(tmp_path):
+    work = tmp_path / "demo"
+    r = CliRunner().invoke(cli, ["demo", "--workdir", str(work), "--scale", "0.002"])
+    assert r.exit_code == 0, r.output
+    assert (work / "cagette.sqlite").exists() and (work / "camap.sqlite").exists()
+    verify = json.loads((work / "reports" / "verify.json").read_text())
+    assert verify["ok"] is True
+    migrate = json.loads((work / "reports" / "migrate.json").read_text())
+    assert migrate["totals"]["UserOrder"]["insert"] > 0
+    assert (work / "redirects").is_dir() and (work / "producers.md").exists()
+    assert "OK" in r.output
+
+
+def test_demo_refuses_a_folder_that_is_not_its_own(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "keep.txt").write_text("mine")
+    r = CliRunner().invoke(cli, ["demo", "--workdir", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "not a bascule demo folder" in r.output
+    assert (tmp_path / "x" / "keep.txt").read_text() == "mine"
