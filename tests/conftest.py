@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 
 from bascule.dbutil import create_database, drop_database
 
+from samples import build_source, build_target
+
 MYSQL_URL = os.environ.get("BASCULE_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/")
 PG_URL = os.environ.get("BASCULE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/")
 
@@ -99,3 +101,14 @@ def db_factory(tmp_path):
     yield _make
     for f in made:
         f.cleanup()
+
+
+@pytest.fixture(params=["sqlite", "mysql"])
+def producers_pair(request, db_factory):
+    """(source, target) URLs: the hand-built Cagette source with a producer space and its id
+    mapping (samples.py), on SQLite and on MariaDB."""
+    f = db_factory(request.param)
+    src, tgt = f.new("src"), f.new("tgt")
+    build_source(src)
+    build_target(tgt)
+    return src, tgt

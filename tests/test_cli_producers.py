@@ -5,25 +5,15 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
 from click.testing import CliRunner
 
 from bascule.cli import cli
 
-from samples import NEW, build_source, build_target
+from samples import NEW
 
 
-@pytest.fixture(params=["sqlite", "mysql"])
-def pair(request, db_factory):
-    f = db_factory(request.param)
-    src, tgt = f.new("src"), f.new("tgt")
-    build_source(src)
-    build_target(tgt)
-    return src, tgt
-
-
-def test_producers_cli(pair, tmp_path, monkeypatch):
-    src, tgt = pair
+def test_producers_cli(producers_pair, tmp_path, monkeypatch):
+    src, tgt = producers_pair
     monkeypatch.chdir(tmp_path)
     r = CliRunner().invoke(cli, ["producers", "--format", "csv"],
                            env={"BASCULE_SOURCE_URL": src, "BASCULE_TARGET_URL": tgt})

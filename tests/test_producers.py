@@ -5,25 +5,16 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
 
 from bascule.dbutil import make_engine
 from bascule.producers.notice import STEPS, find_producers, to_csv, to_markdown
 from bascule.redirects.mapping import DbMapping
 
-from samples import CUTOVER, NEW, T0, build_source, build_target, put  # noqa: F401
-
-@pytest.fixture(params=["sqlite", "mysql"])
-def pair(request, db_factory):
-    f = db_factory(request.param)
-    src, tgt = f.new("src"), f.new("tgt")
-    build_source(src)
-    build_target(tgt)
-    return src, tgt
+from samples import CUTOVER, NEW
 
 
-def test_producers_exact(pair):
-    src, tgt = pair
+def test_producers_exact(producers_pair):
+    src, tgt = producers_pair
     s, t = make_engine(src), make_engine(tgt)
     try:
         ps = find_producers(s, DbMapping(t), new_host=NEW, cutover_date=CUTOVER)

@@ -28,6 +28,7 @@ from bascule.plan.ids import RunState
 from bascule.run.parallel import keep_inherited
 from bascule.run.report import NullProgress, Progress
 from bascule.run.timings import Timings
+from bascule.transform.context import TransformContext
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,17 @@ def inspect_both(source: Engine, target: Engine, migration: Migration
     log.info("source shape %s (%s); target Camap %s (%s)", sinfo.shape,
              "; ".join(sinfo.shape_reasons), tinfo.shape, "; ".join(tinfo.shape_reasons))
     return sinfo, tinfo
+
+
+def transform_context(settings: Settings, sinfo: SourceInfo, tinfo: TargetInfo,
+                      migration: Migration, mojibake: set[tuple[str, str]]) -> TransformContext:
+    """The run's transform context: both shapes, the target's columns, the options (the same
+    for migrate, plan and verify: verify must rebuild the rows migrate wrote)."""
+    return TransformContext(sinfo.shape, tinfo.shape, {}, migration=migration,
+                            target_columns={t: set(c) for t, c in tinfo.columns.items()},
+                            target_not_null=tinfo.not_null,
+                            keep_linked_stock=settings.keep_linked_stock,
+                            mojibake_columns=mojibake)
 
 
 @dataclass

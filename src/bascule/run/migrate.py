@@ -53,6 +53,7 @@ from bascule.run.context import (
     lent_snapshots,
     relaxed_gc,
     take_worker_state,
+    transform_context,
     worker_state,
 )
 from bascule.run.executor import UnitExecutor, run_serial
@@ -72,7 +73,6 @@ from bascule.run.preflight import (
 )
 from bascule.run.report import NullProgress, Progress, RunReport
 from bascule.run.shared_pass import shared_pass
-from bascule.transform.context import TransformContext
 
 log = logging.getLogger(__name__)
 
@@ -128,11 +128,7 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
     mojibake = mojibake_columns(reader, migration)
     report.source["mojibake_columns"] = sorted(f"{t}.{c}" for t, c in mojibake)
     state = RunState(held.shared, held.next_id, held.emails)
-    ctx = TransformContext(sinfo.shape, tinfo.shape, {}, migration=migration,
-                           target_columns={t: set(c) for t, c in tinfo.columns.items()},
-                           target_not_null=tinfo.not_null,
-                           keep_linked_stock=settings.keep_linked_stock,
-                           mojibake_columns=mojibake)
+    ctx = transform_context(settings, sinfo, tinfo, migration, mojibake)
     planner = Planner(migration, ctx, Preserve() if settings.id_strategy == "preserve"
                       else Sequential(state), row_encoders(target, tinfo.tables), sinfo.columns,
                       pack=not dry_run, prune=prune)

@@ -45,6 +45,7 @@ from bascule.run.context import (
     lent_snapshots,
     relaxed_gc,
     take_worker_state,
+    transform_context,
     worker_state,
 )
 from bascule.run.executor import ReadAhead
@@ -61,7 +62,6 @@ from bascule.run.preflight import (
 )
 from bascule.run.report import NullProgress, Progress
 from bascule.run.shared_pass import shared_chunks
-from bascule.transform.context import TransformContext
 
 log = logging.getLogger(__name__)
 
@@ -133,11 +133,7 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
     held = read_target_state(target, tinfo, migration)
     mojibake = mojibake_columns(reader, migration)
     state = RunState(held.shared, held.next_id, held.emails)
-    ctx = TransformContext(sinfo.shape, tinfo.shape, {}, migration=migration,
-                           target_columns={t: set(c) for t, c in tinfo.columns.items()},
-                           target_not_null=tinfo.not_null,
-                           keep_linked_stock=settings.keep_linked_stock,
-                           mojibake_columns=mojibake)
+    ctx = transform_context(settings, sinfo, tinfo, migration, mojibake)
     planner = Planner(migration, ctx, ReadOnly(), _no_encoding, sinfo.columns, capture=True,
                       pack=False)
     return Run(settings, migration, source, target, sinfo, tinfo, reader, planner, state,
