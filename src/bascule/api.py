@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from bascule.config import Settings, load_settings
 from bascule.dbutil import make_engine
-from bascule.errors import MigrationError
+from bascule.errors import MigrationError, require
 from bascule.extract.describe import SourceDescription, describe_source
 from bascule.extract.source import SourceError
 from bascule.load.target import TargetError, create_camap_schema
@@ -47,17 +47,10 @@ def settings(config_file: str | None = None, **values: Any) -> Settings:
     return load_settings(config_file, **values)
 
 
-def _need(value: str | None, name: str, why: str = "") -> str:
-    if not value:
-        raise MigrationError(f"{name} is not set (bascule.toml, BASCULE_{name.upper()} or "
-                             f"--{name.split('_')[0]}){why}")
-    return value
-
-
 def describe(s: Settings) -> SourceDescription:
     """What the source holds: shape, groups by mode, rows per table (read only)."""
     try:
-        return describe_source(make_engine(_need(s.source_url, "source_url")))
+        return describe_source(make_engine(require(s.source_url, "source_url")))
     except SourceError as e:
         raise MigrationError(str(e)) from None
 
@@ -65,7 +58,7 @@ def describe(s: Settings) -> SourceDescription:
 def create_schema(s: Settings, shape: str, migration: Migration = MIGRATION) -> None:
     """An empty Camap schema of that shape ("2023" or "head") in an empty target."""
     try:
-        create_camap_schema(make_engine(_need(s.target_url, "target_url")), shape, migration)
+        create_camap_schema(make_engine(require(s.target_url, "target_url")), shape, migration)
     except TargetError as e:
         raise MigrationError(str(e)) from None
 
@@ -73,24 +66,18 @@ def create_schema(s: Settings, shape: str, migration: Migration = MIGRATION) -> 
 def plan(s: Settings, *, progress: Progress | None = None,
          migration: Migration = MIGRATION) -> RunReport:
     """Dry run of migrate: what would move and what changed since the last run."""
-    _need(s.source_url, "source_url")
-    _need(s.target_url, "target_url")
     return _migrate(s, dry_run=True, progress=progress, migration=migration)
 
 
 def migrate(s: Settings, *, prune: bool = False, progress: Progress | None = None,
             migration: Migration = MIGRATION) -> RunReport:
     """Move the selected AMAP groups into the target (again: bring it up to date)."""
-    _need(s.source_url, "source_url")
-    _need(s.target_url, "target_url")
     return _migrate(s, prune=prune, progress=progress, migration=migration)
 
 
 def verify(s: Settings, *, progress: Progress | None = None,
            migration: Migration = MIGRATION) -> VerifyReport:
     """Compare the target with the source through the id map; ``ok`` when nothing differs."""
-    _need(s.source_url, "source_url")
-    _need(s.target_url, "target_url")
     return _verify(s, progress=progress, migration=migration)
 
 
@@ -106,7 +93,7 @@ def redirects(s: Settings, fmt: str, opts: EmitOptions, *, out_dir: Path | None 
               stream: TextIO | None = None) -> tuple[list[Path], str]:
     """The redirect configuration of ``fmt`` from the id map in the target: (files written,
     how to install them). csv/json go to ``stream`` when given."""
-    eng = make_engine(_need(s.target_url, "target_url",
+    eng = make_engine(require(s.target_url, "target_url",
                             " (the id mapping lives in the target database)"))
     try:
         return emit(fmt, DbMapping(eng), opts, out_dir=out_dir, stream=stream)
@@ -121,8 +108,8 @@ def redirects_left(opts: EmitOptions) -> dt.timedelta:
 
 def producers(s: Settings) -> list[Producer]:
     """The producers whose catalogs were linked to a producer space, with their Camap links."""
-    src = make_engine(_need(s.source_url, "source_url"))
-    tgt = make_engine(_need(s.target_url, "target_url"))
+    src = make_engine(require(s.source_url, "source_url"))
+    tgt = make_engine(require(s.target_url, "target_url"))
     try:
         return find_producers(src, DbMapping(tgt), new_host=s.new_host,
                               cutover_date=s.cutover_date)

@@ -138,16 +138,15 @@ def read_shared(reader: SourceReader, migration: Migration, refs: dict[str, set[
     return shared
 
 
-def _producer_links(reader: SourceReader, cat_vendor: dict[int, int], refs: dict[str, set[int]]
-                    ) -> tuple[dict[int, int], dict[int, list[int]]]:
-    """The catalogs of ``cat_vendor`` (catalog id → vendor id) linked to a producer space, and
-    their producers' users, who get a membership (and rights) in the catalog's group: they are
-    referenced users too."""
-    linked = reader.linked_catalogs(list(cat_vendor))
+def _producer_links(reader: SourceReader, linked: dict[int, int], cat_vendor: dict[int, int],
+                    refs: dict[str, set[int]]) -> dict[int, list[int]]:
+    """The users of the producer spaces of the ``linked`` catalogs (catalog id → vendor id in
+    ``cat_vendor``), who get a membership (and rights) in the catalog's group: they are
+    referenced users too (added to ``refs``)."""
     prod_users = reader.producer_users({cat_vendor[c] for c in linked if c in cat_vendor})
     for c in linked:
         refs["User"].update(prod_users.get(cat_vendor.get(c), ()))
-    return linked, prod_users
+    return prod_users
 
 
 def read_unit(reader: SourceReader, migration: Migration, group_ids: Sequence[int],
@@ -157,7 +156,8 @@ def read_unit(reader: SourceReader, migration: Migration, group_ids: Sequence[in
     rows = group_closure(reader, migration, group_ids)
     refs = shared_refs_of(migration, reader.info.shape, rows)
     cat_vendor = {r["id"]: r["vendorId"] for r in rows.get("Catalog", ())}
-    linked, prod_users = _producer_links(reader, cat_vendor, refs)
+    linked = reader.linked_catalogs(list(cat_vendor))
+    prod_users = _producer_links(reader, linked, cat_vendor, refs)
     return UnitRead(rows, linked, prod_users, refs,
                     read_shared(reader, migration, refs, unhandled))
 
@@ -256,5 +256,5 @@ def all_shared_refs(reader: SourceReader, migration: Migration, groups: Sequence
                     for job in _distinct_jobs(reader, migration, list(G))], consume)
     linked = reader.linked_catalogs(sorted(catalogs))
     cat_vendor = {r["id"]: r["vendorId"] for r in reader.select_in("Catalog", "id", linked)}
-    _producer_links(reader, cat_vendor, refs)
+    _producer_links(reader, linked, cat_vendor, refs)
     return refs

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from queue import SimpleQueue
 from typing import Any
 
-from sqlalchemy import MetaData, Table, func, inspect, select
+from sqlalchemy import MetaData, Table, inspect, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.processors import to_float as _to_float
 
@@ -363,12 +363,6 @@ class SourceReader:
 
     def all_groups(self) -> list[GroupRef]:
         return self._groups(False)
-
-    def count(self, table: str) -> int:
-        t = self.info.tables.get(table)
-        if t is None:
-            return 0
-        return int(self.scalar_rows(select(func.count()).select_from(t))[0][0] or 0)
 
     def linked_catalogs(self, catalog_ids: Iterable[int]) -> dict[int, int]:
         """Catalog id → PCatalog id, for catalogs linked to a producer space (RemoteCatalog)."""

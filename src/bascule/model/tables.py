@@ -91,14 +91,6 @@ class TableSpec:
     def shared(self) -> bool:
         return self.scope == SHARED
 
-    def owner_tables(self) -> tuple[str, ...]:
-        """The tables the owner column may point at (one, or several for a poly reference)."""
-        if self.owner is None:
-            return ()
-        if self.owner == "id":
-            return (self.name,)
-        return self.refs[self.owner].tables()
-
 
 _N = True  # nullable
 
@@ -225,6 +217,7 @@ class Migration:
     """The tables of one move, in load order, and what is derived from them."""
 
     tables: tuple[TableSpec, ...] = TABLES
+    _shared_refs: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         names = [t.name for t in self.tables]
@@ -329,7 +322,13 @@ class Migration:
     def shared_refs(self, source_shape: str) -> dict[str, list[tuple[str, str, Ref]]]:
         """Per table, the (source column, target column, reference) of the references that lead
         to a shared row that moves because of them (followed references; for a text column,
-        one that holds ids of a shared table)."""
+        one that holds ids of a shared table). Computed once per shape (read for every unit)."""
+        found = self._shared_refs.get(source_shape)
+        if found is None:
+            found = self._shared_refs[source_shape] = self._find_shared_refs(source_shape)
+        return found
+
+    def _find_shared_refs(self, source_shape: str) -> dict[str, list[tuple[str, str, Ref]]]:
         shared = set(self.shared)
         names = SOURCE_NAMES.get(source_shape, {})
         out: dict[str, list[tuple[str, str, Ref]]] = {}

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 
 from bascule.config import Settings
 from bascule.dbutil import make_engine
-from bascule.errors import MigrationError
+from bascule.errors import MigrationError, require
 from bascule.extract.drivers import source_engine
 from bascule.extract.source import GroupRef, SourceReader
 from bascule.load.apply import UnitLoad, row_encoders
@@ -84,11 +84,8 @@ def migrate(settings: Settings, *, dry_run: bool = False, prune: bool = False,
             source: Engine | None = None, target: Engine | None = None) -> RunReport:
     """One run of ``bascule migrate`` (or ``bascule plan`` with ``dry_run``)."""
     t0 = time.monotonic()
-    if not settings.source_url or not settings.target_url:
-        raise MigrationError("source_url and target_url must both be set (bascule.toml, "
-                             "BASCULE_SOURCE_URL / BASCULE_TARGET_URL, or --source / --target)")
-    source = source or source_engine(settings.source_url)
-    target = target or make_engine(settings.target_url)
+    source = source or source_engine(require(settings.source_url, "source_url"))
+    target = target or make_engine(require(settings.target_url, "target_url"))
     sinfo, tinfo = inspect_both(source, target, migration)
     report = RunReport(command="plan" if dry_run else "migrate", dry_run=dry_run,
                        started_at=dt.datetime.now().replace(microsecond=0).isoformat(),

@@ -24,9 +24,6 @@ class Timings:
         finally:
             self.seconds[stage] += time.monotonic() - t0
 
-    def add(self, stage: str, seconds: float) -> None:
-        self.seconds[stage] += seconds
-
     def merge(self, other: Mapping[str, float], prefix: str = "") -> None:
         for k, v in other.items():
             self.seconds[prefix + k] += v

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from bascule.config import Settings
-from bascule.errors import MigrationError
+from bascule.errors import MigrationError, require
 from bascule.extract.closure import UnitRead, all_shared_refs, empty_read, read_shared
 from bascule.extract.drivers import source_engine
 from bascule.extract.source import GroupRef, SourceReader
@@ -74,11 +74,9 @@ def verify(settings: Settings, *, progress: Progress | None = None,
            target: Engine | None = None) -> VerifyReport:
     """One run of ``bascule verify`` (see the module docstring)."""
     t0 = time.monotonic()
-    if not settings.source_url or not settings.target_url:
-        raise MigrationError("source_url and target_url must both be set")
-    source = source or source_engine(settings.source_url)
+    source = source or source_engine(require(settings.source_url, "source_url"))
     # verify only reads the target: a MariaDB target is read with mysqlclient (C) too
-    target = target or source_engine(settings.target_url)
+    target = target or source_engine(require(settings.target_url, "target_url"))
     sinfo, tinfo = inspect_both(source, target, migration)
     if not tinfo.has_bookkeeping:
         raise MigrationError("the target has no bascule tables: nothing was migrated yet")

@@ -179,17 +179,9 @@ class TransformContext:
         """``lookup``: a callable, or ``{table: {old id: new id}}`` (then ``fallback(table,
         old id)`` is asked for the ids not there)."""
         if callable(lookup):
-            self._maps, self._fallback = None, None
-            self._lookup = lookup
-            return
-        self._maps, self._fallback = lookup, fallback
-
-        def _from_maps(table, old_id, _m=lookup, _f=fallback):
-            t = _m.get(table)
-            v = None if t is None else t.get(old_id)
-            return _f(table, old_id) if v is None and _f is not None else v
-
-        self._lookup = _from_maps
+            self._maps, self._fallback, self._lookup = None, None, lookup
+        else:  # map() and new_id() read the maps inline
+            self._maps, self._fallback, self._lookup = lookup, fallback, None
 
     def for_unit(self, lookup: Callable[[str, Any], int | None] | Mapping[str, Mapping[Any, int]],
                  *, fallback: Callable[[str, Any], int | None] | None = None,

@@ -206,9 +206,13 @@ class Dialect:
 
     # -- the bulk writer -------------------------------------------------------------------
 
+    #: the class of the object that builds the bulk writer's statements (see bulk.BulkWriter)
+    ops: ClassVar[type]
+
     def bulk_ops(self, writer: Any, **options: Any) -> Any:
-        """The object that builds the writer's statements for this engine (see bulk.BulkWriter)."""
-        raise NotImplementedError
+        """The statements of ``writer`` on this engine (its options: pg_copy, mysql_method,
+        batch_bytes)."""
+        return self.ops(writer, **options)
 
     # -- session settings ------------------------------------------------------------------
 

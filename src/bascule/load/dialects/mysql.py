@@ -78,7 +78,6 @@ class MySQLOps:
             packet = int(cur.fetchone()[0])
         finally:
             cur.close()
-        self.max_packet = packet
         # characters, worst case 4 bytes each in utf8mb4 (and 2 hex chars per blob byte)
         default = max(64 * 1024, min(packet // 5, 4 * 1024 * 1024))
         chars = min(batch_bytes // 4, packet // 5) if batch_bytes else default
@@ -221,10 +220,8 @@ class MySQLOps:
 
 class MySQL(Dialect):
     name = MYSQL
+    ops = MySQLOps
     shared_snapshots = True
-
-    def bulk_ops(self, writer: Any, **options: Any) -> MySQLOps:
-        return MySQLOps(writer, **options)
 
     def begin_read_only(self, conn: Connection) -> None:
         conn.exec_driver_sql("START TRANSACTION READ ONLY")

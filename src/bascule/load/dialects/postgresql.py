@@ -212,10 +212,8 @@ class PgOps:
 
 class PostgreSQL(Dialect):
     name = POSTGRESQL
+    ops = PgOps
     defers_indexes = True
-
-    def bulk_ops(self, writer: Any, **options: Any) -> PgOps:
-        return PgOps(writer, **options)
 
     def begin_read_only(self, conn: Connection) -> None:
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")

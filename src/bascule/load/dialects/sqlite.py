@@ -110,12 +110,10 @@ class SQLiteOps:
 
 class SQLite(Dialect):
     name = SQLITE
+    ops = SQLiteOps
     pipelined = False
     parallel_target = False
     placeholder = "?"
-
-    def bulk_ops(self, writer: Any, **options: Any) -> SQLiteOps:
-        return SQLiteOps(writer, **options)
 
     def open_snapshot(self, engine: Engine) -> Connection:
         conn = engine.connect()
