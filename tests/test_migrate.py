@@ -106,7 +106,8 @@ def test_target_with_existing_groups_is_untouched(db_factory, tmp_path):
     assert not api.migrate(first).failed
     eng = make_engine(tgt)
     with eng.begin() as c:  # that target is now "someone else's" data: forget bascule's tables
-        for t in ("bascule_idmap", "bascule_idblock", "bascule_run", "bascule_group"):
+        for t in ("bascule_idmap", "bascule_idblock", "bascule_run", "bascule_group",
+                  "bascule_chunk"):
             c.execute(text(f"DROP TABLE {t}"))
     before = all_rows(tgt)
     assert before["Group"] and before["User"]
@@ -300,26 +301,27 @@ def test_a_unit_rolled_back_by_a_deadlock_is_done_again(db_factory, tmp_path, mo
 
 @pytest.mark.parametrize("kind", ["mysql", "postgresql"])
 def test_foreign_keys_checked_after_the_load(db_factory, tmp_path, kind):
-    """fk_checks=after (default): rows are written without row-by-row FK checks, then every FK
-    of the target is checked once; a dangling reference fails the run and is named.
+    """fk_checks=after (default): rows are written without row-by-row FK checks, then the FKs
+    of the rows written are checked once; a dangling reference fails the run and is named.
     fk_checks=load: the database checks as rows are written, no check at the end."""
     src = make_source(db_factory("mysql"))
     tgt = make_target(db_factory(kind), "2023")
     rep = api.migrate(settings_for(src, tgt, tmp_path / "a"))
     assert rep.ok and rep.fk_check is not None
     assert rep.fk_check["checked"] > 40 and rep.fk_check["dangling"] == []
-    # a row that points at nothing (written around the checks, as a broken load would)
+    # the rerun rewrites a product whose catalog is gone from the target (deleted around the
+    # checks): the row it writes points at nothing
     off = ("SET session_replication_role = replica" if kind == "postgresql"
            else "SET foreign_key_checks = 0")
+    (pid, cat), = rows(tgt, 'SELECT id, "catalogId" FROM "Product" ORDER BY id LIMIT 1')
+    old_pid, = [o for t, o, n, _g in idmap_entries(tgt, "Product") if n == pid]
     eng = make_engine(tgt)
     with eng.begin() as c:
         c.exec_driver_sql(off)
-        pid = c.execute(text('SELECT MIN(id) FROM "Product"' if kind == "postgresql"
-                             else "SELECT MIN(id) FROM `Product`")).scalar()
-        c.execute(text('UPDATE "Product" SET "catalogId" = 987654 WHERE id = :p'
-                       if kind == "postgresql" else
-                       "UPDATE `Product` SET `catalogId` = 987654 WHERE id = :p"), {"p": pid})
+        c.execute(text('DELETE FROM "Catalog" WHERE id = :c' if kind == "postgresql" else
+                       "DELETE FROM `Catalog` WHERE id = :c"), {"c": cat})
     eng.dispose()
+    execute(src, 'UPDATE "Product" SET price = price + 1 WHERE id = :p', p=old_pid)
     rep = api.migrate(settings_for(src, tgt, tmp_path / "b"))
     assert not rep.ok and rep.status == "failed" and not rep.failed
     assert {"table": "Product", "columns": ["catalogId"], "parent": "Catalog", "rows": 1} in \

@@ -15,6 +15,11 @@ They are the single source of truth for reruns, verification, redirects and the 
   e-mail has ``row_hash`` NULL: bascule does not own that row.
 - ``bascule_run``: one row per run (start, end, status, settings fingerprint, summary).
 - ``bascule_group``: one row per source group ever moved (target id, status, last run).
+- ``bascule_chunk``: the source's chunk checksums (``extract.checksums``) as of the last run that
+  ended with every selected group done: table, chunk, rows, sum of the rows' CRCs. The next run
+  compares the source's with them and moves again only the groups that own rows of a chunk that
+  changed (``run.changes``). The run that wrote them (``run_id``) names, in its summary, the
+  basis they hold for (settings, shapes, bascule's version).
 - ``bascule_index``: the target's secondary indexes a run dropped before loading empty tables
   (``secondary_indexes = "after"``, PostgreSQL), with their definitions, until they are created
   again; a run that died before that puts them back when the next run starts
@@ -48,7 +53,8 @@ IDBLOCK = "bascule_idblock"
 RUN = "bascule_run"
 GROUP = "bascule_group"
 INDEX = "bascule_index"
-BOOKKEEPING_TABLES = (IDMAP, IDBLOCK, RUN, GROUP, INDEX)
+CHUNK = "bascule_chunk"
+BOOKKEEPING_TABLES = (IDMAP, IDBLOCK, RUN, GROUP, INDEX, CHUNK)
 
 _LONGTEXT = Text().with_variant(Text(length=2**24 - 1), "mysql", "mariadb")
 _BLOB = LargeBinary().with_variant(mysql.MEDIUMBLOB(), "mysql", "mariadb")
@@ -119,6 +125,16 @@ def _run_tables(md: MetaData) -> None:
         Column("rows", Integer, nullable=False, default=0),
         Column("updated_at", DateTime, nullable=False, default=_now),
         Column("error", _LONGTEXT, nullable=True),
+        mysql_charset="utf8mb4",
+    )
+    Table(
+        CHUNK,
+        md,
+        Column("table_name", String(64), primary_key=True),
+        Column("chunk", BigInteger, primary_key=True, autoincrement=False),
+        Column("n", Integer, nullable=False),
+        Column("crc_sum", BigInteger, nullable=False),
+        Column("run_id", Integer, nullable=False, default=0),
         mysql_charset="utf8mb4",
     )
     Table(

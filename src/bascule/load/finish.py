@@ -84,10 +84,11 @@ def defer_indexes(engine: Engine, settings: Settings, migration: Migration, tinf
     return dropped
 
 
-def check_foreign_keys(engine: Engine) -> dict:
-    """Every foreign key of the target, checked once (fk_checks=after): {checked, dangling}."""
+def check_foreign_keys(engine: Engine, only: dict[str, set[int] | None] | None = None) -> dict:
+    """Every foreign key of the target, checked once (fk_checks=after): {checked, dangling}.
+    ``only``: the rows the run wrote (``dangling_foreign_keys``)."""
     with target_read(engine) as conn:
-        checked, bad = dangling_foreign_keys(conn)
+        checked, bad = dangling_foreign_keys(conn, only)
     for b in bad:
         log.error("foreign key %s.%s -> %s: %d rows point at nothing", b["table"],
                   ",".join(b["columns"]), b["parent"], b["rows"])
@@ -111,13 +112,16 @@ def _timed(fn, *args):
 
 
 def complete_target(engine: Engine, tinfo: TargetInfo, migration: Migration,
-                    prepared: Prepared) -> Completed:
-    """After the units: the dropped indexes are built again while the foreign keys are checked
-    in a thread (other connections; the checks join on the parents' keys, which were never
+                    prepared: Prepared, written: dict[str, set[int] | None] | None = None
+                    ) -> Completed:
+    """After the units: the dropped indexes are built again while the foreign keys of the rows
+    written (``written``: table → ids, None every row; None: every table) are checked in a
+    thread (other connections; the checks join on the parents' keys, which were never
     dropped), then the sequences are fixed."""
     done = Completed()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-fk-check") as ex:
-        check = ex.submit(_timed, check_foreign_keys, engine) if prepared.defer_fks else None
+        check = ex.submit(_timed, check_foreign_keys, engine, written) \
+            if prepared.defer_fks else None
         if prepared.indexes_dropped:
             dropped, prepared.indexes_dropped = prepared.indexes_dropped, []
             done.indexes, done.seconds["indexes"] = _timed(restore_indexes, engine, dropped)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import repeat
 
 from sqlalchemy import func, select
@@ -157,3 +157,39 @@ def moved_entries(conn: Connection, table: str, *, blocks: bool = True
         blk.c.table_name == table, blk.c.group_id.in_(done))
     for g, o, n in conn.execute(q):
         yield from zip(_unpack(o), _unpack(n), repeat(int(g)))
+
+
+def groups_holding(conn: Connection, table: str, chunk_of: Callable[[int], int],
+                   wanted: set[int], *, blocks: bool = True) -> set[int]:
+    """The source groups whose id map holds a row of ``table`` whose old id falls in one of the
+    ``wanted`` chunks (``chunk_of(old id)``): the owners, at their last run, of rows that
+    changed since."""
+    if not wanted:
+        return set()
+    md = bookkeeping_metadata()
+    t, blk = md.tables[IDMAP], md.tables[IDBLOCK]
+    out: set[int] = set()
+    q = select(t.c.old_id, t.c.group_id).where(t.c.table_name == table,
+                                              t.c.group_id.is_not(None))
+    out.update(int(g) for old, g in conn.execute(q) if chunk_of(int(old)) in wanted)
+    if not blocks:
+        return out
+    q = select(blk.c.group_id, blk.c.old_ids).where(blk.c.table_name == table)
+    for g, o in conn.execute(q):
+        g = int(g)
+        if g not in out and not wanted.isdisjoint(map(chunk_of, _unpack(o))):
+            out.add(g)
+    return out
+
+
+def owned_old_ids(conn: Connection, *, blocks: bool = True) -> dict[str, set[int]]:
+    """Table → the source ids of every row bascule moved (shared and group rows)."""
+    md = bookkeeping_metadata()
+    t, blk = md.tables[IDMAP], md.tables[IDBLOCK]
+    out: dict[str, set[int]] = {}
+    for tn, old in conn.execute(select(t.c.table_name, t.c.old_id)):
+        out.setdefault(tn, set()).add(int(old))
+    if blocks:
+        for tn, o in conn.execute(select(blk.c.table_name, blk.c.old_ids)):
+            out.setdefault(tn, set()).update(_unpack(o))
+    return out

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import MetaData, Table, and_, func, inspect, select
 from sqlalchemy.engine import Connection, Engine
 
-from bascule.load.bookkeeping import BOOKKEEPING_TABLES, GROUP, IDBLOCK, IDMAP, RUN
+from bascule.load.bookkeeping import BOOKKEEPING_TABLES, CHUNK, GROUP, IDBLOCK, IDMAP, RUN
 from bascule.load.dialects import backend, dialect_for
 from bascule.model.tables import MIGRATION, Migration
 from bascule.schema import camap_metadata
@@ -33,6 +33,7 @@ class TargetInfo:
     not_null: dict[str, set[str]]
     has_bookkeeping: bool
     has_idblock: bool = False  # bascule_idblock (the packed id map of group rows)
+    has_chunks: bool = False  # bascule_chunk (the source's checksums at the last clean run)
     tables: dict[str, Table] = field(repr=False, default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -102,6 +103,7 @@ def inspect_target(bind: Engine | Connection, migration: Migration = MIGRATION) 
         not_null=not_null,
         has_bookkeeping=IDMAP in names and RUN in names and GROUP in names,
         has_idblock=IDBLOCK in names,
+        has_chunks=CHUNK in names,
         tables=tables,
     )
 
@@ -115,15 +117,25 @@ def create_camap_schema(engine: Engine, shape: str, migration: Migration = MIGRA
     camap_metadata(shape).create_all(engine)
 
 
-def dangling_foreign_keys(conn: Connection) -> tuple[int, list[dict]]:
+#: Ids of a table checked at once when only some rows are checked.
+FK_CHECK_IDS = 5000
+
+
+def dangling_foreign_keys(conn: Connection, only: dict[str, set[int] | None] | None = None
+                          ) -> tuple[int, list[dict]]:
     """Check every declared foreign key of the target's tables (bascule's own excluded): how
     many were checked, and for each one that does not resolve its table, columns, parent table
-    and number of rows pointing at nothing."""
+    and number of rows pointing at nothing. ``only``: the tables to check (of the others no row
+    was written), each with the ids of its rows to check (None: every row)."""
     md = MetaData()
-    md.reflect(conn, only=lambda name, _m: not name.startswith("bascule_"))
+    md.reflect(conn, only=lambda name, _m: not name.startswith("bascule_") and
+               (only is None or name in only))
     checked = 0
     bad: list[dict] = []
     for _name, table in sorted(md.tables.items()):
+        ids = None if only is None else only.get(table.name)
+        if ids is not None and "id" not in table.c:
+            ids = None
         for fk in table.foreign_key_constraints:
             parent = fk.referred_table
             cols = list(fk.columns)
@@ -137,7 +149,12 @@ def dangling_foreign_keys(conn: Connection) -> tuple[int, list[dict]]:
                 .where(and_(*[c.is_not(None) for c in cols]))
                 .where(pcols[0].is_(None))
             )
-            n = int(conn.execute(stmt).scalar() or 0)
+            if ids is None:
+                n = int(conn.execute(stmt).scalar() or 0)
+            else:
+                some = sorted(ids)
+                n = sum(int(conn.execute(stmt.where(table.c.id.in_(some[i:i + FK_CHECK_IDS])))
+                            .scalar() or 0) for i in range(0, len(some), FK_CHECK_IDS))
             checked += 1
             if n:
                 bad.append({"table": table.name, "columns": [c.name for c in cols],

@@ -182,9 +182,19 @@ def print_run(d: dict, console: Console) -> None:
     failed = [g for g in groups if g["status"] == "failed"]
     console.print(f"source: Cagette {d['source'].get('shape')} ({d['source'].get('backend')}); "
                   f"target: Camap {d['target'].get('shape')} ({d['target'].get('backend')})")
-    console.print(f"groups: {ok} {'planned' if d['dry_run'] else 'moved'}, {len(failed)} failed; "
+    unchanged = len(d.get("unchanged_groups") or ())
+    console.print(f"groups: {ok} {'planned' if d['dry_run'] else 'moved'}, "
+                  + (f"{unchanged} unchanged since the last run (skipped), " if unchanged else "")
+                  + f"{len(failed)} failed; "
                   f"{sum(1 for g in groups for _ in g['linked_catalogs'])} linked catalogs; "
                   f"{len(d['email_matches'])} users matched by e-mail; {d['seconds']} s")
+    ch = d.get("changes") or {}
+    if ch.get("rows_checksummed"):
+        console.print(f"source checksums: {ch['rows_checksummed']:,} rows in {ch['chunks']:,} "
+                      "chunks; " + (f"{sum(ch['changed_chunks'].values()):,} chunks changed since "
+                                    f"the last clean run, {ch['groups_changed']} groups affected"
+                                    if ch["compared"] else f"every group moved ({ch['why_not']})")
+                      + f" ({ch['seconds']} s)")
     if d["notes"]:
         nt = Table(title="repairs, drops and matches")
         for h in ("table", "column", "what", "reason", "count"):
@@ -265,6 +275,18 @@ def print_verify(d: dict, console: Console) -> None:
             if x["column"]:
                 where += f" column {x['column']}"
             console.print(f"  {x['kind']}: {where}: {x['detail']}")
+    sc = d.get("scope") or {}
+    if sc.get("mode") == "changed":
+        console.print(f"--changed: {sc['groups']} of {d['groups']} groups compared ({sc['written']}"
+                      f" written by run {sc['run_id']}, {len(sc['source_changed'])} changed in "
+                      f"the source since, {sc['sampled']} sampled of {sc['of']}, seed "
+                      f"{sc['seed']}), {sc['shared_rows']} shared rows; the foreign keys of "
+                      "those rows")
+    elif sc.get("why"):
+        console.print(f"[yellow]every group compared[/]: {sc['why']}")
+    if d.get("vanished_groups"):
+        console.print(f"[yellow]{len(d['vanished_groups'])} moved groups are shop-mode groups in "
+                      f"the source now[/], not compared: {', '.join(map(str, d['vanished_groups']))}")
     if d.get("indexes_missing"):
         console.print(f"[yellow]{len(d['indexes_missing'])} secondary indexes still missing[/] "
                       "(dropped by a migrate run that did not end; the next `bascule migrate` "

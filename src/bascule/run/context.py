@@ -23,7 +23,7 @@ from bascule.load.idmap import load_group_entries
 from bascule.load.target import TargetError, TargetInfo, inspect_target
 from bascule.model.tables import Migration
 from bascule.plan.build import Planner
-from bascule.plan.changeset import ExistingEntries
+from bascule.plan.changeset import ChangeSet, ExistingEntries
 from bascule.plan.ids import RunState
 from bascule.run.parallel import keep_inherited
 from bascule.run.report import NullProgress, Progress
@@ -83,6 +83,50 @@ def transform_context(settings: Settings, sinfo: SourceInfo, tinfo: TargetInfo,
                             mojibake_columns=mojibake)
 
 
+class Written:
+    """The rows a run wrote, for the foreign-key check after it: table → ids (None: every row
+    of the table is checked, beyond ``LIMIT`` ids in all or for a table without ``id``)."""
+
+    LIMIT = 200_000
+
+    def __init__(self) -> None:
+        self.tables: dict[str, set[int] | None] = {}
+        self.n = 0
+
+    def add(self, cs: ChangeSet) -> None:
+        for t, ch in cs.tables.items():
+            if not (ch.inserts or ch.updates):
+                continue
+            if "id" not in ch.columns or self.n > self.LIMIT:
+                self.tables[t] = None
+                continue
+            ids = self.tables.setdefault(t, set())
+            if ids is not None:
+                i = ch.columns.index("id")
+                ids.update(v[i] for v in ch.inserts)
+                ids.update(v[i] for v in ch.updates)
+                self.n += len(ch.inserts) + len(ch.updates)
+
+    def add_ids(self, table: str, ids) -> None:
+        """Rows of ``table`` by id (None: every row of it)."""
+        cur = self.tables.get(table, set())
+        if ids is None or cur is None or self.n > self.LIMIT:
+            self.tables[table] = None
+            return
+        before = len(cur)
+        cur.update(ids)
+        self.tables[table] = cur
+        self.n += len(cur) - before
+
+    def merge(self, other: dict[str, set[int] | None]) -> None:
+        for t, ids in other.items():
+            mine = self.tables.get(t, set())
+            if ids is None or mine is None:
+                self.tables[t] = None
+            else:
+                self.tables[t] = mine | ids
+
+
 @dataclass
 class Run:
     """Everything one run works with (see the module docstring)."""
@@ -103,6 +147,8 @@ class Run:
     groups_done: dict[int, dict] = field(default_factory=dict)  # bascule_group before the run
     units: int = 0
     lent: list[Connection] = field(default_factory=list)  # snapshot connections of the workers
+    rows_read: int = 0  # rows read from the source for the units (not the checksums)
+    written: Written = field(default_factory=Written)  # for the foreign-key check
 
     @property
     def dry_run(self) -> bool:
@@ -112,8 +158,10 @@ class Run:
         """What the unit of these groups needs from the source (in a read-ahead thread, or
         inline); only ``state.unhandled`` of the run's state is read."""
         with self.timings("read"):
-            return read_unit(self.reader, self.migration, [g.id for g in groups],
-                             self.state.unhandled)
+            pre = read_unit(self.reader, self.migration, [g.id for g in groups],
+                            self.state.unhandled)
+        self.rows_read += sum(map(len, pre.rows.values())) + sum(map(len, pre.shared.values()))
+        return pre
 
     def existing(self, groups: Sequence[GroupRef]) -> ExistingEntries:
         """What previous runs wrote for these groups (their id map)."""

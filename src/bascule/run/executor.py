@@ -143,6 +143,8 @@ class UnitExecutor:
         cs = job.cs
         for r in cs.results.values():
             r.status = "planned" if self.run.dry_run else "done"
+        if not self.run.dry_run:
+            self.run.written.add(cs)
         for t, c in cs.shared_counts.items():
             self.report.shared[t].add(c)
         self.report.email_matches.extend(cs.email_matches)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -42,12 +43,15 @@ from bascule.load.finish import (
     prepare_bookkeeping,
     restore_indexes,
 )
+from bascule.load.chunks import BASIS_KEY, store_checksums
 from bascule.load.runlog import close_run, open_run
 from bascule.model.tables import MIGRATION, Migration
 from bascule.plan.build import Planner
 from bascule.plan.ids import Preserve, RunState, Sequential, SharedCounters
+from bascule.run.changes import SourceChanges, complete, find_changes
 from bascule.run.context import (
     Run,
+    Written,
     become_worker,
     inspect_both,
     lent_snapshots,
@@ -72,7 +76,7 @@ from bascule.run.preflight import (
     workers_wanted,
 )
 from bascule.run.report import NullProgress, Progress, RunReport
-from bascule.run.shared_pass import shared_pass
+from bascule.run.shared_pass import move_shared, shared_pass
 
 log = logging.getLogger(__name__)
 
@@ -95,35 +99,85 @@ def migrate(settings: Settings, *, dry_run: bool = False, prune: bool = False,
     with relaxed_gc(), SourceReader(source, sinfo, snapshots=wanted if wanted > 1 else 0) \
             as reader:
         groups = select_groups(reader, settings)
-        est = estimate_rows(reader, groups)
-        units = cut_units(groups, est, settings.batch_size * UNIT_BATCHES)
-        run = _open(settings, migration, source, target, sinfo, tinfo, reader, groups, report,
-                    dry_run=dry_run, prune=prune, progress=progress or NullProgress())
-        _move(run, report, groups, units, est, wanted)
+        run, changes, todo = _open(settings, migration, source, target, sinfo, tinfo, reader,
+                                   groups, report, dry_run=dry_run, prune=prune,
+                                   progress=progress or NullProgress())
+        _move(run, report, groups, todo, wanted, changes)
+        report.changes = changes.as_dict()
+        if changes.seconds:
+            run.timings.seconds["checksums"] = changes.seconds
     report.notes = run.planner.ctx.notes_summary()
-    report.seconds = time.monotonic() - t0
+    report.rows_read = run.rows_read
     report.timings = run.timings.rounded()
-    log.info("seconds: %s (read and write run in their own threads, beside the build)",
-             ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()))
     report.status = "done" if report.ok else "failed"
     if run.load is not None:
-        close_run(target, run.load.run_id, report.status,
-                  {"groups": len(report.groups), "failed": len(report.failed),
-                   "rows_written": report.rows_written(), "seconds": round(report.seconds, 3)})
+        summary = {"groups": len(report.groups), "failed": len(report.failed),
+                   "unchanged": len(report.unchanged_groups),
+                   "rows_written": report.rows_written()}
+        if _keep_checksums(report, changes, prune):
+            with run.timings("checksums_store"):
+                store_checksums(target, run.load.run_id, changes.sums or {})
+            summary[BASIS_KEY] = changes.basis
+        report.timings = run.timings.rounded()
+        report.seconds = time.monotonic() - t0
+        summary["seconds"] = round(report.seconds, 3)
+        close_run(target, run.load.run_id, report.status, summary)
+    report.seconds = time.monotonic() - t0
+    log.info("seconds: %s (read and write run in their own threads, beside the build)",
+             ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()))
     return report
+
+
+def to_move(groups: Sequence[GroupRef], changes: SourceChanges, done: dict[int, dict]
+            ) -> list[GroupRef]:
+    """The groups this run moves: all of them, unless the source's checksums could be compared;
+    then those whose rows changed and those not done yet."""
+    if not changes.compared:
+        return list(groups)
+    return [g for g in groups
+            if g.id in changes.redo or done.get(g.id, {}).get("status") != "done"]
+
+
+def _keep_checksums(report: RunReport, changes: SourceChanges, prune: bool) -> bool:
+    """The source's checksums become the next run's reference only after a clean run: every
+    group moved, every shared row written, and no row deleted from the source left in the
+    target (a run without --prune keeps them: the next one must find them again)."""
+    if changes.sums is None or not report.ok or report.shared_failed:
+        return False
+    left = sum(c.delete for c in report.totals().values())
+    if left and not prune:
+        log.info("the source's checksums are not kept: %d rows deleted from the source stay in "
+                 "the target until a run with --prune, which finds them again", left)
+        return False
+    return True
 
 
 def _open(settings: Settings, migration: Migration, source: Engine, target: Engine, sinfo,
           tinfo, reader: SourceReader, groups: Sequence[GroupRef], report: RunReport, *,
-          dry_run: bool, prune: bool, progress: Progress) -> Run:
-    """Step 3: what the target holds, the transform's context, the planner; for migrate the
-    bookkeeping, the run row and the indexes deferred."""
-    held: TargetState = read_target_state(target, tinfo, migration)
+          dry_run: bool, prune: bool, progress: Progress
+          ) -> tuple[Run, SourceChanges, list[GroupRef]]:
+    """Step 3: what the target holds, what changed in the source since the last clean run
+    (the groups to move), the transform's context, the planner; for migrate the bookkeeping,
+    the run row and the indexes deferred."""
+    # the target's state is read (with the faster reading driver) while the source is sampled
+    reading = source_engine(target.url) if target.url.drivername.endswith("+pymysql") \
+        else target
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-target") as ex:
+        held_f = ex.submit(read_target_state, reading, tinfo, migration)
+        mojibake = mojibake_columns(reader, migration)
+        held: TargetState = held_f.result()
+    if reading is not target:
+        reading.dispose()
     report.previous_run = held.previous_run
-    if settings.id_strategy == "preserve":
-        preserve_preflight(reader, target, tinfo, migration, groups)
-    mojibake = mojibake_columns(reader, migration)
     report.source["mojibake_columns"] = sorted(f"{t}.{c}" for t, c in mojibake)
+    changes = find_changes(reader, target, tinfo, migration, settings,
+                           report.source["mojibake_columns"], held.shared)
+    todo = to_move(groups, changes, held.groups_done)
+    report.changes = changes.as_dict()
+    moving = {g.id for g in todo}
+    report.unchanged_groups = [g.id for g in groups if g.id not in moving]
+    if settings.id_strategy == "preserve":
+        preserve_preflight(reader, target, tinfo, migration, todo)
     state = RunState(held.shared, held.next_id, held.emails)
     ctx = transform_context(settings, sinfo, tinfo, migration, mojibake)
     planner = Planner(migration, ctx, Preserve() if settings.id_strategy == "preserve"
@@ -140,26 +194,41 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
                             defer_fks=defer_fks, prune=prune, rerun=held.rerun)
         run.prepared = Prepared(defer_fks, defer_indexes(target, settings, migration, tinfo,
                                                          run_id))
-    return run
+    return run, changes, todo
 
 
-def _move(run: Run, report: RunReport, groups: Sequence[GroupRef],
-          units: list[list[GroupRef]], est: dict[int, int], wanted: int) -> None:
-    """Steps 4 and 5."""
-    run.progress.start(len(groups), sum(est.values()))
+def _move(run: Run, report: RunReport, groups: Sequence[GroupRef], todo: list[GroupRef],
+          wanted: int, changes: SourceChanges) -> None:
+    """Steps 4 and 5: the groups ``todo`` (of the selected ``groups``) and the shared rows
+    of ``changes`` (moved before, changed in the source since)."""
+    changed_shared = changes.shared
+    est = estimate_rows(run.reader, todo)
+    units = cut_units(todo, est, run.settings.batch_size * UNIT_BATCHES)
+    run.progress.start(len(todo), sum(est.values()))
     workers = workers_for(wanted, units, run.reader)
     try:
         if workers > 1:  # one unit in memory per worker, smaller: each process holds one
-            units = cut_units(groups, est, run.settings.batch_size * WORKER_UNIT_BATCHES)
+            units = cut_units(todo, est, run.settings.batch_size * WORKER_UNIT_BATCHES)
             run.units = len(units)
-            _run_parallel(run, report, units, est, workers)
+            _run_parallel(run, report, units, est, workers, changed_shared)
         else:
             run.units = len(units)
-            run_serial(UnitExecutor(run, report), units, est)
+            ex = UnitExecutor(run, report)
+            if any(changed_shared.values()):
+                shared = run.migration.shared
+                move_shared(ex, {t: sorted(changed_shared.get(t, ())) for t in reversed(shared)},
+                            fold=False)
+            run_serial(ex, units, est)
         report.workers, report.units = workers, run.units
         report.vanished_groups = _vanished(run, groups)
         if not run.dry_run:
-            done = complete_target(run.target, run.tinfo, run.migration, run.prepared)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-sums") as ex:
+                sums = ex.submit(complete, changes, run.reader, run.migration) \
+                    if changes.deferred and report.ok else None
+                done = complete_target(run.target, run.tinfo, run.migration, run.prepared,
+                                       run.written.tables)
+                if sums is not None:
+                    sums.result()
             report.fk_check, report.sequences = done.fk_check, done.sequences
             report.indexes = done.indexes or report.indexes
             run.timings.merge(done.seconds)
@@ -190,8 +259,9 @@ class MigrateStep:
     reserved from counters the processes share."""
 
     def __init__(self, run: Run, report: RunReport, units: list[list[GroupRef]],
-                 est: dict[int, int]):
+                 est: dict[int, int], changed_shared: dict[str, set[int]]):
         self.run, self.report, self.units, self.est = run, report, units, est
+        self.changed_shared = changed_shared
         self.counters = Counters(run.state.next_id)
         if run.settings.id_strategy != "preserve":
             run.planner = replace(run.planner, allocator=SharedCounters(run.state, self.counters))
@@ -201,7 +271,7 @@ class MigrateStep:
 
     def before(self) -> dict:
         run = self.run
-        shared_pass(self.ex, [g for unit in self.units for g in unit])
+        shared_pass(self.ex, [g for unit in self.units for g in unit], self.changed_shared)
         self.counters.reset(run.state.next_id)  # the shared rows took ids
         # from now on only new ids are looked up (no shared row is written again): keep old ->
         # new id alone, compact, and no e-mails (memory that grew with the users)
@@ -222,6 +292,8 @@ class MigrateStep:
         self.report.email_matches = []
         ctx = self.run.planner.ctx
         ctx.counts, ctx.examples = {}, {}
+        self.run.rows_read = 0
+        self.run.written = Written()
 
     def work(self, n: int) -> list:
         return self.ex.do_unit(n, self.units[n - 1], self.prefetched.pop(n, None))
@@ -230,7 +302,8 @@ class MigrateStep:
         ctx = self.run.planner.ctx
         return {"timings": dict(self.run.timings.seconds), "counts": ctx.counts,
                 "examples": ctx.examples, "shared": dict(self.report.shared),
-                "email_matches": self.report.email_matches}
+                "email_matches": self.report.email_matches, "rows_read": self.run.rows_read,
+                "written": self.run.written.tables}
 
     def on_result(self, n: int, results: list) -> None:
         self.done[n] = results
@@ -247,12 +320,15 @@ class MigrateStep:
             for t, c in f["shared"].items():
                 self.report.shared[t].add(c)
             self.report.email_matches.extend(f["email_matches"])
+            self.run.rows_read += f["rows_read"]
+            self.run.written.merge(f["written"])
 
 
 def _run_parallel(run: Run, report: RunReport, units: list[list[GroupRef]],
-                  est: dict[int, int], workers: int) -> None:
+                  est: dict[int, int], workers: int, changed_shared: dict[str, set[int]]
+                  ) -> None:
     log.info("%d units of work over %d worker processes", len(units), workers)
-    step = MigrateStep(run, report, units, est)
+    step = MigrateStep(run, report, units, est, changed_shared)
     with run.timings("workers"), lent_snapshots(run, workers):
         run_steps(workers, len(units), step)
     report.shared_failed = [{"table": t, "id": i, "error": e}

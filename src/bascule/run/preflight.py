@@ -17,10 +17,9 @@ from bascule.config import Settings
 from bascule.errors import MigrationError
 from bascule.extract.closure import group_closure, shared_refs_of
 from bascule.extract.source import GroupRef, SourceInfo, SourceReader
-from bascule.load.bookkeeping import IDMAP, bookkeeping_metadata
 from bascule.load.bulk import max_ids
 from bascule.load.dialects import dialect_for
-from bascule.load.idmap import load_shared, max_new_ids
+from bascule.load.idmap import load_shared, max_new_ids, owned_old_ids
 from bascule.load.runlog import groups_done, previous_run
 from bascule.load.target import TargetInfo, target_read
 from bascule.model.tables import Migration
@@ -149,12 +148,9 @@ def preserve_preflight(reader: SourceReader, engine: Engine, tinfo: TargetInfo,
                        migration: Migration, groups: Sequence[GroupRef]) -> None:
     """id_strategy=preserve: refuse to start when any source id is taken in the target."""
     problems: list[str] = []
-    owned: dict[str, set[int]] = defaultdict(set)
     with target_read(engine) as conn:
-        if tinfo.has_bookkeeping:
-            t = bookkeeping_metadata().tables[IDMAP]
-            for tn, old in conn.execute(select(t.c.table_name, t.c.old_id)):
-                owned[tn].add(int(old))
+        owned = defaultdict(set, owned_old_ids(conn, blocks=tinfo.has_idblock)
+                            if tinfo.has_bookkeeping else {})
         gids = [g.id for g in groups]
         for i in range(0, len(gids), 200):
             rows = group_closure(reader, migration, gids[i:i + 200])
@@ -191,6 +187,7 @@ def text_samples(reader: SourceReader, migration: Migration) -> dict[tuple[str, 
     """
     out: dict[tuple[str, str], list[str]] = {}
     info: SourceInfo = reader.info
+    jobs = []
     for t in migration.shared + migration.group:
         tbl = info.tables.get(t)
         if tbl is None:
@@ -198,13 +195,15 @@ def text_samples(reader: SourceReader, migration: Migration) -> dict[tuple[str, 
         pk = list(tbl.primary_key.columns)
         for cname in info.columns[t]:
             col = tbl.c[cname]
-            if not isinstance(col.type, (String, Text)):
-                continue
-            vals = [v for (v,) in reader.scalar_rows(_sample_stmt(reader, col, pk))
-                    if isinstance(v, str) and not v.isascii()][:2000]
-            if vals:
-                out[(t, cname)] = vals
-    return out
+            if isinstance(col.type, (String, Text)):
+                jobs.append((_sample_stmt(reader, col, pk), (t, cname)))
+
+    def consume(key: tuple[str, str], part) -> None:
+        vals = out.setdefault(key, [])
+        vals.extend(v for (v,) in part if isinstance(v, str) and not v.isascii())
+
+    reader.run_all(jobs, consume)  # at once on the snapshot's connections
+    return {k: v[:2000] for k, v in sorted(out.items()) if v}
 
 
 def _sample_stmt(reader: SourceReader, col, pk: list):

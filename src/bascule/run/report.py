@@ -34,6 +34,9 @@ class RunReport:
     workers: int = 1  # processes that moved the groups
     units: int = 0  # units of work
     shared_failed: list[dict] = field(default_factory=list)  # shared rows that could not move
+    unchanged_groups: list[int] = field(default_factory=list)  # skipped: source unchanged
+    changes: dict = field(default_factory=dict)  # what the source's checksums found
+    rows_read: int = 0  # rows read from the source (the checksums apart)
 
     @property
     def ok(self) -> bool:
@@ -71,6 +74,9 @@ class RunReport:
             "workers": self.workers,
             "units": self.units,
             "shared_failed": self.shared_failed,
+            "rows_read": self.rows_read,
+            "changes": self.changes,
+            "unchanged_groups": self.unchanged_groups,
             "fk_check": self.fk_check,
             "indexes": self.indexes,
             "source": self.source,

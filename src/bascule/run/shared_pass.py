@@ -41,26 +41,38 @@ def shared_chunks(tables: Sequence[str], ids: dict[str, Iterable[int]], size: in
         yield chunk
 
 
-def shared_pass(ex: UnitExecutor, groups: Sequence[GroupRef]) -> None:
-    """Move every shared row these groups reference (see the module docstring)."""
+def shared_pass(ex: UnitExecutor, groups: Sequence[GroupRef],
+                extra: dict[str, set[int]] | None = None) -> None:
+    """Move every shared row these groups reference, and the ``extra`` ones (see the module
+    docstring)."""
     run = ex.run
     run.state.compact()
     with run.timings("shared_refs"):
         refs = all_shared_refs(run.reader, run.migration, groups)
+    for t, v in (extra or {}).items():
+        refs[t] |= v
     shared = run.migration.shared
     ids = {t: array("q", sorted(refs.pop(t))) for t in reversed(shared)}
     del refs
     log.info("shared rows referenced: %s", ", ".join(f"{len(ids[t])} {t}" for t in shared))
-    for chunk in shared_chunks(shared, ids, max(1, run.settings.batch_size)):
-        _shared_chunk(ex, chunk)
+    move_shared(ex, ids, fold=True)
 
 
-def _shared_chunk(ex: UnitExecutor, refs: dict[str, set[int]]) -> None:
+def move_shared(ex: UnitExecutor, ids: dict[str, Iterable[int]], *, fold: bool) -> None:
+    """Read, build and write these shared rows (table → ids, referencing tables first), in
+    chunks of ``batch_size`` rows. ``fold``: keep only the new ids of the rows written (a
+    parallel run's compact state)."""
+    for chunk in shared_chunks(ex.run.migration.shared, ids, max(1, ex.run.settings.batch_size)):
+        _shared_chunk(ex, chunk, fold)
+
+
+def _shared_chunk(ex: UnitExecutor, refs: dict[str, set[int]], fold: bool) -> None:
     run = ex.run
     with run.timings("read"):
         pre = empty_read(run.migration, refs, read_shared(
             run.reader, run.migration, {t: set(v) for t, v in refs.items()},
             run.state.unhandled))
+    run.rows_read += sum(map(len, pre.shared.values()))
     job = ex.build(0, [], pre)
     try:
         ex.write(job.cs, 0)
@@ -78,8 +90,9 @@ def _shared_chunk(ex: UnitExecutor, refs: dict[str, set[int]]) -> None:
         # user splits too)
         for half in shared_chunks(run.migration.shared, {t: sorted(v) for t, v in refs.items()},
                                   (total + 1) // 2):
-            _shared_chunk(ex, half)
+            _shared_chunk(ex, half, fold)
         return
     ex.finish(job)
-    for t in run.migration.shared:  # written: keep the new ids alone, compact
-        run.state.fold(t, keys=job.undo.shared.get(t, ()))
+    if fold:
+        for t in run.migration.shared:  # written: keep the new ids alone, compact
+            run.state.fold(t, keys=job.undo.shared.get(t, ()))

@@ -243,6 +243,18 @@ class Dialect:
         finally:
             conn.close()
 
+    # -- checksums of source rows (reruns skip what did not change: extract.checksums) ----
+
+    def row_checksum(self, columns: Sequence[Any]) -> Any | None:
+        """An integer expression over one row's ``columns`` that changes when any of them does
+        (a 32-bit CRC, summed per chunk by the caller); None when this engine has none (reruns
+        then read every group again)."""
+        return None
+
+    def chunk_of(self, column: Any, size: int) -> Any:
+        """The chunk number of an integer id: ``column`` divided by ``size``, rounded down."""
+        return column.op("/")(size)
+
     def non_ascii(self, expr):
         """A condition true when the text ``expr`` holds a character that is not ASCII (a
         superset test is fine: the caller checks again)."""

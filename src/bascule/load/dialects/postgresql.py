@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from sqlalchemy import Table, func, text
+from sqlalchemy import BigInteger, Float, Table, Text, cast, func, text
 from sqlalchemy.engine import Connection, Engine
 
 from bascule.load.dialects.base import (
@@ -214,6 +214,15 @@ class PostgreSQL(Dialect):
     name = POSTGRESQL
     ops = PgOps
     defers_indexes = True
+
+    def row_checksum(self, columns: Sequence[Any]) -> Any:
+        """``hashtext`` of the row's values as text joined by '|' (NULL as \\x01, a
+        floating-point value as its billionths, as on MySQL)."""
+        parts = []
+        for c in columns:
+            v = cast(c * 1_000_000_000, BigInteger) if isinstance(c.type, Float) else c
+            parts.append(func.coalesce(cast(v, Text), "\x01"))
+        return func.hashtext(func.concat_ws("|", *parts))
 
     def begin_read_only(self, conn: Connection) -> None:
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")

@@ -5,11 +5,12 @@ process."""
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from sqlalchemy import Table, select, text, tuple_
+from sqlalchemy import Table, func, select, text, tuple_
 from sqlalchemy.engine import Connection, Engine
 
 from bascule.load.dialects.base import (
@@ -108,6 +109,12 @@ class SQLiteOps:
         return None
 
 
+def _row_crc(*values: Any) -> int:
+    """``bascule_crc(...)``, the row checksum of a SQLite source (a function of the reader's
+    connection)."""
+    return zlib.crc32(repr(values).encode("utf-8", "surrogatepass"))
+
+
 class SQLite(Dialect):
     name = SQLITE
     ops = SQLiteOps
@@ -115,8 +122,13 @@ class SQLite(Dialect):
     parallel_target = False
     placeholder = "?"
 
+    def row_checksum(self, columns: Sequence[Any]) -> Any:
+        return func.bascule_crc(*columns)
+
     def open_snapshot(self, engine: Engine) -> Connection:
         conn = engine.connect()
+        conn.connection.driver_connection.create_function(
+            "bascule_crc", -1, _row_crc, deterministic=True)
         conn.exec_driver_sql("PRAGMA query_only = ON")
         conn.exec_driver_sql("BEGIN")
         return conn

@@ -1,0 +1,151 @@
+"""Checksums of the source's rows, computed by the source's server, so that a rerun finds what
+changed without reading the rows (as pt-table-sync does).
+
+Every moved table is cut into chunks: a table with an ``id`` by ranges of ``CHUNK`` ids, a
+composite-key table (UserGroup, Membership, Volunteer, WaitingList) by the value of its owner
+column (a group, a multi-distribution), Group by group. Per chunk the server gives the number of rows and the
+sum of a 32-bit CRC of each row's values (``Dialect.row_checksum``): a row added, deleted or
+changed changes its chunk's pair. One query per table, run at once on the snapshot's
+connections: the checksums see the same instant as every read of the run.
+
+``owner_groups`` answers the next question for the chunks that changed: which groups own their
+rows now (a join up the owner chain, restricted to the chunks' id ranges).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select
+
+from bascule.extract.source import SourceReader, chunks
+from bascule.model.tables import PRODUCER_TABLES, Migration
+
+#: Ids per chunk of a table keyed by id.
+CHUNK = 64
+
+#: table → chunk → (rows, sum of the rows' CRCs)
+Checksums = dict[str, dict[int, tuple[int, int]]]
+
+
+@dataclass(frozen=True)
+class ChunkKey:
+    """How a table is cut: by ``column`` ranges of ``CHUNK`` ids (``ranged``), or by its
+    exact value, which is an id of ``parent`` (a composite-key table's owner)."""
+
+    column: str
+    ranged: bool
+    parent: str | None  # the table that ``column``'s values are ids of (None: the table itself)
+
+
+def chunk_key(migration: Migration, table: str) -> ChunkKey:
+    if table == "Group":  # a chunk per group: a group's own row decides for it alone
+        return ChunkKey("id", False, "Group")
+    if not migration[table].composite:
+        return ChunkKey("id", True, None)
+    paths = migration.paths(table)
+    if len(paths) != 1:
+        raise ValueError(f"{table}: a composite-key table needs one owner path to be chunked")
+    return ChunkKey(paths[0].column, False, paths[0].parent)
+
+
+def chunk_ids(key: ChunkKey, chunk: int) -> tuple[int, int]:
+    """The first and last id (of the table or of its parent) that ``chunk`` covers."""
+    return (chunk * CHUNK, chunk * CHUNK + CHUNK - 1) if key.ranged else (chunk, chunk)
+
+
+def supported(reader: SourceReader) -> bool:
+    """Whether this source's engine can checksum its rows."""
+    t = next(iter(reader.info.tables.values()), None)
+    return t is not None and reader.dialect.row_checksum([t.primary_key.columns[0]]) is not None
+
+
+def source_checksums(reader: SourceReader, migration: Migration) -> Checksums:
+    """The chunk checksums of every moved table of the source (see the module docstring)."""
+    dialect = reader.dialect
+    jobs = []
+    for t in migration.order:
+        if not reader.has(t):
+            continue
+        tb = reader.info.tables[t]
+        key = chunk_key(migration, t)
+        col = tb.c[key.column]
+        chunk = dialect.chunk_of(col, CHUNK) if key.ranged else col
+        crc = dialect.row_checksum(reader.cols(t))
+        stmt = (select(chunk.label("chunk"), func.count(), func.sum(crc))
+                .where(col.is_not(None)).group_by(chunk))
+        jobs.append((stmt, t))
+    out: Checksums = {t: {} for _s, t in jobs}
+
+    def consume(t: str, part) -> None:
+        d = out[t]
+        for c, n, s in part:
+            d[int(c)] = (int(n), int(s or 0))
+
+    reader.run_all(sorted(jobs, key=lambda j: j[1] != "UserOrder"), consume)  # longest first
+    return out
+
+
+def producer_checksum(reader: SourceReader) -> list[tuple[str, int, int]]:
+    """(table, rows, sum of CRCs) of each producer-space table present: the catalogs' links to
+    producer spaces and their users, which decide rows of the groups whose catalogs are linked."""
+    out = []
+    for t in sorted(PRODUCER_TABLES):
+        if not reader.has(t):
+            continue
+        tb = reader.info.tables[t]
+        crc = reader.dialect.row_checksum(list(tb.columns))
+        n, s = reader.scalar_rows(select(func.count(), func.sum(crc)))[0]
+        out.append((t, int(n), int(s or 0)))
+    return out
+
+
+# -- who owns the rows of a chunk -------------------------------------------------------------
+
+
+def _owner_selects(reader: SourceReader, migration: Migration, t: str) -> list[tuple]:
+    """(FROM clause, group column, condition or None) for each owner path of ``t``, joined up
+    to the column that names the group."""
+    T = reader.info.tables
+    tb = T[t]
+    paths = migration.paths(t)
+    if not paths:  # Group itself
+        return [(tb, tb.c.id, None)]
+    out = []
+    for p in paths:
+        col = tb.c[p.column]
+        cond = tb.c[p.by] == p.value if p.by is not None else None
+        if p.parent == "Group":
+            out.append((tb, col, cond))
+            continue
+        parent = T[p.parent]
+        for pfrom, gcol, pcond in _owner_selects(reader, migration, p.parent):
+            both = [c for c in (cond, pcond) if c is not None]
+            out.append((tb.join(pfrom, parent.c.id == col), gcol,
+                        and_(*both) if both else None))
+    return out
+
+
+def owner_groups(reader: SourceReader, migration: Migration, table: str,
+                 id_ranges: Iterable[tuple[int, int]]) -> set[int]:
+    """The groups that own, in the source now, the rows of ``table`` whose ids fall in these
+    ranges (inclusive)."""
+    if table == "Group":
+        return {i for lo, hi in id_ranges for i in range(lo, hi + 1)}
+    if not reader.has(table):
+        return set()
+    tb = reader.info.tables[table]
+    ranges = sorted(set(id_ranges))
+    out: set[int] = set()
+    for part in chunks(ranges, 200):
+        where = or_(*[tb.c.id.between(lo, hi) if lo != hi else tb.c.id == lo
+                      for lo, hi in part])
+        for src, gcol, cond in _owner_selects(reader, migration, table):
+            stmt = select(gcol).select_from(src).where(where).distinct()
+            if cond is not None:
+                stmt = stmt.where(cond)
+            out.update(int(r[0]) for r in reader.scalar_rows(stmt) if r[0] is not None)
+    return out
+
+
