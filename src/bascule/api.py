@@ -37,6 +37,7 @@ from bascule.run.compare import VerifyReport
 from bascule.run.migrate import migrate as _migrate
 from bascule.run.report import Progress, RunReport
 from bascule.run.verify import verify as _verify
+from bascule.run.verify_scope import DEFAULT_SAMPLE
 
 __all__ = ["MigrationError", "create_schema", "describe", "migrate", "plan", "producers",
            "redirects", "settings", "verify"]
@@ -76,9 +77,13 @@ def migrate(s: Settings, *, prune: bool = False, progress: Progress | None = Non
 
 
 def verify(s: Settings, *, progress: Progress | None = None,
-           migration: Migration = MIGRATION) -> VerifyReport:
-    """Compare the target with the source through the id map; ``ok`` when nothing differs."""
-    return _verify(s, progress=progress, migration=migration)
+           migration: Migration = MIGRATION, changed_only: bool = False,
+           sample: float = DEFAULT_SAMPLE, seed: int | None = None) -> VerifyReport:
+    """Compare the target with the source through the id map; ``ok`` when nothing differs.
+    ``changed_only``: what the last migrate run wrote, what changed since, and a random
+    ``sample`` of the other groups (``bascule verify --changed``)."""
+    return _verify(s, progress=progress, migration=migration, changed_only=changed_only,
+                   sample=sample, seed=seed)
 
 
 def emit_options(s: Settings, *, fallback: str = "410", max_age: int = DEFAULT_MAX_AGE,

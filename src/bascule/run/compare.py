@@ -90,6 +90,8 @@ class VerifyReport:
     seconds: float = 0.0
     indexes_missing: list[str] = field(default_factory=list)  # left dropped by a run that died
     workers: int = 1
+    vanished_groups: list[int] = field(default_factory=list)  # moved, now shop mode: not compared
+    scope: dict = field(default_factory=dict)  # what was compared (run.verify_scope)
 
     @property
     def ok(self) -> bool:
@@ -123,6 +125,7 @@ class VerifyReport:
         return {"ok": self.ok, "started_at": self.started_at, "seconds": round(self.seconds, 3),
                 "groups": self.groups, "fk_checked": self.fk_checked, "workers": self.workers,
                 "indexes_missing": self.indexes_missing,
+                "vanished_groups": self.vanished_groups, "scope": self.scope,
                 "tables": {t: dict(v) for t, v in sorted(self.tables.items())},
                 "differences": [d.as_dict() for d in self.differences]}
 

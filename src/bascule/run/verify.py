@@ -40,6 +40,7 @@ from bascule.plan.ids import ReadOnly, RunState
 from bascule.run.compare import Difference, VerifyReport, compare_unit
 from bascule.run.context import (
     Run,
+    Written,
     become_worker,
     inspect_both,
     lent_snapshots,
@@ -56,12 +57,14 @@ from bascule.run.preflight import (
     cut_units,
     estimate_rows,
     mojibake_columns,
+    TargetState,
     read_target_state,
     workers_for,
     workers_wanted,
 )
 from bascule.run.report import NullProgress, Progress
 from bascule.run.shared_pass import shared_chunks
+from bascule.run.verify_scope import DEFAULT_SAMPLE, Scope, changed_scope
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +74,11 @@ SHARED_CHUNK = 20_000
 
 def verify(settings: Settings, *, progress: Progress | None = None,
            migration: Migration = MIGRATION, source: Engine | None = None,
-           target: Engine | None = None) -> VerifyReport:
-    """One run of ``bascule verify`` (see the module docstring)."""
+           target: Engine | None = None, changed_only: bool = False,
+           sample: float = DEFAULT_SAMPLE, seed: int | None = None) -> VerifyReport:
+    """One run of ``bascule verify`` (see the module docstring). ``changed_only``: what the
+    last migrate run wrote, what changed in the source since, and a random ``sample`` of the
+    other groups (``run.verify_scope``)."""
     t0 = time.monotonic()
     source = source or source_engine(require(settings.source_url, "source_url"))
     # verify only reads the target: a MariaDB target is read with mysqlclient (C) too
@@ -89,11 +95,16 @@ def verify(settings: Settings, *, progress: Progress | None = None,
     with relaxed_gc(), SourceReader(source, sinfo, snapshots=wanted if wanted > 1 else 0) \
             as reader:
         groups = _moved_groups(reader, settings, done, rep)
-        run = _open(settings, migration, source, target, sinfo, tinfo, reader,
-                    progress or NullProgress())
-        _compare_all(run, rep, groups, wanted)
+        run, held, mojibake = _open(settings, migration, source, target, sinfo, tinfo, reader,
+                                    progress or NullProgress())
+        scope = changed_scope(run, held.previous_run, groups, mojibake, sample, seed) \
+            if changed_only else Scope(groups)
+        rep.scope = scope.as_dict()
+        if any(scope.shared.values()):
+            compare_shared(run, rep, scope.shared)
+        _compare_all(run, rep, scope.groups, wanted)
     with target.connect() as conn:
-        _check_fks(conn, rep)
+        _check_fks(conn, rep, run.written.tables if scope.restricted else None)
         _check_users(conn, tinfo, rep)
     rep.seconds = time.monotonic() - t0
     return rep
@@ -121,21 +132,29 @@ def _moved_groups(reader: SourceReader, settings: Settings, done: dict[int, dict
             rep.differences.append(Difference("missing", "Group", "moved group no longer in "
                                               "the source (deleted since the run?)", g,
                                               done[g]["target_group_id"]))
-    groups = [by_id[g] for g in gids if g in by_id]
+        elif by_id[g].flags & 2:
+            rep.vanished_groups.append(g)
+    if rep.vanished_groups:
+        log.warning("%d moved groups are shop-mode groups in the source now, not compared (the "
+                    "target keeps what was moved): %s", len(rep.vanished_groups),
+                    ", ".join(map(str, rep.vanished_groups)))
+    groups = [by_id[g] for g in gids if g in by_id and not by_id[g].flags & 2]
     rep.groups = len(groups)
     return groups
 
 
 def _open(settings: Settings, migration: Migration, source: Engine, target: Engine, sinfo,
-          tinfo, reader: SourceReader, progress: Progress) -> Run:
+          tinfo, reader: SourceReader, progress: Progress
+          ) -> tuple[Run, TargetState, list[str]]:
     held = read_target_state(target, tinfo, migration)
     mojibake = mojibake_columns(reader, migration)
     state = RunState(held.shared, held.next_id, held.emails)
     ctx = transform_context(settings, sinfo, tinfo, migration, mojibake)
     planner = Planner(migration, ctx, ReadOnly(), _no_encoding, sinfo.columns, capture=True,
                       pack=False)
-    return Run(settings, migration, source, target, sinfo, tinfo, reader, planner, state,
-               progress, groups_done=held.groups_done)
+    run = Run(settings, migration, source, target, sinfo, tinfo, reader, planner, state,
+              progress, groups_done=held.groups_done)
+    return run, held, sorted(f"{t}.{c}" for t, c in mojibake)
 
 
 def _no_encoding(table: str, columns: tuple[str, ...]) -> None:
@@ -148,7 +167,14 @@ def verify_unit(run: Run, groups: Sequence[GroupRef], pre: UnitRead | None = Non
     shared rows it saw are looked up by the next units). The changes hold the expected rows."""
     if pre is None:
         pre = run.read(groups)
-    cs, delta = run.planner.build(groups, pre, run.existing(groups), run.state)
+    existing = run.existing(groups)
+    for t, entries in existing.entries.items():  # the rows whose foreign keys are checked
+        run.written.add_ids(t, None if run.migration[t].composite else
+                            (e[0] for e in entries.values()))
+    for t, rows in pre.shared.items():
+        run.written.add_ids(t, (e[0] for r in rows if (e := run.state.shared[t].get(r["id"]))
+                                is not None and isinstance(e, tuple)))
+    cs, delta = run.planner.build(groups, pre, existing, run.state)
     run.state.apply(delta)
     return cs
 
@@ -222,13 +248,7 @@ class VerifyStep:
     def before(self) -> dict:
         run = self.run
         refs = all_shared_refs(run.reader, run.migration, [g for u in self.units for g in u])
-        shared = run.migration.shared
-        for part in shared_chunks(shared, {t: sorted(refs[t]) for t in reversed(shared)},
-                                  SHARED_CHUNK):
-            pre = empty_read(run.migration, part, read_shared(run.reader, run.migration, part,
-                                                              run.state.unhandled))
-            compare_unit(run.target, run.tinfo, run.migration, verify_unit(run, [], pre),
-                         self.rep)
+        compare_shared(run, self.rep, refs)
         return worker_state(run)
 
     def prefetch(self, n: int) -> None:
@@ -241,6 +261,7 @@ class VerifyStep:
         become_worker(self.run, index)
         self.rep.tables.clear()
         self.rep.differences = []
+        self.run.written = Written()
 
     def work(self, n: int) -> None:
         cs = verify_unit(self.run, self.units[n - 1], self.prefetched.pop(n, None))
@@ -248,7 +269,7 @@ class VerifyStep:
 
     def partial(self) -> dict:
         return {"tables": {t: dict(v) for t, v in self.rep.tables.items()},
-                "differences": self.rep.differences}
+                "differences": self.rep.differences, "written": self.run.written.tables}
 
     def on_result(self, n: int, _none: None) -> None:
         for g in self.units[n - 1]:
@@ -258,14 +279,27 @@ class VerifyStep:
     def merge(self, partials: list[dict]) -> None:
         for f in partials:
             self.rep.merge(f["tables"], f["differences"])
+            self.run.written.merge(f["written"])
+
+
+def compare_shared(run: Run, rep: VerifyReport, refs: dict[str, set[int]]) -> None:
+    """Compare these shared rows (table → ids), by chunks of ``SHARED_CHUNK``."""
+    shared = run.migration.shared
+    for part in shared_chunks(shared, {t: sorted(refs.get(t, ())) for t in reversed(shared)},
+                              SHARED_CHUNK):
+        pre = empty_read(run.migration, part, read_shared(run.reader, run.migration, part,
+                                                          run.state.unhandled))
+        compare_unit(run.target, run.tinfo, run.migration, verify_unit(run, [], pre), rep)
 
 
 # -- whole-target checks ----------------------------------------------------------------------
 
 
-def _check_fks(conn: Connection, rep: VerifyReport) -> None:
-    """Every foreign key of the target resolves (declared FKs of the reflected tables)."""
-    rep.fk_checked, bad = dangling_foreign_keys(conn)
+def _check_fks(conn: Connection, rep: VerifyReport,
+               only: dict[str, set[int] | None] | None = None) -> None:
+    """Every foreign key of the target resolves (declared FKs of the reflected tables; with
+    ``only``, of the rows compared)."""
+    rep.fk_checked, bad = dangling_foreign_keys(conn, only)
     for b in bad:
         cols = ",".join(b["columns"])
         rep.differences.append(Difference(
