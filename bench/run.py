@@ -10,6 +10,16 @@ MariaDB, then runs each phase on a fresh target and measures, in the same run:
     baseline_mysqldump  mysqldump --no-create-info --single-transaction | mysql, into an empty copy
                         of the source schema (every source table, no transformation)
     baseline_pgloader   pgloader of every source table into PostgreSQL (Debian package)
+    rerun_nochange      bascule migrate again into the target of bascule_mariadb, nothing changed
+    rerun_1pct          bascule migrate --prune after about 1% of the moved rows changed
+                        (bascule.generate.changes: orders and products updated, orders added in
+                        new baskets and deleted, in a tenth of the groups; one shop group turned
+                        AMAP, one AMAP group turned shop)
+    verify_after_rerun  bascule verify --changed (what the rerun wrote, plus 5% of the others)
+    frozen_window_s     rerun_1pct + verify_after_rerun: the users' downtime on the night
+
+The cutover phases read a copy of the source (the mysqldump baseline's, or one made the same
+way), so that the source itself never changes and is reused by the next run.
 
 For each: rows written (counted in the target afterwards), wall seconds (time.monotonic around the
 subprocesses), rows/s, peak RSS of each client process (GNU time, see `measure`). The ratios are
@@ -66,8 +76,11 @@ from bascule.dbutil import create_database, database_exists, drop_database, make
 MIGRATES = ("bascule_mariadb", "bascule_postgres")
 BASELINES = ("baseline_mysqldump", "baseline_pgloader")
 VERIFIES = ("verify_mariadb", "verify_postgres")
+CUTOVER = ("rerun_nochange", "rerun_1pct", "verify_after_rerun")
 PHASES = ("bascule_mariadb", "verify_mariadb", "bascule_postgres", "verify_postgres",
-          "baseline_mysqldump", "baseline_pgloader")
+          "baseline_mysqldump", "baseline_pgloader", *CUTOVER)
+#: The change of the source before rerun_1pct (bascule.generate.changes).
+CHANGE_FRACTION, CHANGE_SEED = 0.01, 1
 TIME_BIN = "/usr/bin/time"
 META_DB = "bench_meta"
 
@@ -533,13 +546,27 @@ class Bench:
         self.created.append(url)
         return url
 
-    def drop_all(self) -> None:
+    def drop_all(self, keep: list[str | None] | None = None) -> None:
+        """Drop the databases the bench made (but those in ``keep``)."""
+        left = []
         for url in self.created:
+            if url in (keep or ()):
+                left.append(url)
+                continue
             try:
                 drop_database(url)
             except Exception as e:  # noqa: BLE001
                 log(f"could not drop {safe_url(url)}: {e}")
-        self.created.clear()
+        self.created[:] = left
+
+    def source_copy(self, src_url: str, src_counts: dict[str, int]) -> str:
+        """A copy of the source for the cutover phases (made as the mysqldump baseline is, not
+        measured)."""
+        log("cutover: copying the source (mysqldump | mysql, not measured)")
+        r = self.baseline_mysqldump(src_url, src_counts)
+        if not r.get("ok") or not r.get("matches_source"):
+            raise RuntimeError("could not copy the source for the cutover phases")
+        return self.targets["baseline_mysqldump"]
 
     def result(self, m: Measured, rows: int, **extra) -> dict[str, Any]:
         res = {
@@ -628,6 +655,51 @@ class Bench:
             pass
         return self.result(m, rows, **extra)
 
+    # the cutover night: reruns into the target of bascule_mariadb ------------------------
+
+    def rerun(self, phase: str, copy_url: str) -> dict[str, Any]:
+        tgt = self.targets.get("bascule_mariadb")
+        if not tgt:
+            raise RuntimeError(f"{phase} needs the target of bascule_mariadb, which did not run")
+        report = self.workdir / f"{phase}-report.json"
+        out = ["--no-progress", "--json", str(report), "--report-dir",
+               str(self.workdir / "reports")]
+        extra: dict[str, Any] = {"target": safe_url(tgt), "source": "copy of the source"}
+        if phase == "verify_after_rerun":
+            argv = [*bascule_argv(), "verify", "--changed", "--seed", "1", "--workers", "0",
+                    "--source", copy_url, "--target", tgt, *out]
+        else:
+            if phase == "rerun_1pct":
+                from bascule.generate.changes import change_source  # noqa: PLC0415
+                extra["change"] = change = change_source(copy_url, CHANGE_FRACTION, CHANGE_SEED)
+                change["groups_changed"] = len(change["groups_changed"])
+                log(f"rerun_1pct: {change['rows_changed']:,} rows changed in the copy of the "
+                    f"source ({change['groups_changed']} groups)")
+            argv = [*bascule_argv(), "migrate", "--workers", "0", "--source", copy_url,
+                    "--target", tgt, *(["--prune"] if phase == "rerun_1pct" else []), *out]
+        log(f"{phase}: {' '.join(argv[len(bascule_argv()):len(bascule_argv()) + 2])} "
+            f"-> {safe_url(tgt)}")
+        m = measure([(phase, argv)], self.workdir, cwd=self.workdir)
+        rows = 0
+        try:
+            rep = json.loads(report.read_text())
+            if phase == "verify_after_rerun":
+                extra["report_status"] = rep.get("ok")
+                extra["scope"] = rep.get("scope")
+                rows = sum(int(t.get("target", 0)) for t in rep.get("tables", {}).values())
+                extra["rows_note"] = "target rows compared"
+            else:
+                rows = sum(int(t.get(k, 0)) for t in rep.get("totals", {}).values()
+                           for k in ("insert", "update", "delete"))
+                extra["rows_note"] = "rows written (insert + update + delete)"
+                extra.update(report_status=rep.get("status"), rows_read=rep.get("rows_read"),
+                             groups_moved=len(rep.get("groups", [])),
+                             groups_unchanged=len(rep.get("unchanged_groups", [])),
+                             changes=rep.get("changes"), timings=rep.get("timings"))
+        except (OSError, ValueError, AttributeError):
+            pass
+        return self.result(m, rows, **extra)
+
     # baseline A: mysqldump | mysql ----------------------------------------------------------
 
     def mysql_client_args(self, dbname: str) -> tuple[list[str], dict[str, str]]:
@@ -648,6 +720,7 @@ class Bench:
                                "bash scripts/ensure-bench-tools.sh")
         src = make_url(src_url).database
         tgt = self.new_db(self.mysql, "mysqldump")
+        self.targets["baseline_mysqldump"] = tgt  # an exact copy: the cutover phases change it
         dst = make_url(tgt).database
         conn, env = self.mysql_client_args(src)
         tables = sorted(src_counts)
@@ -786,6 +859,11 @@ def print_table(res: dict[str, Any]) -> None:
         if v and mg and v.get("wall_s") is not None and mg.get("wall_s") is not None:
             con.print(f"verify_{tgt}: {v['wall_s']:.1f} s vs migrate {mg['wall_s']:.1f} s "
                       f"({'ok' if v['wall_s'] <= mg['wall_s'] else 'SLOWER than migrate'})")
+    if res.get("frozen_window_s") is not None:
+        con.print(f"frozen window: {res['frozen_window_s']:.1f} s (rerun_1pct + "
+                  f"verify_after_rerun; {fmt(res.get('frozen_window_share'), 3)} of full migrate "
+                  f"+ verify); rerun_nochange {fmt(res.get('rerun_nochange_share'), 3)}, "
+                  f"rerun_1pct {fmt(res.get('rerun_1pct_share'), 3)} of bascule_mariadb")
     for ph in PHASES:
         r = res.get(ph)
         if r and r.get("error") and r.get("measured_at", "") >= res["run_started_at"]:
@@ -804,6 +882,8 @@ def selected_phases(only: list[str] | None) -> list[str]:
     for v in VERIFIES:  # a verify needs its migrate
         if v in want:
             want.add("bascule_" + v.split("_", 1)[1])
+    if want & set(CUTOVER):  # the reruns go into the target of bascule_mariadb, in order
+        want.update(("bascule_mariadb", "verify_mariadb", *CUTOVER))
     return [p for p in PHASES if p in want]
 
 
@@ -838,6 +918,7 @@ def finish(res: dict[str, Any], out_path: Path) -> None:
         v, mg = res.get(f"verify_{tgt}"), res.get(f"bascule_{tgt}")
         if v and mg and v.get("wall_s") is not None and mg.get("wall_s") is not None:
             res[f"verify_{tgt}_le_migrate"] = v["wall_s"] <= mg["wall_s"]
+    cutover(res)
     res["peak_rss_note"] = ("peak RSS per process by GNU time; for a command that forks worker "
                             "processes (bascule), the peak of the sum of the RSS of all its "
                             "processes, sampled every 0.2 s (processes[].sampled: also the sum "
@@ -845,6 +926,24 @@ def finish(res: dict[str, Any], out_path: Path) -> None:
                             "mysqldump|mysql the sum of both processes (they run together)")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(res, indent=2, default=str) + "\n")
+
+
+def cutover(res: dict[str, Any]) -> None:
+    """The cutover night's figures: frozen_window_s and the shares of the full run."""
+    full, ver = res.get("bascule_mariadb") or {}, res.get("verify_mariadb") or {}
+    r1, v1, r0 = (res.get(p) or {} for p in ("rerun_1pct", "verify_after_rerun",
+                                              "rerun_nochange"))
+    ok = all(x.get("ok") and x.get("wall_s") for x in (r1, v1))
+    res["frozen_window_s"] = round(r1["wall_s"] + v1["wall_s"], 1) if ok else None
+    if full.get("ok") and full.get("wall_s"):
+        for k, x in (("rerun_nochange_share", r0), ("rerun_1pct_share", r1)):
+            res[k] = round(x["wall_s"] / full["wall_s"], 3) if x.get("ok") else None
+        if res["frozen_window_s"] and ver.get("ok"):
+            res["frozen_window_share"] = round(res["frozen_window_s"]
+                                               / (full["wall_s"] + ver["wall_s"]), 3)
+    res["cutover_definition"] = ("frozen_window_s = wall_s of rerun_1pct + verify_after_rerun; "
+                                 "*_share = wall_s / wall_s of bascule_mariadb (frozen window: "
+                                 "/ bascule_mariadb + verify_mariadb); targets 0.15, 0.25, 0.40")
 
 
 def main_bench(args: argparse.Namespace, workdir: Path) -> int:
@@ -870,9 +969,14 @@ def main_bench(args: argparse.Namespace, workdir: Path) -> int:
                                                       if k != "counts"}})
     res["source"]["tables"] = len(src["counts"])
     res["versions"] = versions(args.mysql, args.pg)
+    copy_url: str | None = None  # the copy of the source the cutover phases change
     try:
         for ph in phases:
-            if ph in MIGRATES:
+            if ph in CUTOVER:
+                if copy_url is None:
+                    copy_url = bench.source_copy(src_url, src["counts"])
+                r = run_phase(bench.rerun, ph, copy_url)
+            elif ph in MIGRATES:
                 r = run_phase(bench.bascule_migrate, ph, src_url)
                 if r.get("rows"):
                     bench.last_rows[ph] = r["rows"]
@@ -887,8 +991,11 @@ def main_bench(args: argparse.Namespace, workdir: Path) -> int:
                 log(f"{ph}: {'ok' if r.get('ok') else 'FAILED'}, {fmt(r.get('rows'))} rows, "
                     f"{r['wall_s']:.1f} s, {fmt(r.get('rows_per_s'), 0)} rows/s, "
                     f"peak RSS {fmt(r.get('peak_rss_mb'))} MB")
-            if ph in VERIFIES or (ph in MIGRATES and f"verify_{ph.split('_', 1)[1]}"
-                                  not in phases):
+            if ph == "baseline_mysqldump" and set(CUTOVER) & set(phases):
+                copy_url = bench.targets.get("baseline_mysqldump")  # kept for the cutover
+            done_with = ph in VERIFIES or (ph in MIGRATES and f"verify_{ph.split('_', 1)[1]}"
+                                           not in phases)
+            if done_with and not (ph.endswith("mariadb") and set(CUTOVER) & set(phases)):
                 # the target of a migrate is no longer needed once verified: free the space
                 if not args.keep:
                     mig = "bascule_" + ph.split("_", 1)[1]
@@ -897,7 +1004,7 @@ def main_bench(args: argparse.Namespace, workdir: Path) -> int:
                         drop_database(url)
                         bench.created.remove(url)
             if ph in BASELINES and not args.keep:
-                bench.drop_all()
+                bench.drop_all(keep=[bench.targets.get("bascule_mariadb"), copy_url])
             finish(res, out_path)
     finally:
         if args.keep:

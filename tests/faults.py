@@ -36,16 +36,17 @@ def install() -> None:
         pause_before_commit(int(n))
 
 
-def run_and_kill(src, tgt, tmp_path, marker: str, nth: int) -> tuple[bool, list[int]]:
-    """Start migrate; SIGKILL it when the nth line containing marker appears. (killed, pids of
-    the worker processes it had forked)."""
+def run_and_kill(src, tgt, tmp_path, marker: str, nth: int, extra: list[str] | None = None
+                 ) -> tuple[bool, list[int]]:
+    """Start migrate (with the options ``extra``); SIGKILL it when the nth line containing
+    marker appears. (killed, pids of the worker processes it had forked)."""
     env = dict(os.environ)
     if "not committed" in marker:  # the process pauses inside unit nth: one such line only
         env["BASCULE_TEST_PAUSE_BEFORE_COMMIT"] = str(nth)
         nth = 1
     p = subprocess.Popen(
         BASCULE + ["-v", "migrate", "--source", src, "--target", tgt, "--batch-size", "40",
-                   "--no-progress", "--report-dir", str(tmp_path / "out")],
+                   "--no-progress", "--report-dir", str(tmp_path / "out"), *(extra or [])],
         stdin=subprocess.PIPE, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env,
         text=True,
     )
