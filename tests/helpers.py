@@ -60,7 +60,7 @@ def table_checksums(url: str, only: list[str] | None = None, exclude_prefix: str
                 h = hashlib.sha256()
                 n = 0
                 for row in c.execute(select(t).order_by(*pk)):
-                    h.update(repr(tuple(_norm(v) for v in row)).encode())
+                    h.update(repr(tuple(norm_value(v) for v in row)).encode())
                     n += 1
                 out[name] = f"{n}:{h.hexdigest()[:16]}"
         return out
@@ -68,7 +68,7 @@ def table_checksums(url: str, only: list[str] | None = None, exclude_prefix: str
         eng.dispose()
 
 
-def _norm(v):
+def norm_value(v):
     if isinstance(v, float) and v.is_integer():
         return int(v)
     if isinstance(v, memoryview):

@@ -15,19 +15,19 @@ from bascule.dbutil import make_engine
 from bascule.extract.checksums import CHUNK
 from bascule.generate.changes import change_source
 from faults import run_and_kill
-from helpers import execute, idmap_entries, make_source, make_target, rows, settings_for
+from helpers import (
+    execute,
+    idmap_entries,
+    make_source,
+    make_target,
+    norm_value,
+    rows,
+    settings_for,
+)
 
 SCALE = 0.01
 MOVED_SHARED = {"User", "Vendor", "File"}
 COMPOSITE_OWNER = {"UserGroup": "groupId", "Membership": "groupId", "WaitingList": "amapId"}
-
-
-def _norm(v):
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    if isinstance(v, memoryview):
-        return bytes(v)
-    return v
 
 
 def target_rows(url: str) -> dict[str, dict[tuple, tuple]]:
@@ -42,7 +42,7 @@ def target_rows(url: str) -> dict[str, dict[tuple, tuple]]:
                 cols = sorted(t.columns, key=lambda col: col.name)
                 pk = [cols.index(col) for col in t.primary_key.columns] or list(range(len(cols)))
                 out[name] = {tuple(r[i] for i in pk): r for r in (
-                    tuple(_norm(v) for v in row) for row in c.execute(select(*cols)))}
+                    tuple(norm_value(v) for v in row) for row in c.execute(select(*cols)))}
         return out
     finally:
         eng.dispose()

@@ -1,9 +1,9 @@
 """Checksums of the source's rows, computed by the source's server, so that a rerun finds what
 changed without reading the rows (as pt-table-sync does).
 
-Every moved table is cut into chunks: a table with an ``id`` by ranges of ``CHUNK`` ids, a
-composite-key table (UserGroup, Membership, Volunteer, WaitingList) by the value of its owner
-column (a group, a multi-distribution), Group by group. Per chunk the server gives the number of rows and the
+Every moved table is cut into chunks (``chunk_key``): a group's rows by the value of their owner
+column (the group, catalog, product or multi-distribution they belong to), the users, vendors
+and files by ranges of ``CHUNK`` ids. Per chunk the server gives the number of rows and the
 sum of a 32-bit CRC of each row's values (``Dialect.row_checksum``): a row added, deleted or
 changed changes its chunk's pair. One query per table, run at once on the snapshot's
 connections: the checksums see the same instant as every read of the run.
@@ -40,13 +40,17 @@ class ChunkKey:
 
 
 def chunk_key(migration: Migration, table: str) -> ChunkKey:
-    if table == "Group":  # a chunk per group: a group's own row decides for it alone
+    """A group's rows by their owner row: Group by its id, a table with one owner path by the
+    value of its owner column (the group, catalog, product, multi-distribution the row belongs
+    to), so that a changed row points at its group alone however the ids of the groups'
+    rows interleave; the shared tables, and a table with several owner paths, by id ranges."""
+    if table == "Group":
         return ChunkKey("id", False, "Group")
-    if not migration[table].composite:
-        return ChunkKey("id", True, None)
     paths = migration.paths(table)
-    if len(paths) != 1:
-        raise ValueError(f"{table}: a composite-key table needs one owner path to be chunked")
+    if migration[table].shared or len(paths) != 1:
+        if migration[table].composite:
+            raise ValueError(f"{table}: a composite-key table needs one owner path")
+        return ChunkKey("id", True, None)
     return ChunkKey(paths[0].column, False, paths[0].parent)
 
 

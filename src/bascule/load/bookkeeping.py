@@ -16,7 +16,8 @@ They are the single source of truth for reruns, verification, redirects and the 
 - ``bascule_run``: one row per run (start, end, status, settings fingerprint, summary).
 - ``bascule_group``: one row per source group ever moved (target id, status, last run).
 - ``bascule_chunk``: the source's chunk checksums (``extract.checksums``) as of the last run that
-  ended with every selected group done: table, chunk, rows, sum of the rows' CRCs. The next run
+  ended with every selected group done, packed as the id blocks are: per table and part of up to
+  8192 chunks, the chunk keys, their rows and the sums of their rows' CRCs. The next run
   compares the source's with them and moves again only the groups that own rows of a chunk that
   changed (``run.changes``). The run that wrote them (``run_id``) names, in its summary, the
   basis they hold for (settings, shapes, bascule's version).
@@ -131,10 +132,12 @@ def _run_tables(md: MetaData) -> None:
         CHUNK,
         md,
         Column("table_name", String(64), primary_key=True),
-        Column("chunk", BigInteger, primary_key=True, autoincrement=False),
-        Column("n", Integer, nullable=False),
-        Column("crc_sum", BigInteger, nullable=False),
+        Column("part", Integer, primary_key=True, autoincrement=False),
         Column("run_id", Integer, nullable=False, default=0),
+        Column("n", Integer, nullable=False),
+        Column("chunks", _BLOB, nullable=False),
+        Column("counts", _BLOB, nullable=False),
+        Column("sums", _BLOB, nullable=False),
         mysql_charset="utf8mb4",
     )
     Table(

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 from bascule import __version__
 from bascule.load.bookkeeping import CHUNK, RUN, bookkeeping_metadata
 from bascule.load.bulk import BulkWriter
+from bascule.load.idmap import BLOCK, pack, unpack
 
 #: table → chunk → (rows, sum of CRCs), as ``extract.checksums``
 Checksums = dict[str, dict[int, tuple[int, int]]]
@@ -34,12 +35,18 @@ def basis(fingerprint: str, source_shape: str, target_shape: str, target_columns
 def store_checksums(engine: Engine, run_id: int, sums: Checksums) -> None:
     """Replace the stored checksums by ``sums`` (one transaction)."""
     t = bookkeeping_metadata().tables[CHUNK]
-    rows = [(tn, c, n, s, run_id) for tn, d in sorted(sums.items())
-            for c, (n, s) in sorted(d.items())]
+    rows = []
+    for tn, d in sorted(sums.items()):
+        keys = sorted(d)
+        for part, i in enumerate(range(0, len(keys), BLOCK)):
+            ks = keys[i:i + BLOCK]
+            rows.append((tn, part, run_id, len(ks), pack(ks), pack(d[k][0] for k in ks),
+                         pack(d[k][1] for k in ks)))
     with engine.begin() as conn:
         conn.execute(t.delete())
         if rows:
-            BulkWriter(conn).insert(t, ("table_name", "chunk", "n", "crc_sum", "run_id"), rows)
+            BulkWriter(conn).insert(t, ("table_name", "part", "run_id", "n", "chunks", "counts",
+                                        "sums"), rows)
 
 
 def load_checksums(conn: Connection) -> tuple[str | None, Checksums]:
@@ -58,6 +65,7 @@ def load_checksums(conn: Connection) -> tuple[str | None, Checksums]:
     if b is None:
         return None, {}
     out: Checksums = {}
-    for tn, c, n, s in conn.execute(select(t.c.table_name, t.c.chunk, t.c.n, t.c.crc_sum)):
-        out.setdefault(tn, {})[int(c)] = (int(n), int(s))
+    for tn, ks, ns, ss in conn.execute(select(t.c.table_name, t.c.chunks, t.c.counts,
+                                              t.c.sums)):
+        out.setdefault(tn, {}).update(zip(unpack(ks), zip(unpack(ns), unpack(ss))))
     return b, out

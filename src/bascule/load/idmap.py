@@ -35,14 +35,16 @@ IDBLOCK_COLUMNS = ("group_id", "table_name", "block", "run_id", "n", "max_new_id
 IDMAP_COLUMNS = ("table_name", "old_id", "new_id", "group_id", "row_hash", "new_key", "run_id")
 
 
-def _pack(values: Iterable[int]) -> bytes:
+def pack(values: Iterable[int]) -> bytes:
+    """Integers as a little-endian signed 64-bit array."""
     a = array("q", values)
     if sys.byteorder != "little":
         a.byteswap()
     return a.tobytes()
 
 
-def _unpack(data: bytes | memoryview) -> array:
+def unpack(data: bytes | memoryview) -> array:
+    """The integers of ``pack``."""
     a = array("q")
     a.frombytes(bytes(data))
     if sys.byteorder != "little":
@@ -62,8 +64,8 @@ def pack_blocks(group_id: int, table: str, entries: dict[int, Entry], run_id: in
         keys = [e[2] for e in ents]
         out.append((
             group_id, table, b, run_id, len(part), max(e[0] for e in ents),
-            _pack(part), _pack(e[0] for e in ents),
-            _pack(0 if e[1] is None else e[1] for e in ents),
+            pack(part), pack(e[0] for e in ents),
+            pack(0 if e[1] is None else e[1] for e in ents),
             None if all(k is None for k in keys) else "\n".join(k or "" for k in keys),
         ))
     return out
@@ -72,7 +74,7 @@ def pack_blocks(group_id: int, table: str, entries: dict[int, Entry], run_id: in
 def unpack_block(old_ids, new_ids, row_hashes, new_keys) -> Iterator[tuple[int, Entry]]:
     """(old_id, entry) of one bascule_idblock row (zipped in C: no Python loop per entry)."""
     keys = repeat(None) if new_keys is None else (k or None for k in new_keys.split("\n"))
-    return zip(_unpack(old_ids), zip(_unpack(new_ids), _unpack(row_hashes), keys))
+    return zip(unpack(old_ids), zip(unpack(new_ids), unpack(row_hashes), keys))
 
 
 def load_shared(conn: Connection | None, tables: Sequence[str]) -> dict[str, dict[int, Entry]]:
@@ -156,7 +158,7 @@ def moved_entries(conn: Connection, table: str, *, blocks: bool = True
     q = select(blk.c.group_id, blk.c.old_ids, blk.c.new_ids).where(
         blk.c.table_name == table, blk.c.group_id.in_(done))
     for g, o, n in conn.execute(q):
-        yield from zip(_unpack(o), _unpack(n), repeat(int(g)))
+        yield from zip(unpack(o), unpack(n), repeat(int(g)))
 
 
 def groups_holding(conn: Connection, table: str, chunk_of: Callable[[int], int],
@@ -177,7 +179,7 @@ def groups_holding(conn: Connection, table: str, chunk_of: Callable[[int], int],
     q = select(blk.c.group_id, blk.c.old_ids).where(blk.c.table_name == table)
     for g, o in conn.execute(q):
         g = int(g)
-        if g not in out and not wanted.isdisjoint(map(chunk_of, _unpack(o))):
+        if g not in out and not wanted.isdisjoint(map(chunk_of, unpack(o))):
             out.add(g)
     return out
 
@@ -191,5 +193,5 @@ def owned_old_ids(conn: Connection, *, blocks: bool = True) -> dict[str, set[int
         out.setdefault(tn, set()).add(int(old))
     if blocks:
         for tn, o in conn.execute(select(blk.c.table_name, blk.c.old_ids)):
-            out.setdefault(tn, set()).update(_unpack(o))
+            out.setdefault(tn, set()).update(unpack(o))
     return out

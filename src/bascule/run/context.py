@@ -84,23 +84,32 @@ def transform_context(settings: Settings, sinfo: SourceInfo, tinfo: TargetInfo,
 
 
 class Written:
-    """The rows a run wrote, for the foreign-key check after it: table → ids (None: every row
-    of the table is checked, beyond ``LIMIT`` ids in all or for a table without ``id``)."""
+    """The rows a run wrote (or verify compared), for the foreign-key check after it: table →
+    ids (None: every row of the table is checked, beyond ``LIMIT`` ids in all or for a table
+    without ``id``). Not ``enabled`` (a run that moves every group): ``tables`` is None, every
+    foreign key of the target is checked."""
 
-    LIMIT = 200_000
+    LIMIT = 1_000_000
 
-    def __init__(self) -> None:
-        self.tables: dict[str, set[int] | None] = {}
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._tables: dict[str, set[int] | None] = {}
         self.n = 0
 
+    @property
+    def tables(self) -> dict[str, set[int] | None] | None:
+        return self._tables if self.enabled else None
+
     def add(self, cs: ChangeSet) -> None:
+        if not self.enabled:
+            return
         for t, ch in cs.tables.items():
             if not (ch.inserts or ch.updates):
                 continue
             if "id" not in ch.columns or self.n > self.LIMIT:
-                self.tables[t] = None
+                self._tables[t] = None
                 continue
-            ids = self.tables.setdefault(t, set())
+            ids = self._tables.setdefault(t, set())
             if ids is not None:
                 i = ch.columns.index("id")
                 ids.update(v[i] for v in ch.inserts)
@@ -109,22 +118,24 @@ class Written:
 
     def add_ids(self, table: str, ids) -> None:
         """Rows of ``table`` by id (None: every row of it)."""
-        cur = self.tables.get(table, set())
+        if not self.enabled:
+            return
+        cur = self._tables.get(table, set())
         if ids is None or cur is None or self.n > self.LIMIT:
-            self.tables[table] = None
+            self._tables[table] = None
             return
         before = len(cur)
         cur.update(ids)
-        self.tables[table] = cur
+        self._tables[table] = cur
         self.n += len(cur) - before
 
-    def merge(self, other: dict[str, set[int] | None]) -> None:
-        for t, ids in other.items():
-            mine = self.tables.get(t, set())
+    def merge(self, other: dict[str, set[int] | None] | None) -> None:
+        for t, ids in (other or {}).items():
+            mine = self._tables.get(t, set())
             if ids is None or mine is None:
-                self.tables[t] = None
+                self._tables[t] = None
             else:
-                self.tables[t] = mine | ids
+                self._tables[t] = mine | ids
 
 
 @dataclass

@@ -184,7 +184,7 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
                       else Sequential(state), row_encoders(target, tinfo.tables), sinfo.columns,
                       pack=not dry_run, prune=prune)
     run = Run(settings, migration, source, target, sinfo, tinfo, reader, planner, state,
-              progress, groups_done=held.groups_done)
+              progress, groups_done=held.groups_done, written=Written(changes.compared))
     if not dry_run:
         defer_fks = prepare_bookkeeping(target, settings)
         tinfo.has_idblock = True
@@ -293,7 +293,7 @@ class MigrateStep:
         ctx = self.run.planner.ctx
         ctx.counts, ctx.examples = {}, {}
         self.run.rows_read = 0
-        self.run.written = Written()
+        self.run.written = Written(self.run.written.enabled)
 
     def work(self, n: int) -> list:
         return self.ex.do_unit(n, self.units[n - 1], self.prefetched.pop(n, None))

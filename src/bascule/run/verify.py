@@ -100,11 +100,12 @@ def verify(settings: Settings, *, progress: Progress | None = None,
         scope = changed_scope(run, held.previous_run, groups, mojibake, sample, seed) \
             if changed_only else Scope(groups)
         rep.scope = scope.as_dict()
+        run.written = Written(scope.restricted)  # the rows whose foreign keys are checked
         if any(scope.shared.values()):
             compare_shared(run, rep, scope.shared)
         _compare_all(run, rep, scope.groups, wanted)
     with target.connect() as conn:
-        _check_fks(conn, rep, run.written.tables if scope.restricted else None)
+        _check_fks(conn, rep, run.written.tables)
         _check_users(conn, tinfo, rep)
     rep.seconds = time.monotonic() - t0
     return rep
@@ -261,7 +262,7 @@ class VerifyStep:
         become_worker(self.run, index)
         self.rep.tables.clear()
         self.rep.differences = []
-        self.run.written = Written()
+        self.run.written = Written(self.run.written.enabled)
 
     def work(self, n: int) -> None:
         cs = verify_unit(self.run, self.units[n - 1], self.prefetched.pop(n, None))
