@@ -69,6 +69,7 @@ def source_checksums(reader: SourceReader, migration: Migration) -> Checksums:
     """The chunk checksums of every moved table of the source (see the module docstring)."""
     dialect = reader.dialect
     jobs = []
+    ways = 1 + len(reader.snapshots)
     for t in migration.order:
         if not reader.has(t):
             continue
@@ -77,18 +78,38 @@ def source_checksums(reader: SourceReader, migration: Migration) -> Checksums:
         col = tb.c[key.column]
         chunk = dialect.chunk_of(col, CHUNK) if key.ranged else col
         crc = dialect.row_checksum(reader.cols(t))
-        stmt = (select(chunk.label("chunk"), func.count(), func.sum(crc))
-                .where(col.is_not(None)).group_by(chunk))
-        jobs.append((stmt, t))
-    out: Checksums = {t: {} for _s, t in jobs}
+        stmt = dialect.many_groups(select(chunk.label("chunk"), func.count(), func.sum(crc))
+                                   .where(col.is_not(None)).group_by(chunk))
+        for lo, hi in _id_parts(reader, t, ways):  # a large table on every connection
+            jobs.append((stmt if lo is None else stmt.where(tb.c.id.between(lo, hi)),
+                         (t, hi if lo is None else hi - lo)))
+    out: Checksums = {t: {} for _s, (t, _n) in jobs}
 
-    def consume(t: str, part) -> None:
-        d = out[t]
+    def consume(tag: tuple, part) -> None:
+        d = out[tag[0]]
         for c, n, s in part:
-            d[int(c)] = (int(n), int(s or 0))
+            c, n, s = int(c), int(n), int(s or 0)
+            before = d.get(c)
+            d[c] = (n, s) if before is None else (before[0] + n, before[1] + s)
 
-    reader.run_all(sorted(jobs, key=lambda j: j[1] != "UserOrder"), consume)  # longest first
+    reader.run_all(sorted(jobs, key=lambda j: -j[1][1]), consume)  # the largest first
     return out
+
+
+#: Tables of more ids than this are checksummed in as many id ranges as there are connections.
+SPLIT_IDS = 200_000
+
+
+def _id_parts(reader: SourceReader, t: str, ways: int) -> list[tuple[int | None, int]]:
+    """[(first id, last id)] of the parts of table ``t``, or [(None, estimated size)]."""
+    tb = reader.info.tables[t]
+    if "id" not in tb.c:
+        return [(None, 0)]
+    lo, hi = reader.scalar_rows(select(func.min(tb.c.id), func.max(tb.c.id)))[0]
+    if lo is None or ways < 2 or hi - lo < SPLIT_IDS:
+        return [(None, 0 if lo is None else hi - lo)]
+    step = (hi - lo) // ways + 1
+    return [(a, min(hi, a + step - 1)) for a in range(lo, hi + 1, step)]
 
 
 def producer_checksum(reader: SourceReader) -> list[tuple[str, int, int]]:

@@ -17,7 +17,7 @@ from bascule.errors import MigrationError
 from bascule.load import indexes
 from bascule.load.bookkeeping import ensure_bookkeeping
 from bascule.load.dialects import dialect_for
-from bascule.load.target import TargetInfo, dangling_foreign_keys, target_read
+from bascule.load.target import TargetInfo, dangling_foreign_keys, fk_check_ways, target_read
 from bascule.model.tables import Migration
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def check_foreign_keys(engine: Engine, only: dict[str, set[int] | None] | None =
     """Every foreign key of the target, checked once (fk_checks=after): {checked, dangling}.
     ``only``: the rows the run wrote (``dangling_foreign_keys``)."""
     with target_read(engine) as conn:
-        checked, bad = dangling_foreign_keys(conn, only)
+        checked, bad = dangling_foreign_keys(conn, only, engine, fk_check_ways(engine))
     for b in bad:
         log.error("foreign key %s.%s -> %s: %d rows point at nothing", b["table"],
                   ",".join(b["columns"]), b["parent"], b["rows"])

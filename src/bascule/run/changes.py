@@ -70,12 +70,13 @@ class SourceChanges:
 
 
 def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migration: Migration,
-                 settings, mojibake: list[str], shared_entries: dict[str, dict]
-                 ) -> SourceChanges:
-    """The source's checksums and, when the stored ones can be compared, the groups and
-    shared rows whose source rows changed (see the module docstring)."""
+                 settings, mojibake: list[str], shared_entries: dict[str, dict],
+                 sums: Checksums | None = None) -> SourceChanges:
+    """The source's checksums (``sums`` when they were computed already) and, when the stored
+    ones can be compared, the groups and shared rows whose source rows changed (see the module
+    docstring)."""
     t0 = time.monotonic()
-    out = SourceChanges()
+    out = SourceChanges(sums=sums)
     if not supported(reader):
         out.why_not = f"a {reader.info.backend} source has no row checksums here"
         return out
@@ -90,11 +91,13 @@ def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migrat
                 out.why_not = ("the settings, shapes, bascule's version or the producer "
                                "spaces changed since the last clean run")
             else:
-                out.sums = source_checksums(reader, migration)
+                if out.sums is None:
+                    out.sums = source_checksums(reader, migration)
                 _compare(out, reader, conn, tinfo, migration, stored, shared_entries)
     else:
         out.why_not = "first run"
-    out.deferred = not out.compared  # every group moves: the checksums can wait (``complete``)
+    # every group moves: the checksums can wait (``complete``)
+    out.deferred = out.sums is None
     out.seconds = time.monotonic() - t0
     if out.compared:
         log.info("source checksums: %d rows in %d chunks, %d chunks changed: %d groups and %s "

@@ -48,6 +48,7 @@ from bascule.load.runlog import close_run, open_run
 from bascule.model.tables import MIGRATION, Migration
 from bascule.plan.build import Planner
 from bascule.plan.ids import Preserve, RunState, Sequential, SharedCounters
+from bascule.extract.checksums import source_checksums, supported
 from bascule.run.changes import SourceChanges, complete, find_changes
 from bascule.run.context import (
     Run,
@@ -70,6 +71,7 @@ from bascule.run.preflight import (
     estimate_rows,
     mojibake_columns,
     preserve_preflight,
+    text_samples,
     read_target_state,
     select_groups,
     workers_for,
@@ -128,6 +130,12 @@ def migrate(settings: Settings, *, dry_run: bool = False, prune: bool = False,
     return report
 
 
+def _timed(fn, *args):
+    t0 = time.monotonic()
+    out = fn(*args)
+    return out, time.monotonic() - t0
+
+
 def to_move(groups: Sequence[GroupRef], changes: SourceChanges, done: dict[int, dict]
             ) -> list[GroupRef]:
     """The groups this run moves: all of them, unless the source's checksums could be compared;
@@ -162,16 +170,22 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
     # the target's state is read (with the faster reading driver) while the source is sampled
     reading = source_engine(target.url) if target.url.drivername.endswith("+pymysql") \
         else target
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-target") as ex:
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="bascule-open") as ex:
         held_f = ex.submit(read_target_state, reading, tinfo, migration)
-        mojibake = mojibake_columns(reader, migration)
+        samples = text_samples(reader, migration)
+        # a rerun: the source's server computes the checksums while the samples are checked
+        sums_f = ex.submit(_timed, source_checksums, reader, migration) \
+            if tinfo.has_chunks and tinfo.has_bookkeeping and supported(reader) else None
+        mojibake = mojibake_columns(reader, migration, samples)
         held: TargetState = held_f.result()
+        sums, sums_s = sums_f.result() if sums_f is not None else (None, 0.0)
     if reading is not target:
         reading.dispose()
     report.previous_run = held.previous_run
     report.source["mojibake_columns"] = sorted(f"{t}.{c}" for t, c in mojibake)
     changes = find_changes(reader, target, tinfo, migration, settings,
-                           report.source["mojibake_columns"], held.shared)
+                           report.source["mojibake_columns"], held.shared, sums)
+    changes.seconds += sums_s  # beside the samples' check
     todo = to_move(groups, changes, held.groups_done)
     report.changes = changes.as_dict()
     moving = {g.id for g in todo}

@@ -56,11 +56,15 @@ def select_groups(reader: SourceReader, settings: Settings) -> list[GroupRef]:
 
 def estimate_rows(reader: SourceReader, groups: Sequence[GroupRef]) -> dict[int, int]:
     """Rough rows per group (orders weigh most), to cut units of work and for the ETA."""
+    if not groups:
+        return {}
     T = reader.info.tables
     uo, p, c = T["UserOrder"], T["Product"], T["Catalog"]
     stmt = (select(c.c.groupId, func.count())
             .select_from(uo.join(p, p.c.id == uo.c.productId).join(c, c.c.id == p.c.catalogId))
             .group_by(c.c.groupId))
+    if len(groups) <= 1000:  # a rerun's few groups
+        stmt = stmt.where(c.c.groupId.in_([g.id for g in groups]))
     orders = {int(g): int(n) for g, n in reader.scalar_rows(stmt)}
     return {g.id: int(orders.get(g.id, 0) * 1.7) + 50 for g in groups}
 
@@ -217,9 +221,13 @@ def _sample_stmt(reader: SourceReader, col, pk: list):
     return stmt.limit(2000)
 
 
-def mojibake_columns(reader: SourceReader, migration: Migration) -> set[tuple[str, str]]:
-    """The (table, column) pairs whose non-ASCII text is UTF-8 read as latin1."""
-    found = detect_mojibake_columns(text_samples(reader, migration))
+def mojibake_columns(reader: SourceReader, migration: Migration,
+                     samples: dict[tuple[str, str], list[str]] | None = None
+                     ) -> set[tuple[str, str]]:
+    """The (table, column) pairs whose non-ASCII text is UTF-8 read as latin1 (from
+    ``samples`` when they were read already: ``text_samples``)."""
+    found = detect_mojibake_columns(text_samples(reader, migration) if samples is None
+                                    else samples)
     if found:
         log.info("double-encoded text columns: %s",
                  ", ".join(f"{t}.{c}" for t, c in sorted(found)))

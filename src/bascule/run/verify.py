@@ -32,7 +32,7 @@ from bascule.load.bookkeeping import IDMAP, bookkeeping_metadata
 from bascule.load.dialects import dialect_for
 from bascule.load.indexes import pending
 from bascule.load.runlog import groups_done
-from bascule.load.target import dangling_foreign_keys
+from bascule.load.target import dangling_foreign_keys, fk_check_ways
 from bascule.model.tables import MIGRATION, Migration
 from bascule.plan.build import Planner
 from bascule.plan.changeset import GroupResult
@@ -105,7 +105,7 @@ def verify(settings: Settings, *, progress: Progress | None = None,
             compare_shared(run, rep, scope.shared)
         _compare_all(run, rep, scope.groups, wanted)
     with target.connect() as conn:
-        _check_fks(conn, rep, run.written.tables)
+        _check_fks(conn, rep, run.written.tables, target)
         _check_users(conn, tinfo, rep)
     rep.seconds = time.monotonic() - t0
     return rep
@@ -297,10 +297,10 @@ def compare_shared(run: Run, rep: VerifyReport, refs: dict[str, set[int]]) -> No
 
 
 def _check_fks(conn: Connection, rep: VerifyReport,
-               only: dict[str, set[int] | None] | None = None) -> None:
+               only: dict[str, set[int] | None] | None, engine: Engine) -> None:
     """Every foreign key of the target resolves (declared FKs of the reflected tables; with
-    ``only``, of the rows compared)."""
-    rep.fk_checked, bad = dangling_foreign_keys(conn, only)
+    ``only``, of the rows compared), checked on several connections at once."""
+    rep.fk_checked, bad = dangling_foreign_keys(conn, only, engine, fk_check_ways(engine))
     for b in bad:
         cols = ",".join(b["columns"])
         rep.differences.append(Difference(

@@ -278,6 +278,12 @@ class MySQL(Dialect):
     def chunk_of(self, column: Any, size: int) -> Any:
         return column.op("DIV")(size)
 
+    def many_groups(self, stmt: Any) -> Any:
+        """SQL_BIG_RESULT: sort, then aggregate in one pass. Without it the server fills an
+        in-memory temporary table that, past tmp_table_size, goes to disk: 2.6 s against 4 to
+        24 s for UserOrder by product at Cagette scale."""
+        return stmt.prefix_with("SQL_BIG_RESULT")
+
     def non_ascii(self, expr):
         # bytes in UTF-8 > characters: some character is not ASCII
         return func.length(func.convert(expr.op("USING")(literal_column("utf8mb4")))) \
