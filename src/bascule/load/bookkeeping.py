@@ -20,7 +20,7 @@ They are the single source of truth for reruns, verification, redirects and the 
   8192 chunks, the chunk keys, their rows and the sums of their rows' CRCs. The next run
   compares the source's with them and moves again only the groups that own rows of a chunk that
   changed (``run.changes``). The run that wrote them (``run_id``) names, in its summary, the
-  basis they hold for (settings, shapes, bascule's version).
+  basis they hold for (settings, shapes, bascule's version and code).
 - ``bascule_index``: the target's secondary indexes a run dropped before loading empty tables
   (``secondary_indexes = "after"``, PostgreSQL), with their definitions, until they are created
   again; a run that died before that puts them back when the next run starts

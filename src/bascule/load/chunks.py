@@ -1,12 +1,14 @@
 """The source's chunk checksums kept in the target (``bascule_chunk``), and the basis they hold
 for: what else decides the rows a group becomes (the settings that choose and shape rows, both
-shapes, bascule's version, the producer-space tables). Checksums of another basis are not used:
-the run then moves every group again, as a first run would."""
+shapes, bascule's version and the code of its transform, the producer-space tables). Checksums
+of another basis are not used: the run then moves every group again, as a first run would."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
@@ -23,10 +25,28 @@ Checksums = dict[str, dict[int, tuple[int, int]]]
 BASIS_KEY = "checksum_basis"
 
 
+#: The packages whose code decides the rows a group becomes.
+_CODE = ("model", "plan", "transform")
+
+
+@functools.cache
+def code_digest() -> str:
+    """A digest of the code of ``_CODE``: a bascule changed between two runs (not only its
+    version) moves every group again."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parent.parent
+    for pkg in _CODE:
+        for f in sorted((root / pkg).rglob("*.py")):
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def basis(fingerprint: str, source_shape: str, target_shape: str, target_columns: dict,
           mojibake: list[str], producers: list) -> str:
     """A digest of everything besides the source rows that decides what a group becomes."""
-    d = {"version": __version__, "settings": fingerprint, "source": source_shape,
+    d = {"version": __version__, "code": code_digest(), "settings": fingerprint,
+         "source": source_shape,
          "target": target_shape, "mojibake": sorted(mojibake), "producers": producers,
          "columns": {t: sorted(c) for t, c in sorted(target_columns.items())}}
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:32]

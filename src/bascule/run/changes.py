@@ -10,7 +10,7 @@ moved users, vendors and files of a changed chunk are read and compared again to
 
 Nothing is skipped when the checksums cannot tell: a source engine without row checksums, no
 stored checksums (the first run, or a run that did not end clean), or stored ones of another
-basis (other settings, shapes, bascule version or producer-space tables).
+basis (other settings, shapes, bascule version or transform code, producer-space tables).
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migrat
             if stored_basis is None:
                 out.why_not = "no checksums from a run that ended clean"
             elif stored_basis != out.basis:
-                out.why_not = ("the settings, shapes, bascule's version or the producer "
+                out.why_not = ("the settings, shapes, bascule's code or the producer "
                                "spaces changed since the last clean run")
             else:
                 if out.sums is None:

@@ -22,8 +22,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -32,9 +32,11 @@ from sqlalchemy.engine import Engine
 from bascule.config import Settings
 from bascule.dbutil import make_engine
 from bascule.errors import MigrationError, require
+from bascule.extract.checksums import source_checksums, supported
 from bascule.extract.drivers import source_engine
 from bascule.extract.source import GroupRef, SourceReader
 from bascule.load.apply import UnitLoad, row_encoders
+from bascule.load.chunks import BASIS_KEY, store_checksums
 from bascule.load.dialects import dialect_for
 from bascule.load.finish import (
     Prepared,
@@ -43,12 +45,10 @@ from bascule.load.finish import (
     prepare_bookkeeping,
     restore_indexes,
 )
-from bascule.load.chunks import BASIS_KEY, store_checksums
 from bascule.load.runlog import close_run, open_run
 from bascule.model.tables import MIGRATION, Migration
 from bascule.plan.build import Planner
 from bascule.plan.ids import Preserve, RunState, Sequential, SharedCounters
-from bascule.extract.checksums import source_checksums, supported
 from bascule.run.changes import SourceChanges, complete, find_changes
 from bascule.run.context import (
     Run,
@@ -71,9 +71,9 @@ from bascule.run.preflight import (
     estimate_rows,
     mojibake_columns,
     preserve_preflight,
-    text_samples,
     read_target_state,
     select_groups,
+    text_samples,
     workers_for,
     workers_wanted,
 )

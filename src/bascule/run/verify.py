@@ -54,10 +54,10 @@ from bascule.run.parallel import run_steps
 from bascule.run.preflight import (
     UNIT_BATCHES,
     WORKER_UNIT_BATCHES,
+    TargetState,
     cut_units,
     estimate_rows,
     mojibake_columns,
-    TargetState,
     read_target_state,
     workers_for,
     workers_wanted,
