@@ -7,6 +7,7 @@ MariaDB/MySQL (pymysql), PostgreSQL (psycopg 3) and SQLite.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
@@ -125,3 +126,9 @@ def database_exists(url: str | URL) -> bool:
             return c.execute(text(q), {"n": u.database}).scalar() is not None
     finally:
         eng.dispose()
+
+
+def chunks(seq: Sequence, n: int = 1000) -> Iterator[Sequence]:
+    """``seq`` in slices of ``n`` (the ids of an IN list, a batch of statements)."""
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]

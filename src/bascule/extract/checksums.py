@@ -19,14 +19,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select
 
-from bascule.extract.source import SourceReader, chunks
+from bascule.dbutil import chunks
+from bascule.extract.source import SourceReader
+from bascule.load.chunks import Checksums
 from bascule.model.tables import PRODUCER_TABLES, Migration
 
 #: Ids per chunk of a table keyed by id.
 CHUNK = 64
 
-#: table → chunk → (rows, sum of the rows' CRCs)
-Checksums = dict[str, dict[int, tuple[int, int]]]
 
 
 @dataclass(frozen=True)

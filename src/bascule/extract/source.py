@@ -22,6 +22,7 @@ from sqlalchemy import MetaData, Table, inspect, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.processors import to_float as _to_float
 
+from bascule.dbutil import chunks
 from bascule.extract.drivers import source_engine
 from bascule.load.dialects import MYSQL, backend, dialect_for
 from bascule.model.tables import MIGRATION, PRODUCER_TABLES, Migration
@@ -170,11 +171,6 @@ class GroupRef:
     id: int
     name: str
     flags: int
-
-
-def chunks(seq: Sequence[int], n: int = 1000) -> Iterable[Sequence[int]]:
-    for i in range(0, len(seq), n):
-        yield seq[i : i + n]
 
 
 class SourceReader:

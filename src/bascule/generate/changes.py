@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from sqlalchemy import MetaData, Table, func, select
 from sqlalchemy.engine import Connection
 
-from bascule.dbutil import make_engine
+from bascule.dbutil import chunks, make_engine
 
 #: Shares of the change budget (rows) by kind.
 SHARES = {"orders_updated": 0.40, "orders_deleted": 0.20, "orders_added": 0.35,
@@ -71,13 +71,13 @@ def _change(conn: Connection, T: dict[str, Table], fraction: float, rng: random.
     clone = sorted(picked[want["orders_updated"] + want["orders_deleted"]:])
     prods = sorted(rng.sample(products, min(len(products), want["products_updated"])))
     out: dict = {"rows_counted": total, "budget": budget, "groups_changed": chosen}
-    for part in _parts(upd):
+    for part in chunks(upd):
         conn.execute(o.update().where(o.c.id.in_(part)).values(quantity=o.c.quantity + 1))
-    for part in _parts(prods):
+    for part in chunks(prods):
         conn.execute(p.update().where(p.c.id.in_(part)).values(price=func.round(p.c.price * 1.05,
                                                                                   2)))
     out["baskets_added"], out["orders_added"] = _clone_orders(conn, T, clone)
-    for part in _parts(dele):
+    for part in chunks(dele):
         conn.execute(o.delete().where(o.c.id.in_(part)))
     out.update(orders_updated=len(upd), orders_deleted=len(dele), products_updated=len(prods))
     rest = [x for x in amap if x not in set(chosen)]
@@ -100,7 +100,7 @@ def _clone_orders(conn: Connection, T: dict[str, Table], ids: Sequence[int]) -> 
     if not ids:
         return 0, 0
     o, b = T["UserOrder"], T["Basket"]
-    rows = [dict(r) for part in _parts(list(ids))
+    rows = [dict(r) for part in chunks(list(ids))
             for r in conn.execute(select(o).where(o.c.id.in_(part)).order_by(o.c.id)).mappings()]
     new_basket: dict[int, int] = {}
     for bid in sorted({r["basketId"] for r in rows}):
@@ -114,8 +114,3 @@ def _clone_orders(conn: Connection, T: dict[str, Table], ids: Sequence[int]) -> 
     if copies:
         conn.execute(o.insert(), copies)
     return len(new_basket), len(copies)
-
-
-def _parts(ids: Sequence[int], n: int = 1000):
-    for i in range(0, len(ids), n):
-        yield ids[i:i + n]

@@ -105,7 +105,8 @@ def restore_indexes(engine: Engine, dropped: list[str]) -> dict:
     return r.as_dict()
 
 
-def _timed(fn, *args):
+def timed(fn, *args):
+    """(``fn(*args)``, the seconds it took)."""
     t0 = time.monotonic()
     out = fn(*args)
     return out, time.monotonic() - t0
@@ -120,11 +121,11 @@ def complete_target(engine: Engine, tinfo: TargetInfo, migration: Migration,
     dropped), then the sequences are fixed."""
     done = Completed()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-fk-check") as ex:
-        check = ex.submit(_timed, check_foreign_keys, engine, written) \
+        check = ex.submit(timed, check_foreign_keys, engine, written) \
             if prepared.defer_fks else None
         if prepared.indexes_dropped:
             dropped, prepared.indexes_dropped = prepared.indexes_dropped, []
-            done.indexes, done.seconds["indexes"] = _timed(restore_indexes, engine, dropped)
+            done.indexes, done.seconds["indexes"] = timed(restore_indexes, engine, dropped)
         if check is not None:
             done.fk_check, done.seconds["fk_check"] = check.result()  # its error is raised here
     with engine.begin() as conn:

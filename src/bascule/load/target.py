@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import MetaData, Table, and_, func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
+from bascule.dbutil import chunks
 from bascule.load.bookkeeping import BOOKKEEPING_TABLES, CHUNK, GROUP, IDBLOCK, IDMAP, RUN
 from bascule.load.dialects import backend, dialect_for
 from bascule.model.tables import MIGRATION, Migration
@@ -159,7 +160,7 @@ def dangling_foreign_keys(conn: Connection, only: dict[str, set[int] | None] | N
                 .where(pcols[0].is_(None))
             )
             stmts = [stmt] if ids is None else \
-                [stmt.where(_id_list(table, part)) for part in _parts(sorted(ids), FK_CHECK_IDS)]
+                [stmt.where(_id_list(table, part)) for part in chunks(sorted(ids), FK_CHECK_IDS)]
             jobs.append((table.name, [c.name for c in cols], parent.name, stmts))
     counts = _run_counts(conn, [s for *_x, stmts in jobs for s in stmts], engine, ways)
     bad: list[dict] = []
@@ -196,11 +197,6 @@ def _run_counts(conn: Connection, stmts: list, engine: Engine | None, ways: int)
         for c in opened:
             c.rollback()
             c.close()
-
-
-def _parts(ids: list[int], n: int) -> Iterator[list[int]]:
-    for i in range(0, len(ids), n):
-        yield ids[i:i + n]
 
 
 def _id_list(table, ids: list[int]):

@@ -24,7 +24,6 @@ from sqlalchemy.engine import Engine
 
 from bascule.extract.checksums import (
     CHUNK,
-    Checksums,
     chunk_ids,
     chunk_key,
     owner_groups,
@@ -33,7 +32,7 @@ from bascule.extract.checksums import (
     supported,
 )
 from bascule.extract.source import SourceReader
-from bascule.load.chunks import basis, load_checksums
+from bascule.load.chunks import Checksums, basis, load_checksums
 from bascule.load.idmap import groups_holding
 from bascule.load.runlog import settings_fingerprint
 from bascule.load.target import TargetInfo

@@ -104,17 +104,10 @@ class Written:
         if not self.enabled:
             return
         for t, ch in cs.tables.items():
-            if not (ch.inserts or ch.updates):
-                continue
-            if "id" not in ch.columns or self.n > self.LIMIT:
-                self._tables[t] = None
-                continue
-            ids = self._tables.setdefault(t, set())
-            if ids is not None:
-                i = ch.columns.index("id")
-                ids.update(v[i] for v in ch.inserts)
-                ids.update(v[i] for v in ch.updates)
-                self.n += len(ch.inserts) + len(ch.updates)
+            if ch.inserts or ch.updates:
+                i = ch.columns.index("id") if "id" in ch.columns else None
+                self.add_ids(t, None if i is None else
+                             [v[i] for rows in (ch.inserts, ch.updates) for v in rows])
 
     def add_ids(self, table: str, ids) -> None:
         """Rows of ``table`` by id (None: every row of it)."""

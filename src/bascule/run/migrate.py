@@ -44,6 +44,7 @@ from bascule.load.finish import (
     defer_indexes,
     prepare_bookkeeping,
     restore_indexes,
+    timed,
 )
 from bascule.load.runlog import close_run, open_run
 from bascule.model.tables import MIGRATION, Migration
@@ -130,12 +131,6 @@ def migrate(settings: Settings, *, dry_run: bool = False, prune: bool = False,
     return report
 
 
-def _timed(fn, *args):
-    t0 = time.monotonic()
-    out = fn(*args)
-    return out, time.monotonic() - t0
-
-
 def to_move(groups: Sequence[GroupRef], changes: SourceChanges, done: dict[int, dict]
             ) -> list[GroupRef]:
     """The groups this run moves: all of them, unless the source's checksums could be compared;
@@ -174,7 +169,7 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
         held_f = ex.submit(read_target_state, reading, tinfo, migration)
         samples = text_samples(reader, migration)
         # a rerun: the source's server computes the checksums while the samples are checked
-        sums_f = ex.submit(_timed, source_checksums, reader, migration) \
+        sums_f = ex.submit(timed, source_checksums, reader, migration) \
             if tinfo.has_chunks and tinfo.has_bookkeeping and supported(reader) else None
         mojibake = mojibake_columns(reader, migration, samples)
         held: TargetState = held_f.result()
@@ -187,7 +182,6 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
                            report.source["mojibake_columns"], held.shared, sums)
     changes.seconds += sums_s  # beside the samples' check
     todo = to_move(groups, changes, held.groups_done)
-    report.changes = changes.as_dict()
     moving = {g.id for g in todo}
     report.unchanged_groups = [g.id for g in groups if g.id not in moving]
     if settings.id_strategy == "preserve":

@@ -169,12 +169,14 @@ def verify_unit(run: Run, groups: Sequence[GroupRef], pre: UnitRead | None = Non
     if pre is None:
         pre = run.read(groups)
     existing = run.existing(groups)
-    for t, entries in existing.entries.items():  # the rows whose foreign keys are checked
-        run.written.add_ids(t, None if run.migration[t].composite else
-                            (e[0] for e in entries.values()))
-    for t, rows in pre.shared.items():
-        run.written.add_ids(t, (e[0] for r in rows if (e := run.state.shared[t].get(r["id"]))
-                                is not None and isinstance(e, tuple)))
+    if run.written.enabled:  # the rows whose foreign keys are checked (verify --changed)
+        for t, entries in existing.entries.items():
+            run.written.add_ids(t, None if run.migration[t].composite else
+                                [e[0] for e in entries.values()])
+        for t, rows in pre.shared.items():
+            known = run.state.shared[t]
+            run.written.add_ids(t, [e[0] for r in rows
+                                    if isinstance(e := known.get(r["id"]), tuple)])
     cs, delta = run.planner.build(groups, pre, existing, run.state)
     run.state.apply(delta)
     return cs
