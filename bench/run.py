@@ -690,7 +690,10 @@ class Bench:
                 extra["report_status"] = rep.get("ok")
                 extra["scope"] = rep.get("scope")
                 rows = sum(int(t.get("target", 0)) for t in rep.get("tables", {}).values())
-                extra["rows_note"] = "target rows compared"
+                extra["rows_read"] = sum(int(t.get("source", 0))
+                                         for t in rep.get("tables", {}).values())
+                extra["rows_written"] = 0
+                extra["rows_note"] = "rows: target rows compared; rows_read: source rows"
             else:
                 rows = sum(int(t.get(k, 0)) for t in rep.get("totals", {}).values()
                            for k in ("insert", "update", "delete"))
