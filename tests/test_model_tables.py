@@ -41,7 +41,8 @@ def test_every_reference_points_backwards():
 
 
 def test_two_pass_columns_are_nullable_references():
-    assert TWO_PASS == {"Group": ("placeId",), "Operation": ("relationId",)}
+    assert TWO_PASS == {"Group": ("placeId",), "Catalog": ("firstDistribId",),
+                        "Operation": ("relationId",)}
     for t, cols in TWO_PASS.items():
         for c in cols:
             assert FK_MAP[t][c].nullable and FK_MAP[t][c].kind == "fk"

@@ -51,7 +51,7 @@ def settings(config_file: str | None = None, **values: Any) -> Settings:
 def describe(s: Settings) -> SourceDescription:
     """What the source holds: shape, groups by mode, rows per table (read only)."""
     try:
-        return describe_source(make_engine(require(s.source_url, "source_url")))
+        return describe_source(make_engine(require(s.source_url, "source_url")), s.source_kind)
     except SourceError as e:
         raise MigrationError(str(e)) from None
 

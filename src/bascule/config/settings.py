@@ -71,6 +71,11 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the Camap database, e.g. mysql+pymysql://camap:pw@db2/camap",
     )
+    source_kind: Literal["auto", "cagette", "camap"] = Field(
+        default="auto",
+        description="What the source is: auto (found by reflection: Camap-only tables and "
+        "columns, or Cagette-only ones), cagette or camap (when a database has both).",
+    )
     old_host: str = Field(default="app.cagette.net", description="Host of the old instance.")
     new_host: str = Field(default="camap.alilo.fr", description="Host of the new instance.")
     cutover_date: dt.date = Field(

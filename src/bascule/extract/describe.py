@@ -1,4 +1,4 @@
-"""`bascule describe`: what a Cagette source holds (shape, groups by mode, rows per table)."""
+"""`bascule describe`: what a source holds (kind and shape, groups by mode, rows per table)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from bascule.extract.source import SourceReader, inspect_source
 
 @dataclass
 class SourceDescription:
+    kind: str  # "cagette" | "camap"
     shape: str
     shape_reasons: list[str]
     backend: str
@@ -22,15 +23,15 @@ class SourceDescription:
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        return {"shape": self.shape, "shape_reasons": self.shape_reasons,
+        return {"kind": self.kind, "shape": self.shape, "shape_reasons": self.shape_reasons,
                 "backend": self.backend, "groups": {"amap": self.groups_amap,
                                                     "shop": self.groups_shop},
                 "linked_catalogs": self.linked_catalogs, "rows": self.rows,
                 "ignored_columns": self.ignored_columns}
 
 
-def describe_source(engine: Engine) -> SourceDescription:
-    info = inspect_source(engine)
+def describe_source(engine: Engine, kind: str = "auto") -> SourceDescription:
+    info = inspect_source(engine, kind=kind)
     with SourceReader(engine, info) as r:
         amap = r.amap_groups()
         allg = r.all_groups()
@@ -42,6 +43,6 @@ def describe_source(engine: Engine) -> SourceDescription:
             rows[name] = int(r.conn.execute(select(func.count()).select_from(t)).scalar() or 0)
         linked = rows.get("RemoteCatalog", 0)
     return SourceDescription(
-        shape=info.shape, shape_reasons=info.shape_reasons, backend=info.backend,
+        kind=info.kind, shape=info.shape, shape_reasons=info.shape_reasons, backend=info.backend,
         groups_amap=len(amap), groups_shop=len(allg) - len(amap), linked_catalogs=linked,
         rows=rows, ignored_columns=info.ignored_columns)

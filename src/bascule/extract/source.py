@@ -1,5 +1,5 @@
-"""Reading the Cagette source: shape detection, and one read-only connection in a consistent
-snapshot with the queries every stage runs through it.
+"""Reading the source, a Cagette or a Camap database: kind and shape detection, and one read-only
+connection in a consistent snapshot with the queries every stage runs through it.
 
 The source is never written. Every read goes through one connection opened in a read-only
 transaction with a consistent snapshot (how, per engine: ``load.dialects``), so a running instance
@@ -25,8 +25,16 @@ from sqlalchemy.engine.processors import to_float as _to_float
 from bascule.dbutil import chunks
 from bascule.extract.drivers import source_engine
 from bascule.load.dialects import MYSQL, backend, dialect_for
-from bascule.model.tables import MIGRATION, PRODUCER_TABLES, Migration
-from bascule.schema import cagette_metadata
+from bascule.model.tables import CAMAP_SHAPES, MIGRATION, PRODUCER_TABLES, Migration
+from bascule.schema import cagette_metadata, camap_metadata
+from bascule.schema.shapes import (
+    CAGETTE_ONLY_TABLES,
+    CAMAP,
+    CAMAP_ONLY_TABLES,
+    ShapeError,
+    detect_camap_shape,
+    detect_kind,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,25 +45,39 @@ __all__ = ["GroupRef", "SourceError", "SourceInfo", "SourceReader", "detect_shap
 
 
 class SourceError(Exception):
-    """The source cannot be read as a Cagette database (named table, column, reason)."""
+    """The source cannot be read as a Cagette or Camap database (named table, column, reason)."""
 
 
 @dataclass
 class SourceInfo:
-    """What reflection found in the source."""
+    """What reflection found in the source. ``shape`` names the kind too: "2021" and "2023" are
+    Cagette shapes, "camap-2023" and "camap-head" Camap ones (``model.tables.CAMAP_SHAPES``).
+    ``migration``: the tables this source moves (``Migration.for_source``)."""
 
     backend: str
-    shape: str  # "2021" | "2023"
+    shape: str  # "2021" | "2023" | "camap-2023" | "camap-head"
     shape_reasons: list[str]
     columns: dict[str, list[str]]  # columns bascule reads, per table present
     ignored_columns: dict[str, list[str]]  # extra (legacy) columns present and not read
     missing_tables: list[str]  # optional tables that are absent
     producer_tables: list[str]  # producer-space tables present (read, never moved)
     tables: dict[str, Table] = field(repr=False, default_factory=dict)
+    migration: Migration = field(repr=False, default=MIGRATION)
+
+    @property
+    def kind(self) -> str:
+        """"cagette" or "camap"."""
+        return CAMAP if self.shape in CAMAP_SHAPES else "cagette"
+
+    def is_amap(self, flags: int) -> bool:
+        """Whether a group of these flags moves: every group of a Camap source (Camap has no shop
+        mode), the AMAP-mode ones of a Cagette source (``flags & 2`` clear)."""
+        return self.kind == CAMAP or not int(flags or 0) & 2
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "backend": self.backend,
+            "kind": self.kind,
             "shape": self.shape,
             "shape_reasons": self.shape_reasons,
             "ignored_columns": self.ignored_columns,
@@ -93,10 +115,24 @@ def detect_shape(columns: dict[str, set[str]]) -> tuple[str, list[str]]:
     raise SourceError("source does not look like a Cagette database (no Basket/UserGroup/Group)")
 
 
+def source_shape(cols: dict[str, set[str]], kind: str = "auto") -> tuple[str, list[str]]:
+    """The source's shape label ("2021", "2023", "camap-2023", "camap-head") and the evidence;
+    ``kind``: the ``source_kind`` setting ("auto", "cagette", "camap")."""
+    try:
+        found, why = detect_kind(cols, kind)
+        if found == CAMAP:
+            shape, more = detect_camap_shape(cols)
+            return f"camap-{shape}", why + more
+    except ShapeError as e:
+        raise SourceError(str(e)) from None
+    shape, more = detect_shape(cols)
+    return shape, more + (why if kind != "auto" else [])
+
+
 def expected_columns(shape: str, migration: Migration = MIGRATION) -> dict[str, list[str]]:
     """Columns bascule reads for each moved table of a source shape (from bascule.schema, or the
-    table's own ``columns`` for a table the Cagette schema does not know)."""
-    md = cagette_metadata(shape)
+    table's own ``columns`` for a table the schema does not know)."""
+    md = camap_metadata(shape[6:]) if shape in CAMAP_SHAPES else cagette_metadata(shape)
     out: dict[str, list[str]] = {}
     for spec in migration:
         if spec.name in md.tables:
@@ -140,16 +176,21 @@ def _check_columns(migration: Migration, reflected: dict[str, set[str]], shape: 
     return columns, ignored, missing_tables, problems
 
 
-def inspect_source(engine: Engine, migration: Migration = MIGRATION) -> SourceInfo:
-    """Reflect the source, detect its shape, check every required column is there.
+def inspect_source(engine: Engine, migration: Migration = MIGRATION, kind: str = "auto"
+                   ) -> SourceInfo:
+    """Reflect the source, detect its kind (Cagette or Camap, or as ``kind`` says) and shape,
+    check every required column is there. The tables it moves are ``migration`` as that shape
+    needs it (``Migration.for_source``: a current Camap source has one table more).
 
     Raises SourceError naming each missing table/column before anything is read or written.
     """
     insp = inspect(engine)
-    wanted = set(migration.order) | set(PRODUCER_TABLES) | {"TmpBasket"}
+    wanted = (set(migration.order) | set(PRODUCER_TABLES) | CAGETTE_ONLY_TABLES
+              | CAMAP_ONLY_TABLES)
     reflected = {t: {c["name"] for c in insp.get_columns(t)}
                  for t in insp.get_table_names() if t in wanted}
-    shape, reasons = detect_shape(reflected)
+    shape, reasons = source_shape(reflected, kind)
+    migration = migration.for_source(shape)
     columns, ignored, missing_tables, problems = _check_columns(migration, reflected, shape)
     if problems:
         raise SourceError("the source cannot be read:\n  " + "\n  ".join(problems))
@@ -163,7 +204,8 @@ def inspect_source(engine: Engine, migration: Migration = MIGRATION) -> SourceIn
     return SourceInfo(
         backend=backend(engine), shape=shape, shape_reasons=reasons, columns=columns,
         ignored_columns=ignored, missing_tables=missing_tables,
-        producer_tables=[t for t in PRODUCER_TABLES if t in reflected], tables=tables)
+        producer_tables=[t for t in PRODUCER_TABLES if t in reflected], tables=tables,
+        migration=migration)
 
 
 @dataclass(frozen=True)
@@ -349,12 +391,13 @@ class SourceReader:
     def _groups(self, amap_only: bool) -> list[GroupRef]:
         g = self.info.tables["Group"]
         stmt = select(g.c.id, g.c.name, g.c.flags).order_by(g.c.id)
-        if amap_only:
+        if amap_only and self.info.kind != CAMAP:
             stmt = stmt.where(g.c.flags.op("&")(2) == 0)
         return [GroupRef(int(r[0]), r[1], int(r[2])) for r in self.scalar_rows(stmt)]
 
     def amap_groups(self) -> list[GroupRef]:
-        """Every AMAP-mode group: ``(flags & 2) = 0``. groupType is never used."""
+        """Every AMAP-mode group: ``(flags & 2) = 0`` in a Cagette source, every group in a
+        Camap one (``SourceInfo.is_amap``). groupType is never used."""
         return self._groups(True)
 
     def all_groups(self) -> list[GroupRef]:

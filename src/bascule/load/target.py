@@ -22,6 +22,8 @@ from bascule.load.bookkeeping import BOOKKEEPING_TABLES, CHUNK, GROUP, IDBLOCK, 
 from bascule.load.dialects import backend, dialect_for
 from bascule.model.tables import MIGRATION, Migration
 from bascule.schema import camap_metadata
+from bascule.schema.shapes import ShapeError
+from bascule.schema.shapes import detect_camap_shape as camap_shape
 
 
 class TargetError(Exception):
@@ -46,27 +48,11 @@ class TargetInfo:
 
 
 def detect_camap_shape(cols: dict[str, set[str]]) -> tuple[str, list[str]]:
-    head, old = [], []
-    if "stockTracking" in cols.get("Product", set()):
-        head.append("Product.stockTracking exists")
-    if "daysAfterClosingBeforeHidingDutyPeriods" in cols.get("Group", set()):
-        head.append("Group.daysAfterClosingBeforeHidingDutyPeriods exists")
-    if "ProductDistributionStock" in cols:
-        head.append("table ProductDistributionStock exists")
-    if "groupType" in cols.get("Group", set()):
-        old.append("Group.groupType exists")
-    if "wholesale" in cols.get("Product", set()):
-        old.append("Product.wholesale exists")
-    if head and not old:
-        return "head", head
-    if old and not head:
-        return "2023", old
-    if head and old:
-        # a Camap that kept some Cagette columns and ran the later migrations: the head rules
-        # apply (flags bits, stock tracking); the extra columns are filled when known.
-        return "head", head + ["(also " + "; ".join(old) + ")"]
-    raise TargetError("the target does not look like a Camap database "
-                      "(no Product.stockTracking nor Group.groupType)")
+    """The Camap shape of the target ("2023" | "head") and the evidence."""
+    try:
+        return camap_shape(cols)
+    except ShapeError as e:
+        raise TargetError(f"the target: {e}") from None
 
 
 def inspect_target(bind: Engine | Connection, migration: Migration = MIGRATION) -> TargetInfo:

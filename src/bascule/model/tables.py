@@ -24,8 +24,10 @@ references point to, except the two-pass columns). Each says:
   own id and every reference (a NOT NULL reference that does not move drops the row, a nullable
   one is nulled).
 
-``MIGRATION`` is the move from Cagette to Camap. Stages take a :class:`Migration` as an argument
-(default ``MIGRATION``), so that a test can add a table to it and see it moved and verified.
+``MIGRATION`` is the move from Cagette to Camap, and from a Camap 2023 database. A current Camap
+source moves one table more, ``ProductDistributionStock`` (``Migration.for_source``). Stages take
+a :class:`Migration` as an argument (default ``MIGRATION``), so that a test can add a table to it
+and see it moved and verified.
 """
 
 from __future__ import annotations
@@ -95,8 +97,9 @@ class TableSpec:
 _N = True  # nullable
 
 #: The move from Cagette to Camap. The order is the load order: every table comes after the
-#: tables its NOT NULL and nullable foreign keys point to, except the two-pass columns and
-#: ``Catalog.firstDistribId`` → MultiDistrib, which bascule always writes NULL. ``VolunteerRole``
+#: tables its NOT NULL and nullable foreign keys point to, except the two-pass columns
+#: (``Catalog.firstDistribId`` → MultiDistrib among them: NULL but from a current Camap source,
+#: whose catalogs may name their first distribution). ``VolunteerRole``
 #: (→ Group, Catalog) comes before ``MultiDistrib`` so that the ids of
 #: ``MultiDistrib.volunteerRolesIds`` (a CSV, no constraint) also point backwards.
 TABLES: tuple[TableSpec, ...] = (
@@ -116,7 +119,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("Catalog", GROUP, {
         "groupId": Ref("Group"), "userId": Ref("User", nullable=_N), "vendorId": Ref("Vendor"),
         "firstDistribId": Ref("MultiDistrib", nullable=_N),
-    }, owner="groupId"),
+    }, owner="groupId", two_pass=("firstDistribId",)),
     TableSpec("Product", GROUP, {"catalogId": Ref("Catalog"),
                                  "imageId": Ref("File", nullable=_N)}, owner="catalogId"),
     TableSpec("VolunteerRole", GROUP, {"groupId": Ref("Group"),
@@ -196,6 +199,20 @@ SOURCE_NAMES: dict[str, dict[tuple[str, str], str]] = {
     },
     "2023": {},
 }
+
+#: The shape labels of a Camap source (a Cagette source is "2021" or "2023"): the same names in
+#: source and target, no producer space, no shop mode.
+CAMAP_SHAPES = ("camap-2023", "camap-head")
+
+#: Stock per distribution (current Camap only, camap-schema.md §3.4): moved with its product
+#: from a current Camap source.
+PRODUCT_DISTRIBUTION_STOCK = TableSpec(
+    "ProductDistributionStock", GROUP, {
+        "productId": Ref("Product"), "startDistributionId": Ref("Distribution"),
+        "endDistributionId": Ref("Distribution"),
+    }, owner="productId", optional=True,
+    columns=("id", "stockPerDistribution", "frequencyRatio", "productId", "startDistributionId",
+             "endDistributionId"))
 
 #: Producer-space tables read (never moved) to find linked catalogs and their producers.
 PRODUCER_TABLES = ("RemoteCatalog", "CagettePro", "PUserCompany", "PCatalog")
@@ -340,6 +357,13 @@ class Migration:
         return out
 
     # -- building other migrations ----------------------------------------------------------
+
+    def for_source(self, shape: str) -> "Migration":
+        """The tables a source of that shape moves: these, and ``ProductDistributionStock`` for
+        a current Camap source (its target must be a current Camap too)."""
+        if shape != "camap-head" or PRODUCT_DISTRIBUTION_STOCK.name in self.by_name:
+            return self
+        return self.with_table(PRODUCT_DISTRIBUTION_STOCK, after="Distribution")
 
     def with_table(self, spec: TableSpec, *, after: str | None = None) -> "Migration":
         """This migration with one more table (at the end, or right after ``after``)."""

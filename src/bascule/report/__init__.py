@@ -70,12 +70,19 @@ def _md_table(header: list[str], rows: Iterable[list[Any]]) -> list[str]:
 # describe
 
 
+def _kind(d: dict) -> str:
+    return "Camap" if d.get("kind") == "camap" else "Cagette"
+
+
 def print_description(d: dict, console: Console) -> None:
-    console.print(f"Cagette source, shape [bold]{d['shape']}[/] ({'; '.join(d['shape_reasons'])}),"
-                  f" {d['backend']}")
-    console.print(f"groups: {d['groups']['amap']:,} AMAP mode (they move), "
-                  f"{d['groups']['shop']:,} shop mode (they stay); "
-                  f"{d['linked_catalogs']:,} catalogs linked to a producer space")
+    console.print(f"{_kind(d)} source, shape [bold]{d['shape']}[/] "
+                  f"({'; '.join(d['shape_reasons'])}), {d['backend']}")
+    if d.get("kind") == "camap":
+        console.print(f"groups: {d['groups']['amap']:,} (every group of a Camap source moves)")
+    else:
+        console.print(f"groups: {d['groups']['amap']:,} AMAP mode (they move), "
+                      f"{d['groups']['shop']:,} shop mode (they stay); "
+                      f"{d['linked_catalogs']:,} catalogs linked to a producer space")
     t = Table(title="rows per table")
     t.add_column("table")
     t.add_column("rows", justify="right")
@@ -97,7 +104,7 @@ def _run_header(d: dict) -> list[str]:
     L = [f"# {title}", ""]
     L.append(f"- started: {d['started_at']}, {d['seconds']} s, status **{d['status']}**")
     s, t = d["source"], d["target"]
-    L.append(f"- source: {s.get('backend')} Cagette shape **{s.get('shape')}** "
+    L.append(f"- source: {s.get('backend')} {_kind(s)} shape **{s.get('shape')}** "
              f"({'; '.join(s.get('shape_reasons', []))})")
     L.append(f"- target: {t.get('backend')} Camap shape **{t.get('shape')}** "
              f"({'; '.join(t.get('shape_reasons', []))})")
@@ -180,7 +187,8 @@ def print_run(d: dict, console: Console) -> None:
     groups = d["groups"]
     ok = sum(1 for g in groups if g["status"] in ("done", "planned"))
     failed = [g for g in groups if g["status"] == "failed"]
-    console.print(f"source: Cagette {d['source'].get('shape')} ({d['source'].get('backend')}); "
+    console.print(f"source: {_kind(d['source'])} {d['source'].get('shape')} "
+                  f"({d['source'].get('backend')}); "
                   f"target: Camap {d['target'].get('shape')} ({d['target'].get('backend')})")
     unchanged = len(d.get("unchanged_groups") or ())
     console.print(f"groups: {ok} {'planned' if d['dry_run'] else 'moved'}, "

@@ -55,19 +55,28 @@ def relaxed_gc(gen0: int = GC_GEN0) -> Iterator[None]:
         gc.unfreeze()
 
 
-def inspect_both(source: Engine, target: Engine, migration: Migration
+def inspect_both(source: Engine, target: Engine, migration: Migration, kind: str = "auto"
                  ) -> tuple[SourceInfo, TargetInfo]:
-    """Both shapes, found by reflection; a source or target bascule cannot use is a
-    MigrationError that says why."""
+    """Both shapes, found by reflection (``kind``: the ``source_kind`` setting); a source or
+    target bascule cannot use is a MigrationError that says why. The tables the run moves are
+    ``sinfo.migration`` (``migration`` as the source's shape needs it)."""
     try:
-        sinfo = inspect_source(source, migration)
+        sinfo = inspect_source(source, migration, kind)
     except SourceError as e:
         raise MigrationError(f"source: {e}") from None
     try:
         tinfo = inspect_target(target, migration)
+        if sinfo.migration is not migration:
+            if tinfo.shape != "head":
+                raise MigrationError(
+                    f"a current Camap source ({sinfo.shape}: "
+                    + "; ".join(sinfo.shape_reasons[:2]) + f") moves only into a current Camap "
+                    f"target; this target is Camap {tinfo.shape} ("
+                    + "; ".join(tinfo.shape_reasons[:2]) + ")")
+            tinfo = inspect_target(target, sinfo.migration)
     except TargetError as e:
         raise MigrationError(f"target: {e}") from None
-    log.info("source shape %s (%s); target Camap %s (%s)", sinfo.shape,
+    log.info("source: %s, shape %s (%s); target Camap %s (%s)", sinfo.kind, sinfo.shape,
              "; ".join(sinfo.shape_reasons), tinfo.shape, "; ".join(tinfo.shape_reasons))
     return sinfo, tinfo
 

@@ -93,7 +93,8 @@ def migrate(settings: Settings, *, dry_run: bool = False, prune: bool = False,
     t0 = time.monotonic()
     source = source or source_engine(require(settings.source_url, "source_url"))
     target = target or make_engine(require(settings.target_url, "target_url"))
-    sinfo, tinfo = inspect_both(source, target, migration)
+    sinfo, tinfo = inspect_both(source, target, migration, settings.source_kind)
+    migration = sinfo.migration
     report = RunReport(command="plan" if dry_run else "migrate", dry_run=dry_run,
                        started_at=dt.datetime.now().replace(microsecond=0).isoformat(),
                        source=sinfo.as_dict(), target=tinfo.as_dict(),

@@ -83,7 +83,8 @@ def verify(settings: Settings, *, progress: Progress | None = None,
     source = source or source_engine(require(settings.source_url, "source_url"))
     # verify only reads the target: a MariaDB target is read with mysqlclient (C) too
     target = target or source_engine(require(settings.target_url, "target_url"))
-    sinfo, tinfo = inspect_both(source, target, migration)
+    sinfo, tinfo = inspect_both(source, target, migration, settings.source_kind)
+    migration = sinfo.migration
     if not tinfo.has_bookkeeping:
         raise MigrationError("the target has no bascule tables: nothing was migrated yet")
     rep = VerifyReport(started_at=dt.datetime.now().replace(microsecond=0).isoformat())
@@ -133,13 +134,13 @@ def _moved_groups(reader: SourceReader, settings: Settings, done: dict[int, dict
             rep.differences.append(Difference("missing", "Group", "moved group no longer in "
                                               "the source (deleted since the run?)", g,
                                               done[g]["target_group_id"]))
-        elif by_id[g].flags & 2:
+        elif not reader.info.is_amap(by_id[g].flags):
             rep.vanished_groups.append(g)
     if rep.vanished_groups:
         log.warning("%d moved groups are shop-mode groups in the source now, not compared (the "
                     "target keeps what was moved): %s", len(rep.vanished_groups),
                     ", ".join(map(str, rep.vanished_groups)))
-    groups = [by_id[g] for g in gids if g in by_id and not by_id[g].flags & 2]
+    groups = [by_id[g] for g in gids if g in by_id and reader.info.is_amap(by_id[g].flags)]
     rep.groups = len(groups)
     return groups
 

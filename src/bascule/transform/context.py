@@ -3,7 +3,8 @@
 The orchestrator builds one :class:`TransformContext` per run (or per group) and fills it:
 
 Required
-    ``source_shape``   "2021" | "2023" (what ``extract`` detected);
+    ``source_shape``   "2021" | "2023" (a Cagette source) | "camap-2023" | "camap-head" (a Camap
+                       source, ``model.tables.CAMAP_SHAPES``), what ``extract`` detected;
     ``target_shape``   "2023" (Camap as forked in March 2023) | "head" (current Camap);
     ``lookup``         the id map: either a callable ``lookup(table, old_id) -> new_id | None`` or a
                        mapping ``{table: {old_id: new_id}}``. Every row that moves must be in it
@@ -81,7 +82,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from bascule.model.tables import MIGRATION, Migration
+from bascule.model.tables import CAMAP_SHAPES, MIGRATION, Migration
 
 from .columns import PRODUCED_COLUMNS, TARGET_COLUMNS
 
@@ -134,14 +135,17 @@ class TransformContext:
         migration: Migration = MIGRATION,
         **hooks: Callable | None,
     ):
-        if source_shape not in ("2021", "2023"):
-            raise ValueError(f"source_shape must be '2021' or '2023', not {source_shape!r}")
+        if source_shape not in ("2021", "2023", *CAMAP_SHAPES):
+            raise ValueError("source_shape must be '2021', '2023', 'camap-2023' or "
+                             f"'camap-head', not {source_shape!r}")
         if target_shape not in ("2023", "head"):
             raise ValueError(f"target_shape must be '2023' or 'head', not {target_shape!r}")
         self.source_shape = source_shape
         self.target_shape = target_shape
         self.head = target_shape == "head"
         self.src2021 = source_shape == "2021"
+        self.src_camap = source_shape in CAMAP_SHAPES  # no shop mode, Camap's own columns
+        self.src_head = source_shape == "camap-head"  # copy what the later migrations added
         self.migration = migration
         self._set_columns(target_columns, target_not_null)
         self.keep_linked_stock = bool(keep_linked_stock)

@@ -198,6 +198,11 @@ def _waiting_list(row, ctx):
     }
 
 
+def _default_one(v):
+    """A column the later Camap migrations added with DEFAULT 1: as the source has it, else 1."""
+    return 1 if v is None else v
+
+
 def _volunteer_role(row, ctx):
     T = "VolunteerRole"
     oid = row["id"]
@@ -205,7 +210,8 @@ def _volunteer_role(row, ctx):
     if group is None:
         return None
     return {
-        "id": own_id(ctx, T, oid), "name": row.get("name"), "enabledByDefault": 1,
+        "id": own_id(ctx, T, oid), "name": row.get("name"),
+        "enabledByDefault": _default_one(row.get("enabledByDefault")),
         "groupId": group,
         "catalogId": nfk(ctx, T, oid, "catalogId", "Catalog", row.get("catalogId")),
     }

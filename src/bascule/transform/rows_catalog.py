@@ -62,8 +62,12 @@ def _group(row, ctx):
     vat, pay = _vat_and_payments(row, ctx, oid)
     flags = row.get("flags") or 0
     if flags & SHOP_MODE:
-        raise TransformError(T, oid, "flags", "shop-mode group (flags & 2): never moved")
-    if ctx.head:
+        if not ctx.src_camap:
+            raise TransformError(T, oid, "flags", "shop-mode group (flags & 2): never moved")
+        # Camap has no shop mode: the deprecated bit would get the group deleted by its cleanup
+        flags &= ~SHOP_MODE
+        ctx.note(T, oid, "flags", "flag_cleared", "deprecated __ShopMode bit cleared")
+    if ctx.head and not ctx.src_head:  # a current Camap source already says which it wants
         flags |= HEAD_GROUP_FLAGS
     disabled = row.get("disabled")
     if disabled is not None:
@@ -145,8 +149,20 @@ def _catalog(row, ctx):
      "orderEndHoursBeforeDistrib": row.get("orderEndHoursBeforeDistrib"),
      "orderStartDaysBeforeDistrib": row.get("orderStartDaysBeforeDistrib"),
      "userId": nfk(ctx, T, oid, "userId", "User", row.get("userId")),
-     "groupId": group, "firstDistribId": None, "vendorId": vendor,
+     "groupId": group,
+     "firstDistribId": nfk(ctx, T, oid, "firstDistribId", "MultiDistrib",
+                           row.get("firstDistribId")) if ctx.src_head else None,
+     "vendorId": vendor,
  }
+
+
+def _stock_tracking(row, ctx, stock) -> dict:
+    """Product.stockTracking as the 2024 migration set it (2 when there is a stock), or as a
+    current Camap source has it."""
+    if ctx.src_head:
+        return {"stockTracking": row.get("stockTracking"),
+                "stockTrackingPerDistrib": row.get("stockTrackingPerDistrib")}
+    return {"stockTracking": None if stock is None else 2, "stockTrackingPerDistrib": None}
 
 
 def _product(row, ctx):
@@ -160,7 +176,7 @@ def _product(row, ctx):
     return {
         "id": own_id(ctx, T, oid), "name": row.get("name"), "price": row.get("price"),
         "desc": row.get("desc"), "vat": row.get("vat"), "ref": row.get("ref"), "stock": stock,
-        "stockTracking": None if stock is None else 2, "stockTrackingPerDistrib": None,
+        **_stock_tracking(row, ctx, stock),
         "active": row.get("active"), "qt": row.get("qt"), "unitType": row.get("unitType"),
         "organic": row.get("organic"), "variablePrice": row.get("variablePrice"),
         "multiWeight": row.get("multiWeight"), "bulk": row.get("bulk"), "catalogId": catalog,
@@ -301,7 +317,8 @@ def _distribution(row, ctx):
                 base = as_datetime(date) or e
                 os_ = min(e, base - dt.timedelta(days=ORDER_START_DAYS_BEFORE))
     return {
-        "id": own_id(ctx, T, oid), "quantities": 1, "catalogId": catalog,
+        "id": own_id(ctx, T, oid),
+        "quantities": (row.get("quantities") or 1) if ctx.src_head else 1, "catalogId": catalog,
         "multiDistribId": md, "placeId": place, "date": date,
         "end": clean_date(ctx, T, oid, row, "end"), "orderStartDate": os_, "orderEndDate": oe,
     }
