@@ -8,11 +8,12 @@ from collections import defaultdict
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import MetaData, func, select, text
 
 from bascule.dbutil import make_engine
 from bascule.generate import GenerateError, generate
-from bascule.schema import cagette_metadata
+from bascule.load.target import dangling_foreign_keys
+from bascule.schema import cagette_metadata, camap_metadata
 
 SCALE = 0.002
 
@@ -36,9 +37,11 @@ def _norm(v):
     return v
 
 
-def checksums(url: str, shape: str, dirty: bool = False) -> dict[str, str]:
-    """Per table: sha256 of every row (normalised, ordered by primary key)."""
-    md = cagette_metadata(shape, legacy=dirty)
+def checksums(url: str, shape: str, dirty: bool = False, md: MetaData | None = None
+              ) -> dict[str, str]:
+    """Per table: sha256 of every row (normalised, ordered by primary key); the tables of ``md``
+    (default: Cagette ``shape``)."""
+    md = md if md is not None else cagette_metadata(shape, legacy=dirty)
     eng = make_engine(url)
     out = {}
     try:
@@ -361,3 +364,166 @@ def test_dirty_elsewhere_keeps_fks_and_text_defects(pg_dbs):
     assert st.defects["email_case_duplicate:email"] == 1 and st.defects["malformed_json:UserGroup.rights"] >= 1
     dup = rows(url, 'SELECT count(*) FROM "User" a JOIN "User" b ON a.id < b.id AND lower(a.email) = lower(b.email)')
     assert dup[0][0] == 1
+
+
+# --------------------------------------------------------------------------- Cagette output pinned
+
+
+# sha256 of checksums() of every table, from the code before kind="camap" existed (896e45a):
+# the bench and the tests depend on these rows staying byte-identical
+CAGETTE_PINNED = {"2021": "79be20b18d543dd50299ca86", "2023": "210d9a41aef23a3805a0d1cb"}
+
+
+@pytest.mark.parametrize("shape", ["2021", "2023"])
+def test_cagette_output_is_pinned(sqlite_dbs, shape):
+    url = sqlite_dbs.new("gen_pin")
+    st = generate(url, shape=shape, scale=0.001, seed=3, progress=False)
+    sums = checksums(url, shape)
+    assert hashlib.sha256(json.dumps(sums, sort_keys=True).encode()).hexdigest()[:24] \
+        == CAGETTE_PINNED[shape]
+    assert st.kind == "cagette" and st.shared_users == 0.0
+
+
+# --------------------------------------------------------------------------- Camap databases
+
+
+CAGETTE_ONLY = {"TmpBasket", "Graph", "TxpCategory", "TxpSubCategory", "TxpProduct", "CagettePro",
+                "PCatalog", "PCatalogOffer", "POffer", "PProduct", "PMessage", "PNotif",
+                "PUserCompany", "PVendorCompany", "VendorStats", "RemoteCatalog", "Hosting",
+                "Course", "CompanyCourse", "MangopayCompany", "MangopayGroupPayOut",
+                "MangopayLegalUser", "MangopayLegalUserGroup", "MangopayUser",
+                "MangopayVendorPayOut", "WConfig", "BufferedMail"}
+
+
+def _reflected(url: str) -> dict[str, set[str]]:
+    eng = make_engine(url)
+    try:
+        md = MetaData()
+        md.reflect(eng)
+        return {t.name: {c.name for c in t.c} for t in md.tables.values()}
+    finally:
+        eng.dispose()
+
+
+@pytest.mark.parametrize("shape", ["2023", "head"])
+def test_camap_schema_amap_only_fk_clean(dbs, shape):
+    url = dbs.new("gen_camap")
+    st = generate(url, kind="camap", shape=shape, scale=SCALE, seed=4, progress=False)
+    md = camap_metadata(shape)
+    assert _reflected(url) == {t.name: {c.name for c in t.c} for t in md.tables.values()}
+    assert not CAGETTE_ONLY & set(_reflected(url))
+    assert st.kind == "camap" and st.shape == shape
+    G = q(url, "Group")
+    flags = [f for (f,) in rows(url, f"SELECT flags FROM {G}")]
+    assert len(flags) >= 5 and all(f & 2 == 0 for f in flags)
+    # no shop-mode feature: no VOrder operation, no open cart
+    assert rows(url, f"SELECT count(*) FROM {q(url, 'Operation')} WHERE type = 0")[0][0] == 0
+    assert rows(url, f"SELECT count(*) FROM {q(url, 'Basket')} WHERE status = 'OPEN'")[0][0] == 0
+    assert {t for (t,) in rows(url, f"SELECT DISTINCT type FROM {q(url, 'Catalog')}")} == {0, 1}
+    eng = make_engine(url)
+    try:
+        with eng.connect() as c:
+            checked, bad = dangling_foreign_keys(c)
+    finally:
+        eng.dispose()
+    assert checked > 40 and bad == []
+    counts = {t.name: rows(url, f"SELECT count(*) FROM {q(url, t.name)}")[0][0] for t in md.sorted_tables}
+    for t, n in st.counts.items():
+        assert counts[t] == n, t
+    empty = {t for t, n in counts.items() if n == 0}
+    assert empty == set(), empty
+    # Message.recipients: a JSON list of e-mails (Cagette: a Haxe blob)
+    recipients = [r for (r,) in rows(url, f"SELECT recipients FROM {q(url, 'Message')}") if r is not None]
+    assert recipients and all(isinstance(json.loads(r)[0], str) for r in recipients)
+
+
+def test_camap_head_variety(mysql_dbs):
+    url = mysql_dbs.new("gen_head")
+    generate(url, kind="camap", shape="head", scale=0.004, seed=2, progress=False)
+    flags = [f for (f,) in rows(url, "SELECT flags FROM `Group`")]
+    on = [f for f in flags if f & 6144]  # one of 4 turned notifications off, one of 7 alerts
+    assert len(on) > len(flags) / 2 and any(f & 6144 == 0 for f in flags)
+    assert any(f & 6144 == 6144 for f in flags) and any(f & 6144 == 2048 for f in flags)
+    assert rows(url, "SELECT count(*) FROM `Group` WHERE daysAfterClosingBeforeHidingDutyPeriods <> 30")[0][0] > 0
+    assert rows(url, "SELECT count(*) FROM `Group` WHERE disabled = 'MOVED' AND extUrl IS NOT NULL")[0][0] >= 1
+    tracking = dict(rows(url, "SELECT COALESCE(stockTracking, -1), count(*) FROM Product GROUP BY 1"))
+    assert {-1, 0, 1, 2} <= set(tracking)
+    assert rows(url, "SELECT count(*) FROM Product WHERE stockTracking = 2 AND stock IS NULL")[0][0] == 0
+    assert {m for (m,) in rows(url, "SELECT DISTINCT stockTrackingPerDistrib FROM Product "
+                                    "WHERE stockTracking = 2")} == {0, 1, 2}
+    # every ProductDistributionStock names two distributions of its product's catalog, in order
+    pds = rows(url, """SELECT s.productId, p.catalogId, a.catalogId, b.catalogId, a.date <= b.date
+        FROM ProductDistributionStock s JOIN Product p ON p.id = s.productId
+        JOIN Distribution a ON a.id = s.startDistributionId
+        JOIN Distribution b ON b.id = s.endDistributionId""")
+    assert pds and all(c == ca == cb and ordered for _, c, ca, cb, ordered in pds)
+    assert rows(url, "SELECT count(*) FROM ProductDistributionStock WHERE frequencyRatio > 1")[0][0] > 0
+    # firstDistribId on some catalogs, a MultiDistrib of the catalog's group
+    first = rows(url, """SELECT c.groupId, m.groupId FROM Catalog c
+        JOIN MultiDistrib m ON m.id = c.firstDistribId""")
+    assert first and all(a == b for a, b in first)
+    assert rows(url, "SELECT count(*) FROM Catalog WHERE firstDistribId IS NULL")[0][0] > 0
+    assert rows(url, "SELECT count(*) FROM Distribution WHERE quantities <> 1")[0][0] > 0
+    assert rows(url, "SELECT count(*) FROM VolunteerRole WHERE enabledByDefault = 0")[0][0] > 0
+    v = rows(url, """SELECT sum(showPhone = 0), sum(showEmail = 0), sum(companyNumber IS NULL),
+        sum(userId IS NOT NULL), count(*) FROM Vendor""")[0]
+    assert v[0] > 0 and v[1] > 0 and v[2] == 0 and 0 < v[3] < v[4]
+    assert rows(url, "SELECT count(*) FROM Vendor v LEFT JOIN User u ON u.id = v.userId "
+                     "WHERE v.userId IS NOT NULL AND u.id IS NULL")[0][0] == 0
+    assert rows(url, "SELECT count(*) FROM migrations")[0][0] == 12
+    assert rows(url, """SELECT count(*) FROM NotificationMail n LEFT JOIN UserGroup ug
+        ON ug.groupId = n.groupId AND ug.userId = n.recipientId WHERE ug.userId IS NULL""")[0][0] == 0
+
+
+def test_camap_same_rows_on_every_engine(db_factory):
+    sums = {}
+    for kind in ("sqlite", "mysql", "postgresql"):
+        url = db_factory(kind).new("gen_camap_x")
+        generate(url, kind="camap", shape="head", scale=SCALE, seed=6, progress=False)
+        sums[kind] = checksums(url, "head", md=camap_metadata("head"))
+        if kind == "postgresql":  # sequences follow the ids the head step inserted
+            for t in ("ProductDistributionStock", "NotificationMail", "migrations"):
+                nxt = rows(url, f"SELECT nextval(pg_get_serial_sequence('{q(url, t)}', 'id'))")[0][0]
+                assert nxt > rows(url, f"SELECT max(id) FROM {q(url, t)}")[0][0], t
+    assert sums["sqlite"] == sums["mysql"] == sums["postgresql"]
+    assert sums["sqlite"]["ProductDistributionStock"].split(":")[0] != "0"
+
+
+def _emails(url: str) -> dict[str, int]:
+    return {e.lower(): i for i, e in rows(url, 'SELECT id, email FROM "User"')}
+
+
+def test_shared_users_give_a_known_email_overlap(sqlite_dbs):
+    src, tgt = sqlite_dbs.new("gen_src"), sqlite_dbs.new("gen_tgt")
+    plain_src, plain_tgt = sqlite_dbs.new("gen_psrc"), sqlite_dbs.new("gen_ptgt")
+    a = generate(src, scale=SCALE, seed=1, shared_users=0.3, progress=False)
+    b = generate(tgt, kind="camap", shape="head", scale=0.003, seed=2, shared_users=0.3,
+                 progress=False)
+    generate(plain_src, scale=SCALE, seed=1, progress=False)
+    generate(plain_tgt, kind="camap", shape="head", scale=0.003, seed=2, progress=False)
+    # without the option, two seeds share the admin's address only
+    assert set(_emails(plain_src)) & set(_emails(plain_tgt)) == {"admin@cagette.net"}
+    ea, eb = _emails(src), _emails(tgt)
+    m = [round(0.3 * (s.counts["User"] - 1)) for s in (a, b)]
+    common = set(ea) & set(eb)
+    assert len(common) == min(m) + 1 and len(eb) - len(common) > 0
+    assert sum(1 for e in common if ea[e] != eb[e]) > len(common) / 2  # at other ids
+    # only the names and e-mails of the shared users change (in User and where e-mails are
+    # copied): the rest of the rows is the same
+    ca, cp = checksums(src, "2023"), checksums(plain_src, "2023")
+    assert ca["User"] != cp["User"]
+    with_emails = {"User", "Message", "BufferedJsonMail", "BufferedMail"}
+    assert {t: v for t, v in ca.items() if t not in with_emails} == \
+        {t: v for t, v in cp.items() if t not in with_emails}
+
+
+def test_camap_rejects_other_shapes_and_dirty(sqlite_dbs):
+    url = sqlite_dbs.new("gen_bad")
+    with pytest.raises(ValueError, match="no shape '2021'"):
+        generate(url, kind="camap", shape="2021", progress=False)
+    with pytest.raises(ValueError, match="no shape 'head'"):
+        generate(url, kind="cagette", shape="head", progress=False)
+    with pytest.raises(ValueError, match="dirty"):
+        generate(url, kind="camap", dirty=True, progress=False)
+    with pytest.raises(ValueError, match="unknown kind"):
+        generate(url, kind="shop", progress=False)

@@ -1,8 +1,11 @@
-"""Synthetic, realistic Cagette.net databases (``bascule seed``), for tests, the demo and the bench.
+"""Synthetic, realistic Cagette.net and Camap databases (``bascule seed``), for tests, the demo
+and the bench.
 
 ```python
-from bascule.generate import generate, GenerateStats
-stats = generate(url, shape="2023", scale=0.01, seed=1, dirty=False, progress=True)
+from bascule.generate import generate, GenerateStats, KINDS
+stats = generate(url, kind="cagette", shape="2023", scale=0.01, seed=1, dirty=False,
+                 shared_users=0.0, progress=True)
+stats.kind, stats.shape, stats.shared_users
 stats.counts   # {table: rows}
 stats.defects  # {defect kind: occurrences} (dirty=True)
 stats.dangling # {"Table.column": rows whose declared FK points at no row} (dirty, MariaDB only)
@@ -27,6 +30,31 @@ catalogs (RemoteCatalog, ``Product.ref = POffer.ref``, StockManagement, producer
 ContractAdmin members), the two demo vendors in every group, and the technical tables.
 
 ``DEFECTS_DOC`` lists what ``dirty=True`` adds and where each engine cannot hold it.
+
+Camap (``kind="camap"``, ``shape`` "2023" = the March-2023 fork, or "head" = current Camap;
+``bascule.schema.camap_metadata``): the same World with its Cagette 2023 logic but AMAP-mode groups
+only (``max(5, round(2500 × scale × 0.6))`` groups, no ``flags & 2``; the users and vendors of the
+Cagette of the same seed and scale, same ids and e-mails), projected on the Camap tables: none of
+Cagette's plugin or shop-mode rows (TmpBasket, VOrder operations, open carts, RemoteCatalog,
+CagettePro, Mangopay, Hosting, Txp*, Graph...) exists. Linked catalogs stay as ordinary catalogs
+(their producers ContractAdmin members). ``Message.recipients`` is a JSON list of e-mails,
+``Vendor.offCagette`` is ``offCamap`` (2023). ``dirty`` is refused. "head" then gets what the
+TypeORM migrations and use made of such rows, with variety (see ``camap_head``): bits 11/12 on most
+groups but not all, ``daysAfterClosingBeforeHidingDutyPeriods`` 7/30/60, a MOVED group, stock
+tracking 0/1/2/NULL and ``stockTrackingPerDistrib`` 0/1/2, ProductDistributionStock rows over the
+distributions of each product's catalog, ``Catalog.firstDistribId`` on a third of the catalogs,
+``Distribution.quantities`` 1/2/3, roles not enabled by default, vendors hiding phone/e-mail, every
+``Vendor.companyNumber``, some ``Vendor.userId``, NotificationMail digests, the 12 ``migrations``.
+
+E-mails: ``first.last<uid>@domain`` from the seed's user stream, so two seeds share only
+``admin@cagette.net`` (user 1), while two databases of the same seed (any kind, shape or
+scale) share their first ``min(n_users)`` users: the same ids, names and e-mails. ``shared_users=s`` (0..1) gives ``m = round(s × (users − 1))`` users an identity
+(names, ``first.last.<n>@domain``) from a pool common to every seed, scale and kind, persons 1..m
+at ids drawn from the seed: two databases generated with shares share exactly ``min(m1, m2)``
+e-mail addresses (plus the admin's), mostly at different ids; the other rows do not change (only
+the copies of those e-mails: Message, BufferedJsonMail, BufferedMail). A target that already hosts
+users: e.g. ``generate(tgt, kind="camap", shape="head", seed=2, shared_users=0.3)`` and a source
+with ``seed=1, shared_users=0.3``.
 """
 
 from __future__ import annotations
@@ -52,7 +80,7 @@ from sqlalchemy import inspect
 
 from bascule.dbutil import make_engine
 from bascule.load.dialects import backend as backend_of
-from bascule.schema import cagette_metadata
+from bascule.schema import CAGETTE_SHAPES, CAMAP_SHAPES, cagette_metadata, camap_metadata
 
 from .sink import (
     GenerateError,
@@ -64,10 +92,13 @@ from .sink import (
     load_postgres,
     load_sqlite,
 )
-from .specs import LATIN1_TABLES, MOJIBAKE_COLUMNS, RENAMES, SPECS
+from .camap_head import make_head
+from .specs import CAMAP_RENAMES, LATIN1_TABLES, MOJIBAKE_COLUMNS, RENAMES, SPECS
 from .world import World
 
-__all__ = ["DEFECTS_DOC", "GenerateError", "GenerateStats", "generate"]
+__all__ = ["DEFECTS_DOC", "GenerateError", "GenerateStats", "KINDS", "generate"]
+
+KINDS: dict[str, tuple[str, ...]] = {"cagette": CAGETTE_SHAPES, "camap": CAMAP_SHAPES}
 
 log = logging.getLogger("bascule.generate")
 
@@ -123,6 +154,8 @@ class GenerateStats:
     dirty: bool = False
     backend: str = ""
     load_seconds: float = 0.0
+    kind: str = "cagette"
+    shared_users: float = 0.0
 
     @property
     def total_rows(self) -> int:
@@ -191,7 +224,7 @@ def _create_schema(engine, md) -> None:
     clash = sorted(existing & set(md.tables))
     if clash:
         raise GenerateError(
-            f"the database is not empty: it already has Cagette tables ({', '.join(clash[:5])}"
+            f"the database is not empty: it already has tables of the schema ({', '.join(clash[:5])}"
             f"{'...' if len(clash) > 5 else ''}); use a new database (bascule seed --drop-existing)"
         )
     with engine.begin() as conn:  # one transaction: SQLite/PostgreSQL DDL is transactional
@@ -208,8 +241,7 @@ def _writer_factory(backend: str, tmpdir: str, loader: "MySQLLoader | None"):
     return lambda out: MarshalWriter(out, tmpdir)
 
 
-def _table_outs(md, shape: str, latin1, backend: str, factory) -> tuple[list[TableOut], _Adders]:
-    renames = RENAMES[shape]
+def _table_outs(md, renames: dict, latin1, backend: str, factory) -> tuple[list[TableOut], _Adders]:
     outs: list[TableOut] = []
     adders = _Adders()
     for table in md.sorted_tables:
@@ -254,46 +286,80 @@ def _run_world(world: World, outs: list[TableOut], p, latin1) -> None:
             world.defects["latin1_proper"] = proper_fixes
 
 
+def _load(engine, backend: str, outs: list[TableOut], p, loader: "MySQLLoader | None") -> None:
+    """Finish the load of the written rows (MariaDB: wait for the loader threads)."""
+    if loader is not None:
+        loader.finish()
+    elif backend == "postgresql":
+        load_postgres(engine, outs, p)
+    else:
+        load_sqlite(engine, outs, p)
+
+
+def _check(kind: str, shape: str, scale: float, dirty: bool, shared_users: float) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r} (expected one of {tuple(KINDS)})")
+    if shape not in KINDS[kind]:
+        raise ValueError(f"a {kind} database has no shape {shape!r} (expected one of {KINDS[kind]})")
+    if scale <= 0:
+        raise ValueError("scale must be > 0")
+    if kind == "camap" and dirty:
+        raise ValueError("dirty=True makes Cagette dump defects: not available for kind='camap'")
+    if not 0.0 <= shared_users <= 1.0:
+        raise ValueError("shared_users must be between 0 and 1")
+
+
+def _metadata(kind: str, shape: str, dirty: bool, latin1) -> tuple:
+    """(metadata, logical -> physical renames) of the database to make."""
+    if kind == "camap":
+        renames = {t: {**RENAMES["2023"].get(t, {}), **CAMAP_RENAMES.get(t, {})}
+                   for t in set(RENAMES["2023"]) | set(CAMAP_RENAMES)}
+        return camap_metadata(shape), renames
+    return cagette_metadata(shape, legacy=dirty, latin1_tables=latin1), RENAMES[shape]
+
+
 def generate(
     url: str,
     *,
+    kind: str = "cagette",
     shape: str = "2023",
     scale: float = 0.01,
     seed: int = 1,
     dirty: bool = False,
+    shared_users: float = 0.0,
     progress: bool = True,
 ) -> GenerateStats:
-    """Create the Cagette schema of ``shape`` in the empty database at ``url`` and fill it."""
-    if scale <= 0:
-        raise ValueError("scale must be > 0")
+    """Create the schema of ``kind`` ("cagette" or "camap") and ``shape`` in the empty database
+    at ``url`` and fill it (see the package docstring)."""
+    _check(kind, shape, scale, dirty, shared_users)
     t0 = time.perf_counter()
     backend = backend_of(url)
     latin1 = LATIN1_TABLES if (dirty and backend == "mysql") else ()
-    md = cagette_metadata(shape, legacy=dirty, latin1_tables=latin1)
+    md, renames = _metadata(kind, shape, dirty, latin1)
     engine = make_engine(url)
     tmpdir = tempfile.mkdtemp(prefix="bascule-gen-")
     prog = _make_progress(progress)
     p = prog if prog is not None else ProgressLike()
     loader: MySQLLoader | None = None
+    extra: dict[str, int] = {}
     try:
         _create_schema(engine, md)
         if prog is not None:
             prog.start()
         if backend == "mysql":
             loader = MySQLLoader(engine, p, dirty)
-        outs, adders = _table_outs(md, shape, latin1, backend,
+        outs, adders = _table_outs(md, renames, latin1, backend,
                                    _writer_factory(backend, tmpdir, loader))
-        world = World(adders, shape=shape, scale=scale, seed=seed, dirty=dirty, backend=backend,
-                      legacy=dirty)
+        world = World(adders, shape="2023" if kind == "camap" else shape, scale=scale, seed=seed,
+                      dirty=dirty, backend=backend, legacy=dirty, amap_only=kind == "camap",
+                      shared_users=shared_users)
         _run_world(world, outs, p, latin1)
         lt = time.perf_counter()
-        if loader is not None:
-            loader, running = None, loader
-            running.finish()
-        elif backend == "postgresql":
-            load_postgres(engine, outs, p)
-        else:
-            load_sqlite(engine, outs, p)
+        loader, running = None, loader
+        _load(engine, backend, outs, p, running)
+        if kind == "camap" and shape == "head":
+            with engine.begin() as conn:
+                extra = make_head(conn, md, seed)
         load_seconds = time.perf_counter() - lt
     finally:
         if loader is not None:  # an error during generation: stop the loader thread
@@ -306,10 +372,10 @@ def generate(
         engine.dispose()
         shutil.rmtree(tmpdir, ignore_errors=True)
     return GenerateStats(
-        counts={o.name: o.count for o in outs}, seconds=time.perf_counter() - t0,
+        counts={**{o.name: o.count for o in outs}, **extra}, seconds=time.perf_counter() - t0,
         defects=dict(sorted(world.defects.items())), dangling=dict(sorted(world.dangling.items())),
         shape=shape, scale=scale, seed=seed, dirty=dirty, backend=backend,
-        load_seconds=load_seconds)
+        load_seconds=load_seconds, kind=kind, shared_users=shared_users)
 
 
 def _count_proper_latin1(outs: list[TableOut], latin1) -> int:

@@ -96,13 +96,18 @@ class MemberGen:
             sender = self.members[0] if rnd() < 0.8 else self.contact
             to = [w.emails[self.members[int(rnd() * len(self.members))]] for _ in range(1 + int(rnd() * 4))]
             title = N.MESSAGE_TITLES[int(rnd() * len(N.MESSAGE_TITLES))]
+            # the draws in the order of the row's values (the order the tuple used to make them)
+            mid = w.nid("Message")
+            sent_by = sender if rnd() < 0.97 else None
+            listid = ("all", "noOrders", "contract")[int(rnd() * 3)] if rnd() < 0.8 else None
+            has_to = rnd() < 0.9
+            when = dt(self.md_start[int(rnd() * self.n_md)] - 2 * DAY)
+            attach = js([]) if rnd() < 0.2 else None
             self.add["Message"]((
-                w.nid("Message"), self.gid, sender if rnd() < 0.97 else None,
-                ("all", "noOrders", "contract")[int(rnd() * 3)] if rnd() < 0.8 else None,
-                hxb(to) if rnd() < 0.9 else None, title,
-                f"Bonjour à tous,\n\n{title}.\nÀ jeudi !", dt(self.md_start[int(rnd() * self.n_md)] - 2 * DAY),
-                js([]) if rnd() < 0.2 else None,
-                js([{"type": "paragraph", "children": [{"text": title}]}])))
+                mid, self.gid, sent_by, listid, hxb(to) if has_to else None, title,
+                f"Bonjour à tous,\n\n{title}.\nÀ jeudi !", when, attach,
+                js([{"type": "paragraph", "children": [{"text": title}]}]),
+                js(to) if has_to else None))  # Camap: a JSON list of e-mails
 
     def user_groups(self) -> None:
         w, r = self.w, self.r

@@ -137,7 +137,7 @@ SPECS: dict[str, tuple[tuple[str, str], ...]] = {
     "Permalink": _spec("link:s entityType:s entityId:i"),
     "Message": _spec(
         "id:i amapId:i senderId:i recipientListId:s recipients:b title:s body:S date:d "
-        "attachments:s slateContent:S"
+        "attachments:s slateContent:S recipients_json:S"
     ),
     "MangopayUser": _spec("userId:i mangopayUserId:i"),
     "MangopayLegalUser": _spec(
@@ -197,6 +197,13 @@ RENAMES: dict[str, dict[str, dict[str, str | None]]] = {
         },
         "Basket": {"data_blob": None, "data_text": "data"},
     },
+}
+
+# Camap (both shapes: the Cagette "2023" names, then these)
+CAMAP_RENAMES: dict[str, dict[str, str | None]] = {
+    "Vendor": {"offCagette": "offCamap"},  # FORK TS renamed it (camap-schema.md §3.2)
+    # Cagette: a Haxe-serialized blob; Camap: a JSON list of e-mail strings (camap-schema §2.2)
+    "Message": {"recipients": None, "recipients_json": "recipients"},
 }
 
 # tables whose text is stored latin1 (with UTF-8 bytes in some columns) in dirty MariaDB sources

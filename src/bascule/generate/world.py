@@ -8,6 +8,9 @@ engine cannot hold a dirty value (zero dates, dangling FK values, UTF-8 bytes in
 case-only duplicate e-mails in a case-insensitive unique index) the random stream is consumed the
 same way and only the rendered value differs; see ``generate.DEFECTS_DOC``.
 
+``amap_only`` (Camap databases): every group is AMAP mode, ``max(5, round(2500 * scale * 0.6))``
+of them; ``shared_users``: see ``world_rows.PeopleGen.shared_people``.
+
 Rows are emitted group by group as tuples in the logical order of ``specs.SPECS``; only small
 per-group structures are kept (members, catalogs, distributions, open baskets), plus a few global
 arrays (user e-mails, producer companies), so memory stays bounded at any scale.
@@ -34,7 +37,7 @@ class World(PeopleGen, ProducerGen, TechnicalGen):
     """The generator's state across groups, and the order in which rows are made."""
 
     def __init__(self, add, *, shape: str, scale: float, seed: int, dirty: bool, backend: str,
-                 legacy: bool, on_group=None):
+                 legacy: bool, on_group=None, amap_only: bool = False, shared_users: float = 0.0):
         self.add = add  # table name -> callable(row tuple)
         self.shape = shape
         self.c21 = shape == "2021"
@@ -47,10 +50,15 @@ class World(PeopleGen, ProducerGen, TechnicalGen):
         self.defects: dict[str, int] = defaultdict(int)
         self.dangling: dict[str, int] = defaultdict(int)  # "Table.column" -> rows (real FK columns)
         self.next_id: dict[str, int] = defaultdict(lambda: 1)
-        self.n_groups = self.sz("groups", 5)
-        self.n_amap = max(3, int(round(self.n_groups * AMAP_SHARE)))
-        if self.n_groups - self.n_amap < 2:
-            self.n_groups = self.n_amap + 2
+        self.amap_only = amap_only  # a Camap instance: the AMAP part only, no shop-mode group
+        self.shared_users = shared_users
+        if amap_only:
+            self.n_groups = self.n_amap = max(5, int(round(BASE["groups"] * scale * AMAP_SHARE)))
+        else:
+            self.n_groups = self.sz("groups", 5)
+            self.n_amap = max(3, int(round(self.n_groups * AMAP_SHARE)))
+            if self.n_groups - self.n_amap < 2:
+                self.n_groups = self.n_amap + 2
         self.n_users = self.sz("users", 120)
         self.n_vendors = self.sz("vendors", 9)
         self.deleted_uid = self.n_users + 1  # a user deleted from the dump (dirty, MariaDB only)
@@ -143,7 +151,7 @@ class World(PeopleGen, ProducerGen, TechnicalGen):
         r = self.rng("groups")
         # which groups are shop mode: a fixed share, spread over the id range
         ids = list(range(1, self.n_groups + 1))
-        shop = set(r.sample(ids, self.n_groups - self.n_amap))
+        shop = set() if self.amap_only else set(r.sample(ids, self.n_groups - self.n_amap))
         self.shop_groups = shop
         self.dirty_amap = tuple(sorted(set(ids) - shop)[:3]) if self.dirty else ()
         self.shop_catalogs: list[int] = []  # a few catalog ids of shop groups (dirty rights)

@@ -34,10 +34,21 @@ class PeopleGen:
              None, None, None, None, None, dt(0), dt(END - 3 * DAY), 2, 3, None, None, None,
              None, None))
         self.emails[1] = "admin@cagette.net"
+        self.shared_person = self.shared_people()
         for uid in range(2, self.n_users + 1):
             self._user(r, uid, case_pair, zero_users)
         if self.dirty:
             self.defects["legacy_columns:User"] += 1
+
+    def shared_people(self) -> dict[int, int]:
+        """uid -> person number of the users taken from the pool common to every database
+        (``shared_users``): persons 1..m, m = round(shared_users * (n_users - 1)), at uids drawn
+        from the seed. Two databases share exactly min(m1, m2) of these e-mail addresses."""
+        m = int(round(self.shared_users * (self.n_users - 1)))
+        if m <= 0:
+            return {}
+        uids = self.rng("shared-users").sample(range(2, self.n_users + 1), m)
+        return {u: p for p, u in enumerate(uids, 1)}
 
     def _user(self, r: random.Random, uid: int, case_pair, zero_users: set[int]) -> None:
         rnd = r.random
@@ -49,6 +60,9 @@ class PeopleGen:
         last = ln[int(rnd() * nl)]
         dom = doms[int(rnd() * nd)]
         email = f"{_ascii(f)}.{_ascii(last)}{uid}@{dom}".lower()
+        person = self.shared_person.get(uid)
+        if person is not None:  # after the draws above: the stream is the same with or without
+            f, last, email = shared_identity(person)
         couple = rnd() < 0.12
         city, zipc = cities[int(rnd() * nc)]
         cdate = int(rnd() * (END - 10 * DAY))
@@ -89,6 +103,17 @@ class PeopleGen:
             (1 if rnd() < 0.5 else 0) if legacy else None,
             d_(int(rnd() * 1500) * DAY) if legacy and rnd() < 0.2 else None,
         ))
+
+def shared_identity(person: int) -> tuple[str, str, str]:
+    """(first name, last name, e-mail) of a person of the common pool: the same for every seed,
+    scale and kind; the address (``first.last.<n>@domain``) never equals an ordinary one
+    (``first.last<uid>@domain``)."""
+    r = random.Random(f"bascule-generate:person:{person}")
+    f = N.FIRST_NAMES[int(r.random() * len(N.FIRST_NAMES))]
+    last = N.LAST_NAMES[int(r.random() * len(N.LAST_NAMES))]
+    dom = N.EMAIL_DOMAINS[int(r.random() * len(N.EMAIL_DOMAINS))]
+    return f, last, f"{_ascii(f)}.{_ascii(last)}.{person}@{dom}".lower()
+
 
 class ProducerGen:
     """The vendors and the producer space (Cagette Pro) companies (mixed into World)."""
@@ -284,7 +309,7 @@ class TechnicalGen:
                                round(rnd() * 1000, 2)))
         # training courses of the hosted plugin
         comps = list(self.companies.values())
-        for i in range(max(1, int(20 * self.scale))):
+        for i in range(max(1, int(20 * self.scale)) if self.shop_groups else 0):
             cid = self.nid("Course")
             g = sorted(self.shop_groups)[i % len(self.shop_groups)]
             t = END - int(rnd() * 400) * DAY
