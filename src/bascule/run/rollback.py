@@ -51,6 +51,7 @@ from bascule.load.remove import (
 from bascule.load.runlog import close_run, groups_done, open_run
 from bascule.load.target import TargetError, TargetInfo, inspect_target, target_read
 from bascule.model.tables import MIGRATION, Migration
+from bascule.run.verify import verify
 from bascule.transform.context import TransformContext
 
 log = logging.getLogger(__name__)
@@ -153,8 +154,9 @@ def rollback(settings: Settings, *, groups: Sequence[int] = (), run_id: int | No
         tt = TargetTables(conn, migration)
     work = _Work(target, tinfo, tt, force)
     todo = [g for g in rep.groups if g.status != "absent"]
-    if dry_run or not force:
-        _check_all(work, todo, dry_run)
+    _check_all(work, todo, dry_run)
+    if any(g.changed for g in todo) and settings.source_url:
+        _name_columns(settings, todo, migration)
     if not dry_run and not any(g.status in ("refused", "skipped") for g in todo):
         if force:
             rep.save = str(save or _default_save(settings))
@@ -188,8 +190,15 @@ class _Work:
     def plan(self, conn: Connection, g: GroupRollback, lock: bool) -> Removal:
         rm = plan_removal(conn, self.tt, g.source_id, self.hash_columns, self.encoders,
                           blocks=self.tinfo.has_idblock, lock=lock)
+        known = {(c["table"], _idkey(c["id"])): c for c in g.changed}  # columns found before
         _fill(g, rm)
+        g.changed = [known.get((c["table"], _idkey(c["id"])), c) for c in g.changed]
         return rm
+
+
+def _idkey(i: Any) -> str:
+    """One spelling of a row's id (an int, or a composite key as a list or a tuple)."""
+    return repr(tuple(i)) if isinstance(i, (list, tuple)) else repr(i)
 
 
 def _select(conn: Connection, tinfo: TargetInfo, groups: Iterable[int], run_id: int | None
@@ -233,6 +242,34 @@ def _fill(g: GroupRollback, rm: Removal) -> None:
                   "detail": "changed since the migrate: its values are no longer those bascule "
                             "wrote"} for t, k in rm.changed]
     g.added = [r.as_dict() for r in rm.added]
+
+
+def _name_columns(settings: Settings, todo: list[GroupRollback], migration: Migration
+                  ) -> None:
+    """The columns of the changed rows: those in which the target differs from the source
+    built again (``run.verify`` of the group). A column the source changed since the migrate
+    shows too; without a reachable source the columns stay unnamed."""
+    for g in todo:
+        if not g.changed:
+            continue
+        try:
+            s = settings.model_copy(update={"groups": [g.source_id], "exclude_groups": []})
+            rep = verify(s, migration=migration)
+        except Exception as e:  # noqa: BLE001 - the rows are named all the same
+            log.warning("group %d: the changed columns are not named (verify against the "
+                        "source failed: %s)", g.source_id, e)
+            return
+        found: dict[tuple[str, str], list] = {}
+        for d in rep.differences:
+            if d.kind == "changed" and d.column:
+                found.setdefault((d.table, _idkey(d.target_id)), []).append(d)
+        for c in g.changed:
+            ds = found.get((c["table"], _idkey(c["id"])))
+            if ds:
+                c["column"] = ", ".join(d.column for d in ds)
+                c["detail"] = "changed since the migrate: " + "; ".join(
+                    f"{d.column}: {d.detail.replace('expected', 'bascule wrote', 1)}"
+                    for d in ds)
 
 
 def _check_all(work: _Work, todo: list[GroupRollback], dry_run: bool) -> None:
