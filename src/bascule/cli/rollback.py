@@ -96,6 +96,11 @@ def print_rollback(d: dict, console: Console) -> None:
     console.print(t)
     for g in d["groups"]:
         _group_details(g, console)
+    by_status: dict[str, int] = {}
+    for g in d["groups"]:
+        by_status[g["status"]] = by_status.get(g["status"], 0) + 1
+    console.print("groups: " + (", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
+                                or "none to roll back"))
     if d["save"]:
         console.print(f"rows removed saved to: {d['save']}")
     if d["run_id"]:
