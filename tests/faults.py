@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from bascule.load.apply import BEFORE_COMMIT
+from bascule.run import rollback as rollback_run
 
 HERE = Path(__file__).resolve().parent
 BASCULE = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(HERE)!r}); import faults; "
@@ -30,10 +31,41 @@ def pause_before_commit(unit: int) -> None:
     BEFORE_COMMIT.append(pause)
 
 
+def pause_before_rollback_commit(group: int) -> None:
+    def pause(n: int) -> None:
+        if n == group:
+            print(f"bascule-fault: rollback of group {n} deleted, not committed",
+                  file=sys.stderr, flush=True)
+            sys.stdin.readline()
+    rollback_run.BEFORE_COMMIT.append(pause)
+
+
 def install() -> None:
     n = os.environ.get("BASCULE_TEST_PAUSE_BEFORE_COMMIT")
     if n:
         pause_before_commit(int(n))
+    n = os.environ.get("BASCULE_TEST_PAUSE_ROLLBACK_COMMIT")
+    if n:
+        pause_before_rollback_commit(int(n))
+
+
+def rollback_and_kill(tgt: str, tmp_path, nth: int, extra: list[str]) -> bool:
+    """Start `bascule rollback` (options ``extra``) and SIGKILL it while the rollback of its
+    nth group is deleted but not committed. True when it was killed there."""
+    env = dict(os.environ, BASCULE_TEST_PAUSE_ROLLBACK_COMMIT=str(nth))
+    p = subprocess.Popen(BASCULE + ["-v", "rollback", "--target", tgt, "--report-dir",
+                                    str(tmp_path / "out"), *extra],
+                         stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, env=env, text=True)
+    killed = False
+    assert p.stderr is not None
+    for line in p.stderr:
+        if "deleted, not committed" in line:
+            p.send_signal(signal.SIGKILL)
+            killed = True
+            break
+    p.wait()
+    return killed
 
 
 def run_and_kill(src, tgt, tmp_path, marker: str, nth: int, extra: list[str] | None = None

@@ -7,6 +7,7 @@ api.describe(settings)               -> SourceDescription
 api.plan(settings)                   -> RunReport   (writes nothing anywhere)
 api.migrate(settings, prune=False)   -> RunReport
 api.verify(settings)                 -> VerifyReport
+api.rollback(settings, groups=[...]) -> RollbackReport (or run_id=N; dry_run, force, save)
 api.redirects(settings, "nginx", out_dir=Path(...)) -> (files written, how to install them)
 api.producers(settings)              -> [Producer]
 api.create_schema(settings, "head")  (an empty Camap schema in an empty target)
@@ -19,6 +20,7 @@ description of the tables that move.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -36,11 +38,13 @@ from bascule.redirects.mapping import DbMapping
 from bascule.run.compare import VerifyReport
 from bascule.run.migrate import migrate as _migrate
 from bascule.run.report import Progress, RunReport
+from bascule.run.rollback import RollbackReport
+from bascule.run.rollback import rollback as _rollback
 from bascule.run.verify import verify as _verify
 from bascule.run.verify_scope import DEFAULT_SAMPLE
 
 __all__ = ["MigrationError", "create_schema", "describe", "migrate", "plan", "producers",
-           "redirects", "settings", "verify"]
+           "redirects", "rollback", "settings", "verify"]
 
 
 def settings(config_file: str | None = None, **values: Any) -> Settings:
@@ -84,6 +88,16 @@ def verify(s: Settings, *, progress: Progress | None = None,
     ``sample`` of the other groups (``bascule verify --changed``)."""
     return _verify(s, progress=progress, migration=migration, changed_only=changed_only,
                    sample=sample, seed=seed)
+
+
+def rollback(s: Settings, *, groups: Sequence[int] = (), run_id: int | None = None,
+             dry_run: bool = False, force: bool = False, save: str | Path | None = None,
+             migration: Migration = MIGRATION) -> RollbackReport:
+    """Remove from the target what bascule wrote for these source groups (or for the groups
+    run ``run_id`` moved), with their id map: refused when rows changed or were added since,
+    unless ``force`` (which first writes them all to the JSON file ``save``)."""
+    return _rollback(s, groups=groups, run_id=run_id, dry_run=dry_run, force=force,
+                     save=save, migration=migration)
 
 
 def emit_options(s: Settings, *, fallback: str = "410", max_age: int = DEFAULT_MAX_AGE,

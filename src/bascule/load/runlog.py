@@ -1,4 +1,4 @@
-"""The runs in the target: one ``bascule_run`` row per migrate run (its settings' fingerprint,
+"""The runs in the target: one ``bascule_run`` row per migrate (or rollback) run (its settings' fingerprint,
 shapes, status and summary), and the groups that earlier runs moved (``bascule_group``)."""
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
 
-def open_run(engine: Engine, settings: Settings, source_shape: str, target_shape: str) -> int:
-    """A new run row, status 'running'; its id."""
+def open_run(engine: Engine, settings: Settings, source_shape: str | None, target_shape: str,
+             *, command: str = "migrate") -> int:
+    """A new run row of ``command`` (migrate, rollback), status 'running'; its id."""
     t = bookkeeping_metadata().tables[RUN]
     with engine.begin() as conn:
         res = conn.execute(t.insert().values(
-            command="migrate", started_at=_now(), status="running",
+            command=command, started_at=_now(), status="running",
             fingerprint=settings_fingerprint(settings), source_shape=source_shape,
             target_shape=target_shape, settings=json.dumps(settings.safe_dict(), sort_keys=True)))
         return int(res.inserted_primary_key[0])

@@ -1,0 +1,375 @@
+"""`bascule rollback`: remove from the target exactly what bascule wrote for some groups.
+
+The groups are named (source group ids, ``--group``) or are those a run moved (``--run``: the
+groups whose ``bascule_group`` row or id blocks carry that run's id). For each one,
+``load.remove.plan_removal`` says what its removal takes: the rows of its id map, the rows added
+since that reference them, the shared rows nothing else references, and which rows changed
+since bascule wrote them.
+
+- A group with changed or added rows is refused (each named: table, id, column) unless
+  ``force``; when one group is refused nothing is removed (every group is checked first, in
+  one read transaction each).
+- ``force``: what each group's removal takes, every row with all its values, is written to a
+  JSON file (``save``, default ``<report_dir>/rollback-saved-<time>.json``) before it is removed.
+- Each group is removed in ONE transaction: its rows are locked, read and checked again, the
+  JSON written, the rows deleted children first, its id map, its ``bascule_group`` row and the
+  entries of the shared rows removed deleted. A rollback killed midway leaves each group either
+  removed or whole; run again, the groups already removed are no longer in the id map and are
+  reported ``absent``.
+- ``dry_run``: what would go, nothing written (not even ``bascule_run``).
+
+The run is logged in ``bascule_run`` (command ``rollback``).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+
+from bascule.config import Settings, safe_url
+from bascule.dbutil import make_engine
+from bascule.errors import MigrationError, require
+from bascule.load.apply import row_encoders
+from bascule.load.bookkeeping import IDBLOCK, RUN, bookkeeping_metadata
+from bascule.load.remove import (
+    Removal,
+    TargetTables,
+    delete_removal,
+    forget_group,
+    plan_removal,
+)
+from bascule.load.runlog import close_run, groups_done, open_run
+from bascule.load.target import TargetError, TargetInfo, inspect_target, target_read
+from bascule.model.tables import MIGRATION, Migration
+from bascule.run.verify import verify
+from bascule.transform.context import TransformContext
+
+log = logging.getLogger(__name__)
+
+#: Called with the group's number in the run (1, 2, ...) once its rows are deleted and before
+#: its transaction commits. Empty in a real run; the kill tests pause there (tests/faults.py).
+BEFORE_COMMIT: list[Callable[[int], None]] = []
+
+#: Problems listed per group (the counts are complete).
+MAX_LISTED = 50
+SAVE_FORMAT = "bascule-rollback/1"
+
+
+@dataclass
+class GroupRollback:
+    """One group's rollback. ``status``: removed, would remove (dry run), refused, skipped (not
+    removed because another group was refused), absent (not in the id map), failed."""
+
+    source_id: int
+    target_id: int | None = None
+    name: str = ""
+    status: str = "absent"
+    rows: dict[str, int] = field(default_factory=dict)  # rows removed (or to remove) per table
+    shared: dict[str, int] = field(default_factory=dict)  # of which shared rows
+    kept: list[dict] = field(default_factory=list)  # shared rows kept, and why
+    changed: list[dict] = field(default_factory=list)  # rows changed since the migrate
+    added: list[dict] = field(default_factory=list)  # rows added since that reference them
+    missing: dict[str, int] = field(default_factory=dict)  # in the id map, not in the target
+    error: str | None = None
+
+    def problems(self) -> list[str]:
+        """One line per changed or added row (table, id, column)."""
+        out = [f"changed: {c['table']} id {c['id']}: {c['detail']}" for c in self.changed]
+        out += [f"added: {a['table']} id {a['id']} ({a['column']} → {a['parent']} "
+                f"{a['parent_id']}): written since the migrate" for a in self.added]
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source_id": self.source_id, "target_id": self.target_id, "name": self.name,
+                "status": self.status, "rows": dict(self.rows), "shared": dict(self.shared),
+                "kept": self.kept[:MAX_LISTED], "kept_count": len(self.kept),
+                "changed": self.changed[:MAX_LISTED], "changed_count": len(self.changed),
+                "added": self.added[:MAX_LISTED], "added_count": len(self.added),
+                "missing": dict(self.missing), "error": self.error}
+
+
+@dataclass
+class RollbackReport:
+    started_at: str
+    dry_run: bool
+    force: bool
+    target: dict
+    selection: dict
+    groups: list[GroupRollback] = field(default_factory=list)
+    save: str | None = None  # the JSON file of the rows removed (force)
+    run_id: int | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Nothing refused, nothing failed (exit 0)."""
+        return all(g.status not in ("refused", "failed", "skipped") for g in self.groups)
+
+    @property
+    def status(self) -> str:
+        return "done" if self.ok else "failed"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"command": "rollback", "ok": self.ok, "status": self.status,
+                "started_at": self.started_at, "seconds": round(self.seconds, 3),
+                "dry_run": self.dry_run, "force": self.force, "target": self.target,
+                "selection": self.selection, "save": self.save, "run_id": self.run_id,
+                "groups": [g.as_dict() for g in self.groups]}
+
+
+# -- the rollback -------------------------------------------------------------------------------
+
+
+def rollback(settings: Settings, *, groups: Sequence[int] = (), run_id: int | None = None,
+             dry_run: bool = False, force: bool = False, save: str | Path | None = None,
+             migration: Migration = MIGRATION, target: Engine | None = None
+             ) -> RollbackReport:
+    """One run of ``bascule rollback`` (see the module docstring)."""
+    t0 = time.monotonic()
+    if not groups and run_id is None:
+        raise MigrationError("rollback: name the groups (--group) or the run (--run)")
+    target = target or make_engine(require(settings.target_url, "target_url"))
+    try:
+        tinfo = inspect_target(target, migration)
+    except TargetError as e:
+        raise MigrationError(f"target: {e}") from None
+    if not tinfo.has_bookkeeping:
+        raise MigrationError("the target has no bascule tables: nothing was migrated there")
+    rep = RollbackReport(started_at=dt.datetime.now().replace(microsecond=0).isoformat(),
+                         dry_run=dry_run, force=force,
+                         target={"url": safe_url(settings.target_url), **tinfo.as_dict()},
+                         selection={"groups": sorted(set(groups)), "run": run_id})
+    with target_read(target) as conn:
+        rep.groups = _select(conn, tinfo, groups, run_id)
+        tt = TargetTables(conn, migration)
+    work = _Work(target, tinfo, tt, force)
+    todo = [g for g in rep.groups if g.status != "absent"]
+    _check_all(work, todo, dry_run)
+    if any(g.changed for g in todo) and settings.source_url:
+        _name_columns(settings, todo, migration)
+    if not dry_run and not any(g.status in ("refused", "skipped") for g in todo):
+        if force:
+            rep.save = str(save or _default_save(settings))
+        rep.run_id = open_run(target, settings, None, tinfo.shape, command="rollback")
+        try:
+            for n, g in enumerate(todo, 1):
+                _remove_one(work, g, n, rep.save)
+        finally:
+            rep.seconds = time.monotonic() - t0
+            close_run(target, rep.run_id, rep.status, _summary(rep))
+    rep.seconds = time.monotonic() - t0
+    return rep
+
+
+@dataclass
+class _Work:
+    """What each group's removal works with."""
+
+    engine: Engine
+    tinfo: TargetInfo
+    tt: TargetTables
+    force: bool
+
+    def __post_init__(self) -> None:
+        ctx = TransformContext("2023", self.tinfo.shape, {}, migration=self.tt.migration,
+                               target_columns={t: set(c) for t, c in
+                                               self.tinfo.columns.items()})
+        self.hash_columns = ctx.columns  # what bascule writes: the columns of its row hashes
+        self.encoders = row_encoders(self.engine, self.tt.tables)
+
+    def plan(self, conn: Connection, g: GroupRollback, lock: bool) -> Removal:
+        rm = plan_removal(conn, self.tt, g.source_id, self.hash_columns, self.encoders,
+                          blocks=self.tinfo.has_idblock, lock=lock)
+        known = {(c["table"], _idkey(c["id"])): c for c in g.changed}  # columns found before
+        _fill(g, rm)
+        g.changed = [known.get((c["table"], _idkey(c["id"])), c) for c in g.changed]
+        return rm
+
+
+def _idkey(i: Any) -> str:
+    """One spelling of a row's id (an int, or a composite key as a list or a tuple)."""
+    return repr(tuple(i)) if isinstance(i, (list, tuple)) else repr(i)
+
+
+def _select(conn: Connection, tinfo: TargetInfo, groups: Iterable[int], run_id: int | None
+            ) -> list[GroupRollback]:
+    """The groups to roll back, as the target's bookkeeping knows them (``absent``: not in
+    the id map, already rolled back or never moved)."""
+    done = groups_done(conn)
+    wanted = set(groups)
+    if run_id is not None:
+        run = bookkeeping_metadata().tables[RUN]
+        if conn.execute(select(run.c.id).where(run.c.id == run_id)).first() is None:
+            raise MigrationError(f"run {run_id}: not in bascule_run")
+        found = {g for g, info in done.items() if info["run_id"] == run_id}
+        if tinfo.has_idblock:
+            blk = bookkeeping_metadata().tables[IDBLOCK]
+            found |= {int(g) for (g,) in conn.execute(
+                select(blk.c.group_id).where(blk.c.run_id == run_id).distinct())}
+        if not found:
+            log.warning("no group moved by run %d is in the id map (rolled back already?)",
+                        run_id)
+        wanted |= found
+    out = []
+    for gid in sorted(wanted):
+        info = done.get(gid)
+        g = GroupRollback(gid)
+        if info is not None:
+            g.target_id, g.name, g.status = info["target_group_id"], info["name"], "pending"
+        else:
+            log.warning("group %d: not in the id map (rolled back already, or never moved): "
+                        "nothing to remove", gid)
+        out.append(g)
+    return out
+
+
+def _fill(g: GroupRollback, rm: Removal) -> None:
+    g.rows = rm.counts()
+    g.shared = {t: len(ids) for t, ids in sorted(rm.shared.items()) if ids}
+    g.kept = rm.kept
+    g.missing = dict(rm.missing)
+    g.changed = [{"table": t, "id": k[0] if len(k) == 1 else list(k), "column": None,
+                  "detail": "changed since the migrate: its values are no longer those bascule "
+                            "wrote"} for t, k in rm.changed]
+    g.added = [r.as_dict() for r in rm.added]
+
+
+def _name_columns(settings: Settings, todo: list[GroupRollback], migration: Migration
+                  ) -> None:
+    """The columns of the changed rows: those in which the target differs from the source
+    built again (``run.verify`` of the group). A column the source changed since the migrate
+    shows too; without a reachable source the columns stay unnamed."""
+    for g in todo:
+        if not g.changed:
+            continue
+        try:
+            s = settings.model_copy(update={"groups": [g.source_id], "exclude_groups": []})
+            rep = verify(s, migration=migration)
+        except Exception as e:  # noqa: BLE001 - the rows are named all the same
+            log.warning("group %d: the changed columns are not named (verify against the "
+                        "source failed: %s)", g.source_id, e)
+            return
+        found: dict[tuple[str, str], list] = {}
+        for d in rep.differences:
+            if d.kind == "changed" and d.column:
+                found.setdefault((d.table, _idkey(d.target_id)), []).append(d)
+        for c in g.changed:
+            ds = found.get((c["table"], _idkey(c["id"])))
+            if ds:
+                c["column"] = ", ".join(d.column for d in ds)
+                c["detail"] = "changed since the migrate: " + "; ".join(
+                    f"{d.column}: {d.detail.replace('expected', 'bascule wrote', 1)}"
+                    for d in ds)
+
+
+def _check_all(work: _Work, todo: list[GroupRollback], dry_run: bool) -> None:
+    """Every group read and checked, in a read-only transaction each; when one is refused
+    (and not ``force``), the others are ``skipped``: nothing is removed."""
+    for g in todo:
+        with target_read(work.engine) as conn:
+            rm = work.plan(conn, g, lock=False)
+        refused = (rm.changed or rm.added) and not work.force
+        g.status = "refused" if refused else "would remove"
+        for line in g.problems()[:MAX_LISTED] if refused else ():
+            log.error("group %d: %s", g.source_id, line)
+    if not dry_run and any(g.status == "refused" for g in todo):
+        for g in todo:
+            if g.status != "refused":
+                g.status = "skipped"
+                g.error = "not removed: another group was refused (nothing is removed then)"
+
+
+class _Refused(Exception):
+    """A group changed between the check and its transaction."""
+
+
+def _remove_one(work: _Work, g: GroupRollback, n: int, save: str | None) -> None:
+    """One group in ONE transaction: locked, read and checked again, saved (force), deleted."""
+    try:
+        with work.engine.begin() as conn:
+            rm = work.plan(conn, g, lock=True)
+            if (rm.changed or rm.added) and not work.force:
+                raise _Refused()  # changed since the check: nothing removed
+            if save is not None:
+                save_removal(save, g, rm, work.tt)
+            delete_removal(conn, work.tt, rm)
+            forget_group(conn, g.source_id, rm.shared)
+            for hook in BEFORE_COMMIT:
+                hook(n)
+        g.status = "removed"
+        log.info("group %d removed: %s", g.source_id,
+                 ", ".join(f"{t} {c}" for t, c in g.rows.items()))
+    except _Refused:
+        g.status = "refused"
+        for line in g.problems()[:MAX_LISTED]:
+            log.error("group %d: %s", g.source_id, line)
+    except Exception as e:  # noqa: BLE001 - the group stays whole, and is named
+        g.status, g.error = "failed", f"{type(e).__name__}: {e}"
+        log.error("group %d: rollback failed, nothing of it removed: %s", g.source_id, g.error)
+
+
+def _summary(rep: RollbackReport) -> dict:
+    return {"groups": {str(g.source_id): g.status for g in rep.groups},
+            "rows_removed": sum(sum(g.rows.values()) for g in rep.groups
+                                if g.status == "removed"),
+            "save": rep.save, "seconds": round(rep.seconds, 3)}
+
+
+# -- the JSON file of what --force removes ------------------------------------------------------
+
+
+def _default_save(settings: Settings) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(settings.report_dir) / f"rollback-saved-{stamp}.json"
+
+
+def jsonable(v: Any) -> Any:
+    """A column value as JSON: dates and times ISO 8601, bytes base64, numbers as numbers."""
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, (dt.datetime, dt.date, dt.time)):
+        return v.isoformat()
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(v)).decode("ascii")
+    if hasattr(v, "as_integer_ratio"):  # Decimal
+        return float(v)
+    return str(v)
+
+
+def save_removal(path: str | Path, g: GroupRollback, rm: Removal, tt: TargetTables) -> None:
+    """Write (or add to) the JSON file: this group's rows, every column, before they go. The
+    groups the file already holds (a rollback killed and run again with the same file) stay."""
+    p = Path(path)
+    data: dict[str, Any] = {"format": SAVE_FORMAT, "groups": []}
+    if p.exists():
+        try:
+            old = json.loads(p.read_text(encoding="utf-8"))
+        except ValueError:
+            old = {}
+        if old.get("format") == SAVE_FORMAT:
+            data["groups"] = [x for x in old.get("groups", [])
+                              if x.get("source_group_id") != g.source_id]
+    tables = {}
+    for t, rows in sorted(rm.rows.items()):
+        cols = tt.columns(t)
+        tables[t] = [{c: jsonable(v) for c, v in zip(cols, vals)}
+                     for _k, vals in sorted(rows.items(), key=lambda kv: repr(kv[0]))]
+    data["groups"].append({
+        "source_group_id": g.source_id, "target_group_id": g.target_id, "name": g.name,
+        "written_at": dt.datetime.now().replace(microsecond=0).isoformat(),
+        "changed": g.changed, "added": g.added,
+        "shared": {t: sorted(ids) for t, ids in rm.shared.items()}, "tables": tables})
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(p)
