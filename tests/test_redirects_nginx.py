@@ -8,12 +8,7 @@ asks it every sampled URL with redirects disabled.
 from __future__ import annotations
 
 import datetime as dt
-import http.client
-import os
 import re
-import shutil
-import socket
-import subprocess
 import time
 from pathlib import Path
 
@@ -21,91 +16,13 @@ import pytest
 
 from bascule.redirects.common import EmitOptions
 from bascule.redirects.mapping import DictMapping
-from bascule.redirects.nginx import HTTP_CONF, SERVER_CONF, emit_nginx
+from bascule.redirects.nginx import emit_nginx
 from bascule.redirects.routes import ACTIVE_ROUTES
 
+from nginxd import Nginx, nginx_test, write_nginx_conf
 from samples import (  # noqa: F401
     CODES, NEW, NEW_ID, OLD, OLD_ID, PASS, SHOP_ID, UTC, free_port, sample_mapping, sample_urls,
 )
-
-def nginx_bin() -> str:
-    b = shutil.which("nginx") or "/usr/sbin/nginx"
-    assert os.path.exists(b), "nginx is missing: run scripts/ensure-nginx.sh"
-    return b
-
-
-def write_nginx_conf(root: Path, conf_dir: Path, port: int) -> Path:
-    for d in ("logs", "tmp"):
-        (root / d).mkdir(parents=True, exist_ok=True)
-    conf = root / "nginx.conf"
-    conf.write_text(f"""
-daemon off;
-master_process off;
-worker_processes 1;
-pid {root}/logs/nginx.pid;
-error_log {root}/logs/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log {root}/logs/access.log;
-    client_body_temp_path {root}/tmp/body;
-    proxy_temp_path {root}/tmp/proxy;
-    fastcgi_temp_path {root}/tmp/fastcgi;
-    uwsgi_temp_path {root}/tmp/uwsgi;
-    scgi_temp_path {root}/tmp/scgi;
-    default_type application/octet-stream;
-    include {conf_dir}/{HTTP_CONF};
-    server {{
-        listen 127.0.0.1:{port};
-        server_name {OLD};
-        include {conf_dir}/{SERVER_CONF};
-        location / {{ return 404 "passthrough\\n"; }}
-    }}
-}}
-""")
-    return conf
-
-
-def nginx_test(root: Path, conf: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([nginx_bin(), "-t", "-p", str(root), "-e", str(root / "logs/error.log"),
-                           "-c", str(conf)], capture_output=True, text=True, timeout=600)
-
-
-class Nginx:
-    def __init__(self, root: Path, conf: Path, port: int, start_timeout: float = 30.0):
-        self.port = port
-        self.proc = subprocess.Popen([nginx_bin(), "-p", str(root), "-e", str(root / "logs/error.log"),
-                                      "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.root = root
-        deadline = time.monotonic() + start_timeout
-        while time.monotonic() < deadline:  # poll the port until nginx listens (bounded)
-            if self.proc.poll() is not None:
-                raise AssertionError(f"nginx exited: {self.proc.stderr.read().decode()}"
-                                     f"{(root / 'logs/error.log').read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.005)
-        else:
-            raise AssertionError("nginx did not listen")
-
-    def get(self, url: str) -> tuple[int, dict, str]:
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        c.request("GET", url, headers={"Host": OLD})
-        r = c.getresponse()
-        body = r.read().decode("utf-8", "replace")
-        h = {k.lower(): v for k, v in r.getheaders()}
-        c.close()
-        return r.status, h, body
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            self.proc.kill()
-            self.proc.wait()
-
 
 def serve(tmp_path: Path, mapping, **kw):
     conf_dir = tmp_path / "out"

@@ -1,7 +1,9 @@
 """`bascule demo`: the whole story on an embedded SQLite pair, no server needed.
 
-1. generate a small, realistic Cagette database (SQLite file, with the defects real dumps have);
-2. create an empty Camap database (SQLite file);
+1. generate a small, realistic Cagette database (SQLite file, with the defects real dumps have),
+   or with ``--from camap`` a Camap one (an instance-to-instance move);
+2. create an empty Camap database (SQLite file), or for a Camap source a current Camap that
+   already hosts groups and some of the same people;
 3. describe the source, plan, migrate, verify; then show the redirects and the producer notice;
 4. print what happened and where every file is.
 """
@@ -23,27 +25,42 @@ from bascule.report import print_description, print_run, print_verify, write_rep
 out = Console(stderr=True)
 
 
-def run_demo(workdir: Path, *, scale: float, seed: int, shape: str, camap: str) -> int:
+def run_demo(workdir: Path, *, scale: float, seed: int, shape: str, camap: str,
+             source_kind: str = "cagette") -> int:
     workdir.mkdir(parents=True, exist_ok=True)
-    src_file, tgt_file = workdir / "cagette.sqlite", workdir / "camap.sqlite"
-    for f in (src_file, tgt_file):
+    name = "cagette" if source_kind == "cagette" else "camap-source"
+    src_file, tgt_file = workdir / f"{name}.sqlite", workdir / "camap.sqlite"
+    for f in (workdir / "cagette.sqlite", workdir / "camap-source.sqlite", tgt_file):
         if f.exists():
             f.unlink()
     reports = workdir / "reports"
     settings = api.settings(source_url=f"sqlite:///{src_file}",
                             target_url=f"sqlite:///{tgt_file}", report_dir=str(reports))
+    label = "Cagette" if source_kind == "cagette" else "Camap"
 
-    out.rule("1. a Cagette database")
-    stats = generate(settings.source_url, shape=shape, scale=scale, seed=seed, dirty=True,
-                     progress=False)
-    out.print(f"generated a Cagette {shape} database in [bold]{src_file}[/] "
-              f"(seed {seed}, scale {scale}, {sum(stats.counts.values()):,} rows, with the "
-              "defects of real dumps)")
+    out.rule(f"1. a {label} database")
+    if source_kind == "cagette":
+        stats = generate(settings.source_url, shape=shape, scale=scale, seed=seed, dirty=True,
+                         progress=False)
+        what = "with the defects of real dumps"
+    else:
+        stats = generate(settings.source_url, kind="camap", shape=shape, scale=scale, seed=seed,
+                         shared_users=0.3, progress=False)
+        what = "every group moves: Camap has no shop mode"
+    out.print(f"generated a {label} {shape} database in [bold]{src_file}[/] "
+              f"(seed {seed}, scale {scale}, {sum(stats.counts.values()):,} rows, {what})")
     print_description(api.describe(settings).as_dict(), out)
 
-    out.rule("2. an empty Camap database")
-    api.create_schema(settings, camap)
-    out.print(f"created an empty Camap ({camap}) schema in [bold]{tgt_file}[/]")
+    if source_kind == "cagette":
+        out.rule("2. an empty Camap database")
+        api.create_schema(settings, camap)
+        out.print(f"created an empty Camap ({camap}) schema in [bold]{tgt_file}[/]")
+    else:
+        out.rule("2. a Camap that already hosts groups")
+        generate(settings.target_url, kind="camap", shape=camap, scale=scale, seed=seed + 1,
+                 shared_users=0.3, progress=False)
+        out.print(f"generated a Camap ({camap}) in [bold]{tgt_file}[/] with its own groups; "
+                  "some of its users are people of the source too (matched by e-mail)")
 
     ok = True
     for step, kind in (("3. bascule plan (dry run)", "plan"), ("4. bascule migrate", "migrate"),
@@ -56,10 +73,10 @@ def run_demo(workdir: Path, *, scale: float, seed: int, shape: str, camap: str) 
                       md_file=str(reports / f"{kind}.md"))
         ok = ok and rep.ok
 
-    extra = _after_the_move(settings, workdir)
+    extra = _after_the_move(settings, workdir, producers=source_kind == "cagette")
 
     out.rule("where things are")
-    out.print(f"source (Cagette):  {src_file}")
+    out.print(f"source ({label}):{' ' * (9 - len(label))}{src_file}")
     out.print(f"target (Camap):    {tgt_file}")
     out.print(f"reports:           {reports} (plan, migrate, verify: .json and .md)")
     for line in extra:
@@ -68,7 +85,7 @@ def run_demo(workdir: Path, *, scale: float, seed: int, shape: str, camap: str) 
     return 0 if ok else 1
 
 
-def _after_the_move(settings: Settings, workdir: Path) -> list[str]:
+def _after_the_move(settings: Settings, workdir: Path, producers: bool = True) -> list[str]:
     """Redirects (nginx) and the producer notice, from the id mapping the migration wrote."""
     out.rule("6. bascule redirects --emit nginx")
     rdir = workdir / "redirects"
@@ -78,14 +95,16 @@ def _after_the_move(settings: Settings, workdir: Path) -> list[str]:
     out.print(f"{len(files)} nginx files in {rdir} (one id map per entity kind, one pattern "
               f"per route; the redirects stop at {settings.redirect_end.isoformat()})")
     out.print(csv_info)
+    lines = [f"nginx redirects:   {rdir} (and bascule-redirects.csv: every old URL)"]
+    if not producers:
+        return lines  # a Camap source has no producer space
 
     out.rule("7. bascule producers")
     ps = api.producers(settings)
     out.print(to_table(ps))
     notice = workdir / "producers.md"
     notice.write_text(to_markdown(ps, new_host=settings.new_host), encoding="utf-8")
-    return [f"nginx redirects:   {rdir} (and bascule-redirects.csv: every old URL)",
-            f"producer notice:   {notice}"]
+    return lines + [f"producer notice:   {notice}"]
 
 
 @click.command("demo")
@@ -95,15 +114,29 @@ def _after_the_move(settings: Settings, workdir: Path) -> list[str]:
 @click.option("--scale", type=float, default=0.004, show_default=True,
               help="Size of the generated Cagette (1.0 = Cagette-sized).")
 @click.option("--seed", type=int, default=1, show_default=True, help="Generator seed.")
-@click.option("--shape", type=click.Choice(["2021", "2023"]), default="2023", show_default=True,
-              help="Cagette shape of the generated source.")
+@click.option("--from", "source_kind", type=click.Choice(["cagette", "camap"]), default="cagette",
+              show_default=True,
+              help="What the generated source is: a Cagette (the March 2023 move) or a Camap "
+              "(an instance-to-instance move, into a Camap that already hosts groups).")
+@click.option("--shape", type=click.Choice(["2021", "2023", "head"]), default="2023",
+              show_default=True,
+              help="Shape of the generated source: 2021 or 2023 for a Cagette, 2023 or head for "
+              "a Camap.")
 @click.option("--camap", type=click.Choice(["2023", "head"]), default="head", show_default=True,
               help="Camap shape of the target.")
-def demo_cmd(workdir: Path, scale: float, seed: int, shape: str, camap: str):
-    """The whole story on an embedded SQLite pair, with no server: generate a Cagette, plan,
+def demo_cmd(workdir: Path, scale: float, seed: int, source_kind: str, shape: str, camap: str):
+    """The whole story on an embedded SQLite pair, with no server: generate a source, plan,
     migrate, verify, and show where everything is."""
-    if workdir.exists() and any(workdir.iterdir()) and not (workdir / "cagette.sqlite").exists():
+    if (source_kind, shape) in (("cagette", "head"), ("camap", "2021")):
+        raise click.UsageError(f"--shape {shape}: a {source_kind.capitalize()} database has no "
+                               "such shape")
+    if source_kind == "camap" and shape == "head" and camap != "head":
+        raise click.UsageError("a current Camap source (--shape head) moves only into a current "
+                               "Camap (--camap head)")
+    if workdir.exists() and any(workdir.iterdir()) and not any(
+            (workdir / f).exists() for f in ("cagette.sqlite", "camap-source.sqlite")):
         raise click.UsageError(f"{workdir} is not empty and is not a bascule demo folder")
     if (workdir / "reports").exists():
         shutil.rmtree(workdir / "reports")
-    raise SystemExit(run_demo(workdir, scale=scale, seed=seed, shape=shape, camap=camap))
+    raise SystemExit(run_demo(workdir, scale=scale, seed=seed, shape=shape, camap=camap,
+                              source_kind=source_kind))

@@ -122,7 +122,7 @@ def source_shape(cols: dict[str, set[str]], kind: str = "auto") -> tuple[str, li
         found, why = detect_kind(cols, kind)
         if found == CAMAP:
             shape, more = detect_camap_shape(cols)
-            return f"camap-{shape}", why + more
+            return f"camap-{shape}", list(dict.fromkeys(why + more))
     except ShapeError as e:
         raise SourceError(str(e)) from None
     shape, more = detect_shape(cols)

@@ -53,7 +53,8 @@ def previous_run(conn: Connection) -> dict | None:
         return None
     return {"id": row["id"], "started_at": str(row["started_at"]),
             "ended_at": str(row["ended_at"]) if row["ended_at"] else None,
-            "status": row["status"], "fingerprint": row["fingerprint"]}
+            "status": row["status"], "fingerprint": row["fingerprint"],
+            "source_shape": row["source_shape"]}
 
 
 def groups_done(conn: Connection) -> dict[int, dict]:

@@ -141,6 +141,10 @@ def rollback(settings: Settings, *, groups: Sequence[int] = (), run_id: int | No
     target = target or make_engine(require(settings.target_url, "target_url"))
     try:
         tinfo = inspect_target(target, migration)
+        if tinfo.shape == "head" and migration.for_source("camap-head") is not migration:
+            # a current Camap target may hold what a current Camap source moved (one table more)
+            migration = migration.for_source("camap-head")
+            tinfo = inspect_target(target, migration)
     except TargetError as e:
         raise MigrationError(f"target: {e}") from None
     if not tinfo.has_bookkeeping:
