@@ -1,5 +1,6 @@
-"""A real nginx (Debian package, see scripts/ensure-nginx.sh) serving an emitted config on a free
-loopback port, for the tests that check redirects end to end."""
+"""Real web servers for the tests that check redirects end to end: a real nginx (Debian package,
+see scripts/ensure-nginx.sh) serving an emitted config on a free loopback port, and the two
+things every server test needs (wait until a server listens, ask it a URL)."""
 
 from __future__ import annotations
 
@@ -57,33 +58,44 @@ def nginx_test(root: Path, conf: Path) -> subprocess.CompletedProcess:
                            "-c", str(conf)], capture_output=True, text=True, timeout=600)
 
 
+def wait_port(port: int, proc: subprocess.Popen, log: Path | None = None,
+              timeout: float = 30.0) -> None:
+    """Until ``proc`` listens on ``port`` (bounded); its stderr and ``log`` if it exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:  # poll the port until the server listens (bounded)
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited {proc.returncode}: "
+                                 f"{proc.stderr.read().decode() if proc.stderr else ''}"
+                                 f"{log.read_text() if log and log.exists() else ''}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.005)
+    raise AssertionError("server did not listen")
+
+
+def get(port: int, url: str) -> tuple[int, dict, str]:
+    """GET ``url`` with the old host's Host header: (status, headers lower-cased, body)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", url, headers={"Host": OLD})
+    r = c.getresponse()
+    body = r.read().decode("utf-8", "replace")
+    h = {k.lower(): v for k, v in r.getheaders()}
+    c.close()
+    return r.status, h, body
+
+
 class Nginx:
     def __init__(self, root: Path, conf: Path, port: int, start_timeout: float = 30.0):
         self.port = port
         self.proc = subprocess.Popen([nginx_bin(), "-p", str(root), "-e", str(root / "logs/error.log"),
                                       "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.root = root
-        deadline = time.monotonic() + start_timeout
-        while time.monotonic() < deadline:  # poll the port until nginx listens (bounded)
-            if self.proc.poll() is not None:
-                raise AssertionError(f"nginx exited: {self.proc.stderr.read().decode()}"
-                                     f"{(root / 'logs/error.log').read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.005)
-        else:
-            raise AssertionError("nginx did not listen")
+        wait_port(port, self.proc, root / "logs/error.log", start_timeout)
 
     def get(self, url: str) -> tuple[int, dict, str]:
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        c.request("GET", url, headers={"Host": OLD})
-        r = c.getresponse()
-        body = r.read().decode("utf-8", "replace")
-        h = {k.lower(): v for k, v in r.getheaders()}
-        c.close()
-        return r.status, h, body
+        return get(self.port, url)
 
     def stop(self):
         self.proc.terminate()

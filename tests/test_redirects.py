@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import http.client
 import io
 import json
 import re
-import socket
 import subprocess
-import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -26,6 +23,7 @@ from bascule.load import idmap as packed
 from bascule.redirects.mapping import DbMapping, DictMapping, idmap_metadata
 from bascule.redirects.routes import ACTIVE_ROUTES, ROUTES
 
+from nginxd import get, wait_port
 from samples import NEW, NEW_ID, OLD, OLD_ID, SHOP_ID, free_port, sample_mapping, sample_urls  # noqa: F401
 
 UTC = ZoneInfo("UTC")
@@ -190,30 +188,6 @@ def test_listing_streams():
 
 # --- real servers ----------------------------------------------------------------------------------
 
-def _wait_port(port: int, proc: subprocess.Popen, log: Path | None = None):
-    for _ in range(3000):  # bounded retries
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited {proc.returncode}: "
-                                 f"{proc.stderr.read().decode() if proc.stderr else ''}"
-                                 f"{log.read_text() if log and log.exists() else ''}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.005)
-    raise AssertionError("server did not listen")
-
-
-def _get(port: int, url: str):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    c.request("GET", url, headers={"Host": OLD})
-    r = c.getresponse()
-    body = r.read().decode("utf-8", "replace")
-    h = {k.lower(): v for k, v in r.getheaders()}
-    c.close()
-    return r.status, h, body
-
-
 def _stop(proc: subprocess.Popen):
     proc.terminate()
     try:
@@ -226,7 +200,7 @@ def _stop(proc: subprocess.Popen):
 def _check_served(port: int, live: bool, max_age: int = 86400):
     sample = list(sample_urls())
     for r, old, new in sample[::3] + sample[-3:]:
-        st, h, body = _get(port, old)
+        st, h, body = get(port, old)
         if live:
             assert (st, h.get("location")) == (301, f"https://{NEW}{new}"), (r.name, old, st)
             age = int(re.fullmatch(r"max-age=(\d+)", h["cache-control"]).group(1))
@@ -235,12 +209,12 @@ def _check_served(port: int, live: bool, max_age: int = 86400):
             assert st == 410 and NEW in body, (r.name, old, st)
     for u in (f"/group/{SHOP_ID}", "/home", f"/contractAdmin/orders/{SHOP_ID}?d={OLD_ID['D']}",
               f"/member/view/{OLD_ID['U']}", "/user/choose?show=1"):
-        st, h, _ = _get(port, u)
+        st, h, _ = get(port, u)
         assert st == 404 and "location" not in h, u
     if live:
-        st, h, _ = _get(port, f"/user/choose?show=1&group={OLD_ID['G']}")
+        st, h, _ = get(port, f"/user/choose?show=1&group={OLD_ID['G']}")
         assert h["location"] == f"https://{NEW}/user/choose?group={NEW_ID['G']}"
-        st, h, _ = _get(port, f"/contractAdmin/orders/{OLD_ID['C']}?x=1&d={OLD_ID['D']}")
+        st, h, _ = get(port, f"/contractAdmin/orders/{OLD_ID['C']}?x=1&d={OLD_ID['D']}")
         assert h["location"] == f"https://{NEW}/contractAdmin/orders/{NEW_ID['C']}?d={NEW_ID['D']}"
 
 
@@ -291,7 +265,7 @@ def test_apache(tmp_path, live):
     assert t.returncode == 0, t.stderr
     p = subprocess.Popen(["apache2", "-X", "-f", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        _wait_port(port, p, tmp_path / "apache/error.log")
+        wait_port(port, p, tmp_path / "apache/error.log")
         _check_served(port, live)
     finally:
         _stop(p)
@@ -329,7 +303,7 @@ frontend old
     assert t.returncode == 0, t.stdout + t.stderr
     p = subprocess.Popen(["haproxy", "-db", "-f", str(cfg)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        _wait_port(port, p)
+        wait_port(port, p)
         _check_served(port, live)
     finally:
         _stop(p)
@@ -357,7 +331,7 @@ def test_caddy(tmp_path, live):
     p = subprocess.Popen(["caddy", "run", "--config", str(cf), "--adapter", "caddyfile"],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     try:
-        _wait_port(port, p)
+        wait_port(port, p)
         _check_served(port, live)
     finally:
         _stop(p)

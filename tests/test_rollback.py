@@ -36,17 +36,23 @@ def _state(tgt: str) -> tuple[dict, list]:
     return sums, sorted(idmap_entries(tgt))
 
 
-def _moved(db_factory, kind: str, tmp_path, seed: int = 3):
-    """A source, a target holding every AMAP group but the last (run 1), its state, then the
-    last group moved too (run 2): (src, tgt, settings of run 1's groups, last group, state)."""
+def _moved_last(db_factory, kind: str, tmp_path, seed: int, last: int):
+    """A source, a target holding every AMAP group but the ``last`` ones (run 1), its state,
+    then those moved too (run 2): (src, tgt, settings of run 1's groups, last groups, state)."""
     src = make_source(db_factory("mysql"), seed=seed, scale=SCALE)
     tgt = make_target(db_factory(kind), "head")
     amap = sorted(amap_and_shop(src)[0])
-    first = settings_for(src, tgt, tmp_path, groups=amap[:-1])
+    first = settings_for(src, tgt, tmp_path, groups=amap[:-last])
     assert api.migrate(first).ok
     before = _state(tgt)
-    assert api.migrate(settings_for(src, tgt, tmp_path, groups=amap[-1:])).ok
-    return src, tgt, first, amap[-1], before
+    assert api.migrate(settings_for(src, tgt, tmp_path, groups=amap[-last:])).ok
+    return src, tgt, first, amap[-last:], before
+
+
+def _moved(db_factory, kind: str, tmp_path, seed: int = 3):
+    """``_moved_last`` of one group: (src, tgt, settings of run 1, the last group, state)."""
+    src, tgt, first, last, before = _moved_last(db_factory, kind, tmp_path, seed, 1)
+    return src, tgt, first, last[0], before
 
 
 def _target_group(tgt: str, g: int) -> int:
@@ -134,13 +140,7 @@ def test_changed_and_added_rows_are_refused_then_forced(db_factory, tmp_path, ki
 
 @pytest.mark.parametrize("kind", ["mysql", "postgresql"])
 def test_killed_rollback_finishes_when_run_again(db_factory, tmp_path, kind):
-    src = make_source(db_factory("mysql"), seed=4, scale=SCALE)
-    tgt = make_target(db_factory(kind), "head")
-    amap = sorted(amap_and_shop(src)[0])
-    first = settings_for(src, tgt, tmp_path, groups=amap[:-2])
-    assert api.migrate(first).ok
-    before = _state(tgt)
-    assert api.migrate(settings_for(src, tgt, tmp_path, groups=amap[-2:])).ok
+    _src, tgt, first, amap, before = _moved_last(db_factory, kind, tmp_path, 4, 2)
     extra = ["--group", str(amap[-2]), "--group", str(amap[-1])]
     assert rollback_and_kill(tgt, tmp_path, 2, extra)
     # the first group is gone, the second whole

@@ -25,17 +25,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import inspect
-
 from bascule.config import Settings, load_settings
 from bascule.dbutil import make_engine
 from bascule.errors import MigrationError, require
 from bascule.extract.describe import SourceDescription, describe_source
 from bascule.extract.source import SourceError
-from bascule.load.bookkeeping import RUN
-from bascule.load.runlog import previous_run
 from bascule.load.target import TargetError, create_camap_schema
-from bascule.model.tables import CAMAP_SHAPES, MIGRATION, Migration
+from bascule.model.tables import MIGRATION, Migration
 from bascule.producers.notice import Producer, find_producers
 from bascule.redirects import EmitOptions, emit
 from bascule.redirects.camap_routes import CAMAP_ACTIVE_ROUTES
@@ -122,21 +118,12 @@ def redirects(s: Settings, fmt: str, opts: EmitOptions, *, out_dir: Path | None 
     eng = make_engine(require(s.target_url, "target_url",
                             " (the id mapping lives in the target database)"))
     try:
-        if opts.routes == ACTIVE_ROUTES and _moved_from_camap(eng):
+        mapping = DbMapping(eng)
+        if opts.routes == ACTIVE_ROUTES and mapping.from_camap():
             opts = replace(opts, routes=list(CAMAP_ACTIVE_ROUTES))  # Camap's URLs, not Cagette's
-        return emit(fmt, DbMapping(eng), opts, out_dir=out_dir, stream=stream)
+        return emit(fmt, mapping, opts, out_dir=out_dir, stream=stream)
     finally:
         eng.dispose()
-
-
-def _moved_from_camap(engine) -> bool:
-    """Whether the last migrate run into this target read a Camap source (then the old URLs
-    are Camap's own routes)."""
-    if not inspect(engine).has_table(RUN):
-        return False
-    with engine.connect() as conn:
-        last = previous_run(conn)
-    return bool(last and (last.get("source_shape") or "") in CAMAP_SHAPES)
 
 
 def redirects_left(opts: EmitOptions) -> dt.timedelta:

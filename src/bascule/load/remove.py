@@ -39,7 +39,7 @@ from bascule.load.bookkeeping import GROUP, IDBLOCK, IDMAP, bookkeeping_metadata
 from bascule.load.dialects import dialect_for
 from bascule.load.idmap import load_group_entries
 from bascule.model.tables import Migration
-from bascule.plan.hashing import row_hash, text_hash
+from bascule.plan.hashing import written_hash
 from bascule.transform.rows import ids_in_text
 
 Key = tuple
@@ -193,9 +193,8 @@ def lock_rows(conn: Connection, tt: TargetTables, table: str, keys: Iterable[Key
 def changed_rows(tt: TargetTables, table: str, rows: dict[Key, tuple],
                  stored: dict[Key, int | None], hash_columns: tuple[str, ...],
                  encoders: Encoders) -> list[Key]:
-    """The rows whose values no longer hash to what bascule wrote (the hash of the text the
-    writer sent, ``plan.build``: ``text_hash`` of the encoded row, ``row_hash`` when the writer
-    does not encode ahead)."""
+    """The rows whose values no longer hash to what bascule wrote (``written_hash``, as the
+    planner stored it)."""
     cols = tt.columns(table)
     idx = [cols.index(c) for c in hash_columns]
     encode = encoders(table, hash_columns)
@@ -204,15 +203,7 @@ def changed_rows(tt: TargetTables, table: str, rows: dict[Key, tuple],
         want = stored.get(key)
         if want is None:
             continue
-        v = tuple(vals[i] for i in idx)
-        h = None
-        if encode is not None:
-            try:
-                h = text_hash(encode(v))
-            except Exception:  # noqa: BLE001 - as the planner: it hashed the values then
-                h = None
-        if h is None:
-            h = row_hash(v)
+        h, _enc = written_hash(tuple(vals[i] for i in idx), encode)
         if h != want:
             out.append(key)
     return sorted(out)

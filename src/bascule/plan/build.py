@@ -38,7 +38,7 @@ from bascule.plan.changeset import (
     TableChanges,
     TableCounts,
 )
-from bascule.plan.hashing import key_hash, row_hash, text_hash
+from bascule.plan.hashing import key_hash, written_hash
 from bascule.plan.ids import Allocator, RunState, StateDelta, new_id
 from bascule.plan.unit import Unit
 from bascule.transform.context import TransformContext
@@ -244,18 +244,6 @@ def _values(out: dict, getcols, cols: tuple[str, ...]) -> tuple:
         return tuple(out.get(c) for c in cols)
 
 
-def _hash(vals: tuple, encode) -> tuple[int, Any]:
-    """(hash, encoded row): the hash of the row as the writer sends it when it can be encoded
-    (else the writer encodes it and names the column at fault)."""
-    if encode is not None:
-        try:
-            enc = encode(vals)
-        except Exception:  # noqa: BLE001 - the writer encodes it again and names the column
-            return row_hash(vals), None
-        return text_hash(enc), enc
-    return row_hash(vals), None
-
-
 def _classify(cs: ChangeSet, changes: TableChanges, counts: TableCounts, prev: Entry | None,
               entry: IdMapEntry, vals: tuple, enc: Any) -> None:
     """Insert (no previous entry), update (another hash) or unchanged."""
@@ -313,13 +301,7 @@ def _id_rows(b: _Build, ctx: TransformContext, t: str, src: list[dict], changes:
         if capture:
             _expect(cs, t, prev, (out["id"],), old, vals)
             continue
-        enc = None
-        if encode is not None:
-            try:
-                enc = encode(vals)
-            except Exception:  # noqa: BLE001 - the writer encodes it again and names the column
-                enc = None
-        h = row_hash(vals) if enc is None else text_hash(enc)
+        h, enc = written_hash(vals, encode)
         if prev is None:
             ins.append(vals)
             ins_enc.append(enc)
@@ -369,7 +351,7 @@ def _composite_rows(b: _Build, ctx: TransformContext, t: str, src: list[dict],
         if capture:
             _expect(cs, t, prev, tk, src_key, vals)
             continue
-        h, enc = _hash(vals, encode)
+        h, enc = written_hash(vals, encode)
         entry = IdMapEntry(t, old, 0, gid, h, ",".join(str(x) for x in tk))
         _classify(cs, changes, counts, prev, entry, vals, enc)
 
@@ -405,7 +387,7 @@ def _shared_rows(b: _Build, ctx: TransformContext, t: str, src: list[dict],
         vals = _values(out, getcols, changes.columns)
         nid = out["id"]
         prev = m
-        h, enc = (0, None) if capture else _hash(vals, encode)
+        h, enc = (0, None) if capture else written_hash(vals, encode)
         new[old] = (nid, h, None)
         if capture:
             _expect(cs, t, prev, (nid,), old, vals)

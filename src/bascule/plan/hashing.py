@@ -35,3 +35,17 @@ def text_hash(encoded: str | bytes) -> int:
     (dates and floats format slowly). Only compared with hashes of the same target."""
     b = encoded if isinstance(encoded, bytes) else encoded.encode("utf-8", "surrogatepass")
     return _unpack_q(_blake2b(b, digest_size=8).digest())[0]
+
+
+def written_hash(values: Sequence[Any], encode) -> tuple[int, Any]:
+    """(hash, encoded row) of a row as the writer sends it: ``text_hash`` of ``encode(values)``
+    when it can be encoded, else ``row_hash`` of the values (the writer then encodes it again and
+    names the column at fault). What the id map stores, and what a rollback recomputes from the
+    target's rows."""
+    if encode is not None:
+        try:
+            enc = encode(values)
+        except Exception:  # noqa: BLE001 - the writer encodes it again and names the column
+            return row_hash(values), None
+        return text_hash(enc), enc
+    return row_hash(values), None

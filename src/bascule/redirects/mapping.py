@@ -22,9 +22,10 @@ from collections.abc import Iterator, Mapping
 from sqlalchemy import MetaData, and_, func, inspect, or_, select
 from sqlalchemy.engine import Engine
 
-from bascule.load.bookkeeping import IDBLOCK, IDMAP, bookkeeping_metadata
+from bascule.load.bookkeeping import IDBLOCK, IDMAP, RUN, bookkeeping_metadata
 from bascule.load.idmap import done_groups, moved_entries
-from bascule.model.tables import MIGRATION
+from bascule.load.runlog import previous_run
+from bascule.model.tables import CAMAP_SHAPES, MIGRATION
 
 # The kinds are the source table names (as bascule_idmap.table_name stores them).
 SHARED_KINDS = frozenset(MIGRATION.shared)
@@ -53,6 +54,10 @@ class IdMapping(ABC):
     @abstractmethod
     def count(self, kind: str) -> int:
         """How many rows of that kind moved."""
+
+    def from_camap(self) -> bool:
+        """Whether the ids are those of a Camap source (the old URLs are then Camap's routes)."""
+        return False
 
 
 class DictMapping(IdMapping):
@@ -164,6 +169,14 @@ class DbMapping(IdMapping):
                 n += int(c.execute(select(func.coalesce(func.sum(b.c.n), 0)).where(
                     b.c.table_name == kind, b.c.group_id.in_(self._done()))).scalar() or 0)
         return n
+
+    def from_camap(self) -> bool:
+        """The last migrate run into the target read a Camap source."""
+        if not inspect(self.engine).has_table(RUN):
+            return False
+        with self.engine.connect() as c:
+            last = previous_run(c)
+        return bool(last and (last.get("source_shape") or "") in CAMAP_SHAPES)
 
     def group_of(self, kind: str, old_id: int) -> int | None:
         """The SOURCE group id that owns a moved row (None for shared rows or unknown ids)."""
