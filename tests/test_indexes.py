@@ -1,6 +1,6 @@
-"""secondary_indexes=after: on a PostgreSQL target, the secondary indexes of the empty tables are
-dropped before the data and built again after it; a run that dies leaves them recorded, and the
-next run puts them back first."""
+"""secondary_indexes=after: on a PostgreSQL or MariaDB target, the secondary indexes of the empty
+tables are dropped before the data and built again after it; a run that dies leaves them
+recorded, and the next run puts them back first."""
 
 from __future__ import annotations
 
@@ -26,12 +26,27 @@ REQUIRED_TARGET_TABLES = MIGRATION.order
 
 def index_defs(url) -> dict[str, str]:
     """Every index of the Camap tables (bascule's own left out): name -> definition."""
+    if url.startswith("mysql"):
+        defs: dict[str, list] = {}
+        for t, n, nu, typ, col, sub in rows(
+                url, "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, INDEX_TYPE, COLUMN_NAME, SUB_PART "
+                     "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND "
+                     "TABLE_NAME NOT LIKE 'bascule%' ORDER BY TABLE_NAME, INDEX_NAME, "
+                     "SEQ_IN_INDEX"):
+            key = n if n != "PRIMARY" else f"{t}_pkey"
+            defs.setdefault(key, [f"{'' if nu else 'UNIQUE '}{typ} ON {t} "])
+            defs[key].append(f"{col}({sub})" if sub else col)
+        return {n: d[0] + ",".join(d[1:]) for n, d in defs.items()}
     return {n: d for n, d in rows(url, "SELECT indexname, indexdef FROM pg_indexes WHERE "
                                        "schemaname = 'public' AND tablename NOT LIKE 'bascule%'")}
 
 
+def on_table(definition: str, table: str) -> bool:
+    return f'public."{table}" ' in definition or f" ON {table} " in definition
+
+
 def plain(name: str) -> str:
-    """An index name as pg_indexes gives it, from bascule's "Table.index" or a quoted name."""
+    """An index name as index_defs gives it, from bascule's "Table.index" or a quoted name."""
     return name.split(".", 1)[-1].strip('"')
 
 
@@ -39,19 +54,18 @@ def recorded(url) -> list[str]:
     return sorted(plain(r[0]) for r in rows(url, "SELECT index_name FROM bascule_index"))
 
 
-@pytest.fixture
-def pair(db_factory):
+@pytest.fixture(params=["postgresql", "mysql"])
+def pair(request, db_factory):
     src = make_source(db_factory("mysql"))
-    tgt = make_target(db_factory("postgresql"), "2023")
+    tgt = make_target(db_factory(request.param), "2023")
     return src, tgt
 
 
 def test_indexes_are_built_after_the_data(pair, tmp_path):
     src, tgt = pair
     before = index_defs(tgt)
-    written = tuple(f'public."{t}" ' for t in REQUIRED_TARGET_TABLES)  # the tables bascule fills
     secondary = {n for n, d in before.items() if "UNIQUE" not in d and not n.endswith("_pkey")
-                 and any(w in d for w in written)}
+                 and any(on_table(d, t) for t in REQUIRED_TARGET_TABLES)}
     assert len(secondary) > 20  # the Camap schema's indexes on foreign key columns and others
     rep = api.migrate(settings_for(src, tgt, tmp_path / "a"))
     assert rep.ok and rep.status == "done"
@@ -66,8 +80,9 @@ def test_indexes_are_built_after_the_data(pair, tmp_path):
     assert rep.ok and rep.indexes is None and index_defs(tgt) == before
 
 
-def test_only_empty_tables_lose_their_indexes(db_factory):
-    tgt = make_target(db_factory("postgresql"), "2023")
+@pytest.mark.parametrize("engine", ["postgresql", "mysql"])
+def test_only_empty_tables_lose_their_indexes(db_factory, engine):
+    tgt = make_target(db_factory(engine), "2023")
     before = index_defs(tgt)
     execute(tgt, 'INSERT INTO "File" (id, name, data, cdate) VALUES (1, \'a\', \'\\x00\', '
                  '\'2023-01-01\')')
@@ -75,7 +90,7 @@ def test_only_empty_tables_lose_their_indexes(db_factory):
     ensure_bookkeeping(eng)
     dropped = indexes.drop_for_empty_tables(eng, REQUIRED_TARGET_TABLES, run_id=7)
     after = index_defs(tgt)
-    file_ix = {n for n, d in before.items() if 'public."File" ' in d}
+    file_ix = {n for n, d in before.items() if on_table(d, "File")}
     assert file_ix and file_ix <= set(after)  # File holds a row: its indexes stay
     assert dropped and not any(d.startswith("File.") for d in dropped)
     assert recorded(tgt) == sorted(plain(d) for d in dropped)
@@ -84,6 +99,15 @@ def test_only_empty_tables_lose_their_indexes(db_factory):
     assert len(r.restored) == len(dropped) and r.failed == []
     assert index_defs(tgt) == before and recorded(tgt) == []
     eng.dispose()
+
+
+def test_mariadb_keeps_them_when_foreign_keys_are_checked_row_by_row(db_factory, tmp_path):
+    """InnoDB lets an index that backs a foreign key go only while its checks are off."""
+    src = make_source(db_factory("mysql"))
+    tgt = make_target(db_factory("mysql"), "2023")
+    before = index_defs(tgt)
+    rep = api.migrate(settings_for(src, tgt, tmp_path, fk_checks="load"))
+    assert rep.ok and rep.indexes is None and index_defs(tgt) == before
 
 
 def test_keep_leaves_the_indexes_alone(pair, tmp_path, monkeypatch):
@@ -101,12 +125,16 @@ def test_an_index_that_cannot_be_built_fails_the_run_and_stays_recorded(pair, tm
     before = index_defs(tgt)
     real = indexes.drop_for_empty_tables
 
-    def drop_and_spoil(engine, tables, run_id):
-        out = real(engine, tables, run_id)
+    def drop_and_spoil(engine, tables, run_id, defer_fks=True):
+        out = real(engine, tables, run_id, defer_fks)
         with engine.begin() as c:  # a definition the server refuses
-            c.execute(text("UPDATE bascule_index SET definition = 'CREATE INDEX \"Product_x\" "
-                           "ON \"Product\" (nosuchcolumn)' WHERE index_name = (SELECT "
-                           "MIN(index_name) FROM bascule_index WHERE table_name = 'Product')"))
+            first = min(r[0] for r in c.execute(text(
+                "SELECT index_name FROM bascule_index WHERE table_name = 'Product'")))
+            bad = ("ALTER TABLE `Product` ADD INDEX `Product_x` (nosuchcolumn)"
+                   if c.dialect.name in ("mysql", "mariadb") else
+                   'CREATE INDEX "Product_x" ON "Product" (nosuchcolumn)')
+            c.execute(text("UPDATE bascule_index SET definition = :d WHERE index_name = :n"),
+                      {"d": bad, "n": first})
         return out
 
     monkeypatch.setattr(indexes, "drop_for_empty_tables", drop_and_spoil)
@@ -125,9 +153,11 @@ def test_an_index_that_cannot_be_built_fails_the_run_and_stays_recorded(pair, tm
     assert rows(tgt, "SELECT COUNT(*) FROM bascule_run") == runs  # stopped before it began
 
 
-def test_a_killed_run_leaves_them_recorded_and_the_next_run_builds_them(db_factory, tmp_path):
+@pytest.mark.parametrize("engine", ["postgresql", "mysql"])
+def test_a_killed_run_leaves_them_recorded_and_the_next_run_builds_them(db_factory, tmp_path,
+                                                                       engine):
     src = make_source(db_factory("mysql"), seed=5)
-    tgt = make_target(db_factory("postgresql"), "2023")
+    tgt = make_target(db_factory(engine), "2023")
     before = index_defs(tgt)
     killed, _ = run_and_kill(src, tgt, tmp_path, "committed: groups", 1)
     assert killed

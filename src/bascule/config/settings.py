@@ -111,12 +111,13 @@ class Settings(BaseSettings):
     )
     secondary_indexes: Literal["after", "keep"] = Field(
         default="after",
-        description="after: on a PostgreSQL target, the secondary indexes (not unique, not a "
-        "key) of the Camap tables that are empty when the run starts are dropped and created "
-        "again once the data is in, as pgloader does; their definitions are kept in "
+        description="after: on a PostgreSQL or MariaDB target, the secondary indexes (not "
+        "unique, not a key) of the Camap tables that are empty when the run starts are dropped "
+        "and created again once the data is in, as pgloader does; their definitions are kept in "
         "bascule_index meanwhile, and a run that died puts them back when the next one starts. "
-        "Tables that hold rows keep theirs, and MariaDB targets are not touched. keep: indexes "
-        "stay and every row written updates them.",
+        "Tables that hold rows keep theirs; on MariaDB nothing is dropped with fk_checks=load "
+        "(InnoDB lets an index backing a foreign key go only while its checks are off). keep: "
+        "indexes stay and every row written updates them.",
     )
     fk_checks: Literal["after", "load"] = Field(
         default="after",

@@ -71,13 +71,14 @@ def prepare_bookkeeping(engine: Engine, settings: Settings) -> bool:
 
 
 def defer_indexes(engine: Engine, settings: Settings, migration: Migration, tinfo: TargetInfo,
-                  run_id: int) -> list[str]:
-    """secondary_indexes=after (PostgreSQL): drop the secondary indexes of the empty tables, to
-    build them after the data (load.indexes)."""
+                  run_id: int, defer_fks: bool) -> list[str]:
+    """secondary_indexes=after (PostgreSQL, MariaDB): drop the secondary indexes of the empty
+    tables, to build them after the data (load.indexes). ``defer_fks``: the units write without
+    row-by-row foreign-key checks."""
     if settings.secondary_indexes != "after" or not dialect_for(engine).defers_indexes:
         return []
     dropped = indexes.drop_for_empty_tables(
-        engine, [t for t in migration.order if t in tinfo.tables], run_id)
+        engine, [t for t in migration.order if t in tinfo.tables], run_id, defer_fks)
     if dropped:
         log.info("%d secondary indexes of %d empty tables dropped; they are built again "
                  "after the data", len(dropped), len({d.split(".")[0] for d in dropped}))
@@ -118,14 +119,18 @@ def complete_target(engine: Engine, tinfo: TargetInfo, migration: Migration,
     """After the units: the dropped indexes are built again while the foreign keys of the rows
     written (``written``: table → ids, None every row; None: every table) are checked in a
     thread (other connections; the checks join on the parents' keys, which were never
-    dropped), then the sequences are fixed."""
+    dropped), or after them where building waits for the checks' locks (MariaDB); then the
+    sequences are fixed."""
     done = Completed()
+    beside = dialect_for(engine).index_builds_beside_fk_check
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-fk-check") as ex:
         check = ex.submit(timed, check_foreign_keys, engine, written) \
-            if prepared.defer_fks else None
+            if prepared.defer_fks and beside else None
         if prepared.indexes_dropped:
             dropped, prepared.indexes_dropped = prepared.indexes_dropped, []
             done.indexes, done.seconds["indexes"] = timed(restore_indexes, engine, dropped)
+        if prepared.defer_fks and not beside:
+            check = ex.submit(timed, check_foreign_keys, engine, written)
         if check is not None:
             done.fk_check, done.seconds["fk_check"] = check.result()  # its error is raised here
     with engine.begin() as conn:

@@ -202,7 +202,7 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
         run.load = UnitLoad(migration, tinfo.tables, dialect_for(target), run_id,
                             defer_fks=defer_fks, prune=prune, rerun=held.rerun)
         run.prepared = Prepared(defer_fks, defer_indexes(target, settings, migration, tinfo,
-                                                         run_id))
+                                                         run_id, defer_fks))
     return run, changes, todo
 
 

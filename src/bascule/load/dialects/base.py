@@ -201,6 +201,11 @@ class Dialect:
     parallel_target: ClassVar[bool] = True
     #: secondary indexes of empty tables can be built after the load (load.indexes)
     defers_indexes: ClassVar[bool] = False
+    #: the indexes are built again while the foreign keys are checked on other connections
+    #: (False: one after the other, when building waits for the readers' locks)
+    index_builds_beside_fk_check: ClassVar[bool] = True
+    #: the indexes of one table are built in one statement (one pass over the table)
+    builds_indexes_per_table: ClassVar[bool] = False
     #: placeholder of the DBAPI driver
     placeholder: ClassVar[str] = "%s"
 
@@ -326,6 +331,32 @@ class Dialect:
                         vals[i] = p(vals[i])
             out[tuple(r[:n])] = tuple(vals)
         return out
+
+    # -- secondary indexes built after the load (load.indexes) ------------------------------
+
+    def secondary_indexes(self, conn: Connection, table: str, defer_fks: bool
+                          ) -> list[tuple[str, str]]:
+        """(name, definition) of the indexes of ``table`` that may be dropped before the load
+        and built after it: not unique, not a key. ``defer_fks``: the run writes without
+        row-by-row FK checks."""
+        return []
+
+    def drop_indexes(self, conn: Connection, table: str, names: Sequence[str]) -> None:
+        """Drop these indexes of ``table``."""
+        raise NotImplementedError
+
+    def missing_indexes(self, conn: Connection, table: str, names: Sequence[str]) -> list[str]:
+        """Those of ``names`` that ``table`` does not have."""
+        raise NotImplementedError
+
+    def create_indexes(self, conn: Connection, table: str, definitions: Sequence[str]) -> None:
+        """Create indexes of ``table`` from their recorded definitions (one statement when the
+        engine builds several in one pass over the table)."""
+        raise NotImplementedError
+
+    def table_bytes(self, conn: Connection, table: str) -> int:
+        """About how large ``table`` is (the largest are built first)."""
+        return 0
 
     # -- after the load --------------------------------------------------------------------
 

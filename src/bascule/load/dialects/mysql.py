@@ -218,10 +218,75 @@ class MySQLOps:
         return None
 
 
+_SECONDARY = """
+SELECT s.INDEX_NAME, s.COLUMN_NAME, s.SUB_PART, s.COLLATION
+FROM information_schema.STATISTICS s
+WHERE s.TABLE_SCHEMA = DATABASE() AND s.TABLE_NAME = :t AND s.NON_UNIQUE = 1
+  AND s.INDEX_TYPE = 'BTREE'
+  AND NOT EXISTS (SELECT 1 FROM information_schema.STATISTICS o
+                  WHERE o.TABLE_SCHEMA = s.TABLE_SCHEMA AND o.TABLE_NAME <> s.TABLE_NAME
+                    AND o.INDEX_NAME = s.INDEX_NAME)
+ORDER BY s.INDEX_NAME, s.SEQ_IN_INDEX
+"""
+
+
 class MySQL(Dialect):
     name = MYSQL
     ops = MySQLOps
     shared_snapshots = True
+    defers_indexes = True
+    # ALTER TABLE waits for the metadata locks that the FK check's transaction holds on the
+    # tables it read: build first, then check
+    index_builds_beside_fk_check = False
+    builds_indexes_per_table = True
+
+    def secondary_indexes(self, conn: Connection, table: str, defer_fks: bool
+                          ) -> list[tuple[str, str]]:
+        """Not unique, B-tree, of a name no other table uses (bascule_index is keyed by name).
+        Most back a foreign key: InnoDB lets them go only while its foreign-key checks are off,
+        so none is dropped unless the run writes without them (``defer_fks``). The definition is
+        the ``ALTER TABLE ... ADD INDEX`` that makes the index again."""
+        if not defer_fks:
+            return []
+        parts: dict[str, list[str]] = {}
+        for name, col, sub, coll in conn.execute(text(_SECONDARY), {"t": table}):
+            parts.setdefault(name, []).append(
+                quote(conn, col) + (f"({int(sub)})" if sub else "")
+                + (" DESC" if coll == "D" else ""))
+        head = f"ALTER TABLE {quote(conn, table)} ADD "
+        return [(n, f"{head}INDEX {quote(conn, n)} ({', '.join(cols)})")
+                for n, cols in parts.items()]
+
+    def drop_indexes(self, conn: Connection, table: str, names: Sequence[str]) -> None:
+        """One ALTER TABLE (metadata only in InnoDB), with the foreign-key checks off for it."""
+        conn.exec_driver_sql("SET SESSION foreign_key_checks = 0")
+        try:
+            conn.exec_driver_sql(f"ALTER TABLE {quote(conn, table)} "
+                                 + ", ".join(f"DROP INDEX {quote(conn, n)}" for n in names))
+        finally:
+            conn.exec_driver_sql("SET SESSION foreign_key_checks = 1")
+
+    def missing_indexes(self, conn: Connection, table: str, names: Sequence[str]) -> list[str]:
+        have = {r[0] for r in conn.execute(text(
+            "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :t"), {"t": table})}
+        return [n for n in names if n not in have]
+
+    def create_indexes(self, conn: Connection, table: str, definitions: Sequence[str]) -> None:
+        """The definitions bascule recorded, in one ALTER TABLE: InnoDB reads the table once
+        and sorts each index (a hand-edited definition runs on its own)."""
+        head = f"ALTER TABLE {quote(conn, table)} ADD "
+        ours = [d[len(head):] for d in definitions if d.startswith(head)]
+        if ours:
+            conn.exec_driver_sql(head + ", ADD ".join(ours))
+        for d in definitions:
+            if not d.startswith(head):
+                conn.exec_driver_sql(d)
+
+    def table_bytes(self, conn: Connection, table: str) -> int:
+        return int(conn.execute(text(
+            "SELECT DATA_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+            "AND TABLE_NAME = :t"), {"t": table}).scalar() or 0)
 
     def begin_read_only(self, conn: Connection) -> None:
         conn.exec_driver_sql("START TRANSACTION READ ONLY")

@@ -210,10 +210,48 @@ class PgOps:
         return None
 
 
+#: Memory each connection may use to sort an index it builds (PostgreSQL's own setting, set for
+#: the building transaction only; the server's default of 64MB spills the larger tables to disk).
+MAINTENANCE_WORK_MEM = "256MB"
+
+_SECONDARY = """
+SELECT x.indexrelid::regclass::text AS index_name, pg_get_indexdef(x.indexrelid) AS definition
+FROM pg_index x
+WHERE x.indrelid = to_regclass(:t)
+  AND NOT x.indisunique AND NOT x.indisprimary AND NOT x.indisexclusion
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)
+ORDER BY 1
+"""
+
+
 class PostgreSQL(Dialect):
     name = POSTGRESQL
     ops = PgOps
     defers_indexes = True
+
+    def secondary_indexes(self, conn: Connection, table: str, defer_fks: bool
+                          ) -> list[tuple[str, str]]:
+        """Not unique, not a key, not backing a constraint (foreign keys need no index here);
+        the definition is ``pg_get_indexdef``."""
+        res = conn.execute(text(_SECONDARY), {"t": quote(conn, table)})
+        return [(r.index_name, r.definition) for r in res]
+
+    def drop_indexes(self, conn: Connection, table: str, names: Sequence[str]) -> None:
+        for name in names:
+            conn.exec_driver_sql(f"DROP INDEX {name}")
+
+    def missing_indexes(self, conn: Connection, table: str, names: Sequence[str]) -> list[str]:
+        return [n for n in names
+                if conn.execute(text("SELECT to_regclass(:n)"), {"n": n}).scalar() is None]
+
+    def create_indexes(self, conn: Connection, table: str, definitions: Sequence[str]) -> None:
+        conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
+        for d in definitions:
+            conn.exec_driver_sql(d)
+
+    def table_bytes(self, conn: Connection, table: str) -> int:
+        return int(conn.execute(text("SELECT pg_relation_size(to_regclass(:q))"),
+                                {"q": quote(conn, table)}).scalar() or 0)
 
     def row_checksum(self, columns: Sequence[Any]) -> Any:
         """``hashtext`` of the row's values as text joined by '|' (NULL as \\x01, a
