@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,8 +53,7 @@ class SourceChanges:
     redo: set[int] = field(default_factory=set)  # groups whose rows changed (compared True)
     shared: dict[str, set[int]] = field(default_factory=dict)  # moved shared rows to re-read
     seconds: float = 0.0
-    deferred: bool = False  # the checksums are computed later in the run (``complete``)
-    pending: Future | None = None  # computing beside the run (``start``): (sums, seconds)
+    deferred: bool = False  # the checksums are computed at the end of the run (``complete``)
 
     def rows(self) -> int:
         return sum(n for d in (self.sums or {}).values() for n, _s in d.values())
@@ -111,34 +109,17 @@ def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migrat
     return out
 
 
-def start(out: SourceChanges, reader: SourceReader, migration: Migration,
-          pool: ThreadPoolExecutor) -> None:
-    """The deferred checksums, computed in ``pool`` on ``reader`` (a connection of the run's
-    snapshot that nothing else uses) while the run goes on: in a parallel run, while the parent
-    moves the shared rows, the source's server has a core to spare."""
-    if out.deferred and out.pending is None:
-        out.pending = pool.submit(_timed_sums, reader, migration)
-
-
-def _timed_sums(reader: SourceReader, migration: Migration) -> tuple[Checksums, float]:
-    t0 = time.monotonic()
-    return source_checksums(reader, migration), time.monotonic() - t0
-
-
 def complete(out: SourceChanges, reader: SourceReader, migration: Migration) -> None:
-    """The source's checksums of a run that moved every group (``deferred``): those ``start``
-    began, or computed now, at the end of the run, in its snapshot (while the target checks its
-    foreign keys)."""
+    """The source's checksums of a run that moved every group (``deferred``): computed at the
+    end of the run, in its snapshot, while the target checks its foreign keys."""
     if not out.deferred:
         return
-    if out.pending is not None:
-        pending, out.pending = out.pending, None
-        out.sums, took = pending.result()
-    else:
-        out.sums, took = _timed_sums(reader, migration)
+    t0 = time.monotonic()
+    out.sums = source_checksums(reader, migration)
     out.deferred = False
-    out.seconds += took
-    log.info("source checksums: %d rows (%.1f s), kept for the next run", out.rows(), took)
+    out.seconds += time.monotonic() - t0
+    log.info("source checksums: %d rows (%.1f s), kept for the next run", out.rows(),
+             time.monotonic() - t0)
 
 
 def _compare(out: SourceChanges, reader: SourceReader, conn, tinfo: TargetInfo,

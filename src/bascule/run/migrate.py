@@ -50,7 +50,7 @@ from bascule.load.runlog import close_run, open_run
 from bascule.model.tables import MIGRATION, Migration
 from bascule.plan.build import Planner
 from bascule.plan.ids import Preserve, RunState, Sequential, SharedCounters
-from bascule.run.changes import SourceChanges, complete, find_changes, start
+from bascule.run.changes import SourceChanges, complete, find_changes
 from bascule.run.context import (
     Run,
     Written,
@@ -100,9 +100,7 @@ def migrate(settings: Settings, *, dry_run: bool = False, prune: bool = False,
                        source=sinfo.as_dict(), target=tinfo.as_dict(),
                        settings=settings.safe_dict())
     wanted = workers_wanted(settings, source, target, parallel_ok=not dry_run)
-    # a parallel run: one snapshot connection per worker, one for the parent's server-side
-    # queries, one for the source's checksums of a first run (``MigrateStep.before``)
-    with relaxed_gc(), SourceReader(source, sinfo, snapshots=wanted + 1 if wanted > 1 else 0) \
+    with relaxed_gc(), SourceReader(source, sinfo, snapshots=wanted if wanted > 1 else 0) \
             as reader:
         groups = select_groups(reader, settings)
         run, changes, todo = _open(settings, migration, source, target, sinfo, tinfo, reader,
@@ -217,12 +215,11 @@ def _move(run: Run, report: RunReport, groups: Sequence[GroupRef], todo: list[Gr
     units = cut_units(todo, est, run.settings.batch_size * UNIT_BATCHES)
     run.progress.start(len(todo), sum(est.values()))
     workers = workers_for(wanted, units, run.reader)
-    sums_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-sums")
     try:
         if workers > 1:  # one unit in memory per worker, smaller: each process holds one
             units = cut_units(todo, est, run.settings.batch_size * WORKER_UNIT_BATCHES)
             run.units = len(units)
-            _run_parallel(run, report, units, est, workers, changes, sums_pool)
+            _run_parallel(run, report, units, est, workers, changed_shared)
         else:
             run.units = len(units)
             ex = UnitExecutor(run, report)
@@ -234,18 +231,17 @@ def _move(run: Run, report: RunReport, groups: Sequence[GroupRef], todo: list[Gr
         report.workers, report.units = workers, run.units
         report.vanished_groups = _vanished(run, groups)
         if not run.dry_run:
-            sums = sums_pool.submit(complete, changes, run.reader, run.migration) \
-                if changes.deferred and report.ok else None
-            done = complete_target(run.target, run.tinfo, run.migration, run.prepared,
-                                   run.written.tables)
-            if sums is not None:
-                sums.result()
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-sums") as ex:
+                sums = ex.submit(complete, changes, run.reader, run.migration) \
+                    if changes.deferred and report.ok else None
+                done = complete_target(run.target, run.tinfo, run.migration, run.prepared,
+                                       run.written.tables)
+                if sums is not None:
+                    sums.result()
             report.fk_check, report.sequences = done.fk_check, done.sequences
             report.indexes = done.indexes or report.indexes
             run.timings.merge(done.seconds)
     finally:
-        # checksums begun beside a run that failed: their connection closes with the reader
-        sums_pool.shutdown(wait=True, cancel_futures=True)
         run.progress.stop()
         if run.prepared.indexes_dropped:  # a failing run builds them too
             dropped, run.prepared.indexes_dropped = run.prepared.indexes_dropped, []
@@ -272,9 +268,9 @@ class MigrateStep:
     reserved from counters the processes share."""
 
     def __init__(self, run: Run, report: RunReport, units: list[list[GroupRef]],
-                 est: dict[int, int], changes: SourceChanges, sums_pool: ThreadPoolExecutor):
+                 est: dict[int, int], changed_shared: dict[str, set[int]]):
         self.run, self.report, self.units, self.est = run, report, units, est
-        self.changes, self.sums_pool = changes, sums_pool
+        self.changed_shared = changed_shared
         self.counters = Counters(run.state.next_id)
         if run.settings.id_strategy != "preserve":
             run.planner = replace(run.planner, allocator=SharedCounters(run.state, self.counters))
@@ -284,12 +280,7 @@ class MigrateStep:
 
     def before(self) -> dict:
         run = self.run
-        if self.changes.deferred and len(run.reader.snapshots) > 1:
-            # a first run: the source's server checksums it on a spare connection of the
-            # snapshot while the shared rows move (one process at work, a core to spare)
-            start(self.changes, run.reader.adopt(run.reader.snapshots.pop()), run.migration,
-                  self.sums_pool)
-        shared_pass(self.ex, [g for unit in self.units for g in unit], self.changes.shared)
+        shared_pass(self.ex, [g for unit in self.units for g in unit], self.changed_shared)
         self.counters.reset(run.state.next_id)  # the shared rows took ids
         # from now on only new ids are looked up (no shared row is written again): keep old ->
         # new id alone, compact, and no e-mails (memory that grew with the users)
@@ -343,10 +334,10 @@ class MigrateStep:
 
 
 def _run_parallel(run: Run, report: RunReport, units: list[list[GroupRef]],
-                  est: dict[int, int], workers: int, changes: SourceChanges,
-                  sums_pool: ThreadPoolExecutor) -> None:
+                  est: dict[int, int], workers: int, changed_shared: dict[str, set[int]]
+                  ) -> None:
     log.info("%d units of work over %d worker processes", len(units), workers)
-    step = MigrateStep(run, report, units, est, changes, sums_pool)
+    step = MigrateStep(run, report, units, est, changed_shared)
     with run.timings("workers"), lent_snapshots(run, workers):
         run_steps(workers, len(units), step)
     report.shared_failed = [{"table": t, "id": i, "error": e}
