@@ -14,6 +14,7 @@ rows now (a join up the owner chain, restricted to the chunks' id ranges).
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from sqlalchemy import and_, func, or_, select
 
 from bascule.dbutil import chunks
 from bascule.extract.source import SourceReader
-from bascule.load.chunks import Checksums
+from bascule.load.chunks import Checksums, TableSums
 from bascule.model.tables import PRODUCER_TABLES, Migration
 
 #: Ids per chunk of a table keyed by id.
@@ -83,17 +84,18 @@ def source_checksums(reader: SourceReader, migration: Migration) -> Checksums:
         for lo, hi in _id_parts(reader, t, ways):  # a large table on every connection
             jobs.append((stmt if lo is None else stmt.where(tb.c.id.between(lo, hi)),
                          (t, hi if lo is None else hi - lo)))
-    out: Checksums = {t: {} for _s, (t, _n) in jobs}
+    # straight into int64 arrays (``TableSums``): no Python object per chunk outlives its row
+    parts = {t: (array("q"), array("q"), array("q")) for _s, (t, _n) in jobs}
 
     def consume(tag: tuple, part) -> None:
-        d = out[tag[0]]
+        cs, ns, ss = parts[tag[0]]
         for c, n, s in part:
-            c, n, s = int(c), int(n), int(s or 0)
-            before = d.get(c)
-            d[c] = (n, s) if before is None else (before[0] + n, before[1] + s)
+            cs.append(int(c))
+            ns.append(int(n))
+            ss.append(int(s or 0))
 
     reader.run_all(sorted(jobs, key=lambda j: -j[1][1]), consume)  # the largest first
-    return out
+    return {t: TableSums.of(*p) for t, p in parts.items()}
 
 
 #: Tables of more ids than this are checksummed in as many id ranges as there are connections.

@@ -8,6 +8,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from array import array
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -18,8 +20,91 @@ from bascule.load.bookkeeping import CHUNK, RUN, bookkeeping_metadata
 from bascule.load.bulk import BulkWriter
 from bascule.load.idmap import BLOCK, pack, unpack
 
-#: table → chunk → (rows, sum of CRCs), as ``extract.checksums``
-Checksums = dict[str, dict[int, tuple[int, int]]]
+class TableSums:
+    """One table's chunk checksums: chunk numbers, row counts and sums of CRCs, three int64
+    arrays sorted by chunk (24 bytes a chunk; the dict of tuples it replaces took about 150,
+    and a rerun's parent holds two copies when it forks its workers)."""
+
+    __slots__ = ("chunks", "counts", "sums")
+
+    def __init__(self, chunks: array | None = None, counts: array | None = None,
+                 sums: array | None = None):
+        self.chunks = chunks if chunks is not None else array("q")
+        self.counts = counts if counts is not None else array("q")
+        self.sums = sums if sums is not None else array("q")
+
+    @classmethod
+    def of(cls, chunks: array, counts: array, sums: array) -> TableSums:
+        """From parallel arrays in any order, a chunk possibly more than once (a table read in
+        several id ranges): sorted, the pairs of a chunk added up."""
+        if all(a < b for a, b in zip(chunks, chunks[1:])):
+            return cls(chunks, counts, sums)
+        out = cls()
+        last = None
+        for i in sorted(range(len(chunks)), key=chunks.__getitem__):
+            c = chunks[i]
+            if c == last:
+                out.counts[-1] += counts[i]
+                out.sums[-1] += sums[i]
+            else:
+                out.chunks.append(c)
+                out.counts.append(counts[i])
+                out.sums.append(sums[i])
+                last = c
+        return out
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TableSums) and self.chunks == other.chunks \
+            and self.counts == other.counts and self.sums == other.sums
+
+    def rows(self) -> int:
+        return sum(self.counts)
+
+    def items(self) -> Iterator[tuple[int, tuple[int, int]]]:
+        """(chunk, (rows, sum)) in chunk order."""
+        return zip(self.chunks, zip(self.counts, self.sums))
+
+    def changed(self, before: TableSums | None) -> set[int]:
+        """The chunks whose pair differs from ``before``'s, or that only one of them has."""
+        if before is None:
+            return set(self.chunks)
+        if self == before:
+            return set()
+        a, b = self.chunks, before.chunks
+        out: set[int] = set()
+        i = j = 0
+        while i < len(a) and j < len(b):
+            if a[i] == b[j]:
+                if self.counts[i] != before.counts[j] or self.sums[i] != before.sums[j]:
+                    out.add(a[i])
+                i += 1
+                j += 1
+            elif a[i] < b[j]:
+                out.add(a[i])
+                i += 1
+            else:
+                out.add(b[j])
+                j += 1
+        out.update(a[i:])
+        out.update(b[j:])
+        return out
+
+
+#: table → its chunk checksums, as ``extract.checksums`` computes them
+Checksums = dict[str, TableSums]
+
+
+def merged(parts: Iterable[tuple[Iterable[int], Iterable[int], Iterable[int]]]) -> TableSums:
+    """One table's checksums from parts of (chunks, counts, sums)."""
+    chunks, counts, sums = array("q"), array("q"), array("q")
+    for c, n, s in parts:
+        chunks.extend(c)
+        counts.extend(n)
+        sums.extend(s)
+    return TableSums.of(chunks, counts, sums)
 
 #: The key of the run summary that names the basis of the checksums that run stored.
 BASIS_KEY = "checksum_basis"
@@ -57,11 +142,10 @@ def store_checksums(engine: Engine, run_id: int, sums: Checksums) -> None:
     t = bookkeeping_metadata().tables[CHUNK]
     rows = []
     for tn, d in sorted(sums.items()):
-        keys = sorted(d)
-        for part, i in enumerate(range(0, len(keys), BLOCK)):
-            ks = keys[i:i + BLOCK]
-            rows.append((tn, part, run_id, len(ks), pack(ks), pack(d[k][0] for k in ks),
-                         pack(d[k][1] for k in ks)))
+        for part, i in enumerate(range(0, len(d), BLOCK)):
+            j = i + BLOCK
+            rows.append((tn, part, run_id, len(d.chunks[i:j]), pack(d.chunks[i:j]),
+                         pack(d.counts[i:j]), pack(d.sums[i:j])))
     with engine.begin() as conn:
         conn.execute(t.delete())
         if rows:
@@ -84,8 +168,8 @@ def load_checksums(conn: Connection) -> tuple[str | None, Checksums]:
         b = None
     if b is None:
         return None, {}
-    out: Checksums = {}
-    for tn, ks, ns, ss in conn.execute(select(t.c.table_name, t.c.chunks, t.c.counts,
-                                              t.c.sums)):
-        out.setdefault(tn, {}).update(zip(unpack(ks), zip(unpack(ns), unpack(ss))))
-    return b, out
+    parts: dict[str, list] = {}
+    for tn, ks, ns, ss in conn.execute(select(t.c.table_name, t.c.chunks, t.c.counts, t.c.sums)
+                                       .order_by(t.c.table_name, t.c.part)):
+        parts.setdefault(tn, []).append((unpack(ks), unpack(ns), unpack(ss)))
+    return b, {tn: merged(p) for tn, p in parts.items()}

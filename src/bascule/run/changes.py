@@ -32,7 +32,7 @@ from bascule.extract.checksums import (
     supported,
 )
 from bascule.extract.source import SourceReader
-from bascule.load.chunks import Checksums, basis, load_checksums
+from bascule.load.chunks import Checksums, TableSums, basis, load_checksums
 from bascule.load.idmap import groups_holding
 from bascule.load.runlog import settings_fingerprint
 from bascule.load.target import TargetInfo
@@ -56,7 +56,7 @@ class SourceChanges:
     deferred: bool = False  # the checksums are computed at the end of the run (``complete``)
 
     def rows(self) -> int:
-        return sum(n for d in (self.sums or {}).values() for n, _s in d.values())
+        return sum(d.rows() for d in (self.sums or {}).values())
 
     def as_dict(self) -> dict[str, Any]:
         return {"compared": self.compared, "why_not": self.why_not,
@@ -127,8 +127,8 @@ def _compare(out: SourceChanges, reader: SourceReader, conn, tinfo: TargetInfo,
     assert out.sums is not None
     out.compared = True
     for t in migration.order:
-        now, before = out.sums.get(t, {}), stored.get(t, {})
-        changed = {c for c in now.keys() | before.keys() if now.get(c) != before.get(c)}
+        now, before = out.sums.get(t), stored.get(t)
+        changed = (now or TableSums()).changed(before)
         out.changed[t] = changed
         if not changed:
             continue
