@@ -53,7 +53,6 @@ from bascule.run.executor import ReadAhead
 from bascule.run.parallel import run_steps
 from bascule.run.preflight import (
     UNIT_BATCHES,
-    WORKER_UNIT_BATCHES,
     TargetState,
     cut_units,
     estimate_rows,
@@ -70,6 +69,10 @@ log = logging.getLogger(__name__)
 
 #: Keys of shared rows compared at once by the parent of a parallel verify.
 SHARED_CHUNK = 20_000
+#: Batches in the unit of a verify worker: smaller than migrate's (``WORKER_UNIT_BATCHES``),
+#: since a worker holds the unit's source rows, the rows they become and the target's rows
+#: at once.
+VERIFY_WORKER_UNIT_BATCHES = 4
 
 
 def verify(settings: Settings, *, progress: Progress | None = None,
@@ -192,7 +195,7 @@ def _compare_all(run: Run, rep: VerifyReport, groups: list[GroupRef], wanted: in
     rep.workers = workers
     try:
         if workers > 1:  # one unit per worker process
-            units = cut_units(groups, est, run.settings.batch_size * WORKER_UNIT_BATCHES)
+            units = cut_units(groups, est, run.settings.batch_size * VERIFY_WORKER_UNIT_BATCHES)
             step = VerifyStep(run, rep, units, est)
             with lent_snapshots(run, workers):
                 run_steps(workers, len(units), step)
