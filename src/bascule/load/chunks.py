@@ -20,6 +20,7 @@ from bascule.load.bookkeeping import CHUNK, RUN, bookkeeping_metadata
 from bascule.load.bulk import BulkWriter
 from bascule.load.idmap import BLOCK, pack, unpack
 
+
 class TableSums:
     """One table's chunk checksums: chunk numbers, row counts and sums of CRCs, three int64
     arrays sorted by chunk (24 bytes a chunk; the dict of tuples it replaces took about 150,
@@ -106,6 +107,7 @@ def merged(parts: Iterable[tuple[Iterable[int], Iterable[int], Iterable[int]]]) 
         sums.extend(s)
     return TableSums.of(chunks, counts, sums)
 
+
 #: The key of the run summary that names the basis of the checksums that run stored.
 BASIS_KEY = "checksum_basis"
 
@@ -144,7 +146,7 @@ def store_checksums(engine: Engine, run_id: int, sums: Checksums) -> None:
     for tn, d in sorted(sums.items()):
         for part, i in enumerate(range(0, len(d), BLOCK)):
             j = i + BLOCK
-            rows.append((tn, part, run_id, len(d.chunks[i:j]), pack(d.chunks[i:j]),
+            rows.append((tn, part, run_id, min(BLOCK, len(d) - i), pack(d.chunks[i:j]),
                          pack(d.counts[i:j]), pack(d.sums[i:j])))
     with engine.begin() as conn:
         conn.execute(t.delete())
