@@ -14,7 +14,6 @@ rows now (a join up the owner chain, restricted to the chunks' id ranges).
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -85,17 +84,14 @@ def source_checksums(reader: SourceReader, migration: Migration) -> Checksums:
             jobs.append((stmt if lo is None else stmt.where(tb.c.id.between(lo, hi)),
                          (t, hi if lo is None else hi - lo)))
     # straight into int64 arrays (``TableSums``): no Python object per chunk outlives its row
-    parts = {t: (array("q"), array("q"), array("q")) for _s, (t, _n) in jobs}
+    out = {t: TableSums() for _s, (t, _n) in jobs}
 
     def consume(tag: tuple, part) -> None:
-        cs, ns, ss = parts[tag[0]]
-        for c, n, s in part:
-            cs.append(int(c))
-            ns.append(int(n))
-            ss.append(int(s or 0))
+        out[tag[0]].extend([int(r[0]) for r in part], [int(r[1]) for r in part],
+                           [int(r[2] or 0) for r in part])
 
     reader.run_all(sorted(jobs, key=lambda j: -j[1][1]), consume)  # the largest first
-    return {t: TableSums.of(*p) for t, p in parts.items()}
+    return {t: d.sorted() for t, d in out.items()}
 
 
 #: Tables of more ids than this are checksummed in as many id ranges as there are connections.

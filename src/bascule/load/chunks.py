@@ -9,7 +9,7 @@ import functools
 import hashlib
 import json
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -23,8 +23,9 @@ from bascule.load.idmap import BLOCK, pack, unpack
 
 class TableSums:
     """One table's chunk checksums: chunk numbers, row counts and sums of CRCs, three int64
-    arrays sorted by chunk (24 bytes a chunk; the dict of tuples it replaces took about 150,
-    and a rerun's parent holds two copies when it forks its workers)."""
+    arrays (24 bytes a chunk; the dict of tuples it replaces took about 150, and a rerun's
+    parent holds two copies when it forks its workers). Filled by ``extend`` in any order,
+    then ``sorted``: by chunk, each chunk once."""
 
     __slots__ = ("chunks", "counts", "sums")
 
@@ -34,24 +35,24 @@ class TableSums:
         self.counts = counts if counts is not None else array("q")
         self.sums = sums if sums is not None else array("q")
 
-    @classmethod
-    def of(cls, chunks: array, counts: array, sums: array) -> TableSums:
-        """From parallel arrays in any order, a chunk possibly more than once (a table read in
-        several id ranges): sorted, the pairs of a chunk added up."""
-        if all(a < b for a, b in zip(chunks, chunks[1:])):
-            return cls(chunks, counts, sums)
-        out = cls()
-        last = None
-        for i in sorted(range(len(chunks)), key=chunks.__getitem__):
-            c = chunks[i]
-            if c == last:
-                out.counts[-1] += counts[i]
-                out.sums[-1] += sums[i]
+    def extend(self, chunks: Iterable[int], counts: Iterable[int], sums: Iterable[int]) -> None:
+        self.chunks.extend(chunks)
+        self.counts.extend(counts)
+        self.sums.extend(sums)
+
+    def sorted(self) -> TableSums:
+        """By chunk, the pairs of a chunk seen more than once (a table read in several id
+        ranges) added up; itself when it is so already."""
+        c = self.chunks
+        if all(a < b for a, b in zip(c, c[1:])):
+            return self
+        out = TableSums()
+        for i in sorted(range(len(c)), key=c.__getitem__):
+            if out.chunks and out.chunks[-1] == c[i]:
+                out.counts[-1] += self.counts[i]
+                out.sums[-1] += self.sums[i]
             else:
-                out.chunks.append(c)
-                out.counts.append(counts[i])
-                out.sums.append(sums[i])
-                last = c
+                out.extend((c[i],), (self.counts[i],), (self.sums[i],))
         return out
 
     def __len__(self) -> int:
@@ -64,48 +65,35 @@ class TableSums:
     def rows(self) -> int:
         return sum(self.counts)
 
-    def items(self) -> Iterator[tuple[int, tuple[int, int]]]:
-        """(chunk, (rows, sum)) in chunk order."""
-        return zip(self.chunks, zip(self.counts, self.sums))
 
-    def changed(self, before: TableSums | None) -> set[int]:
-        """The chunks whose pair differs from ``before``'s, or that only one of them has."""
-        if before is None:
-            return set(self.chunks)
-        if self == before:
-            return set()
-        a, b = self.chunks, before.chunks
-        out: set[int] = set()
-        i = j = 0
-        while i < len(a) and j < len(b):
-            if a[i] == b[j]:
-                if self.counts[i] != before.counts[j] or self.sums[i] != before.sums[j]:
-                    out.add(a[i])
-                i += 1
-                j += 1
-            elif a[i] < b[j]:
-                out.add(a[i])
-                i += 1
-            else:
-                out.add(b[j])
-                j += 1
-        out.update(a[i:])
-        out.update(b[j:])
-        return out
-
-
-#: table → its chunk checksums, as ``extract.checksums`` computes them
+#: table → its chunk checksums (sorted), as ``extract.checksums`` computes them
 Checksums = dict[str, TableSums]
 
 
-def merged(parts: Iterable[tuple[Iterable[int], Iterable[int], Iterable[int]]]) -> TableSums:
-    """One table's checksums from parts of (chunks, counts, sums)."""
-    chunks, counts, sums = array("q"), array("q"), array("q")
-    for c, n, s in parts:
-        chunks.extend(c)
-        counts.extend(n)
-        sums.extend(s)
-    return TableSums.of(chunks, counts, sums)
+def changed_chunks(now: TableSums | None, before: TableSums | None) -> set[int]:
+    """The chunks whose pair differs between two sorted checksums of a table (None: the table
+    has none), or that only one of them has: a merge walk, equal arrays compared at C speed."""
+    now, before = now or TableSums(), before or TableSums()
+    if now == before:
+        return set()
+    a, b = now.chunks, before.chunks
+    out: set[int] = set()
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if a[i] == b[j]:
+            if now.counts[i] != before.counts[j] or now.sums[i] != before.sums[j]:
+                out.add(a[i])
+            i += 1
+            j += 1
+        elif a[i] < b[j]:
+            out.add(a[i])
+            i += 1
+        else:
+            out.add(b[j])
+            j += 1
+    out.update(a[i:])
+    out.update(b[j:])
+    return out
 
 
 #: The key of the run summary that names the basis of the checksums that run stored.
@@ -145,9 +133,9 @@ def store_checksums(engine: Engine, run_id: int, sums: Checksums) -> None:
     rows = []
     for tn, d in sorted(sums.items()):
         for part, i in enumerate(range(0, len(d), BLOCK)):
-            j = i + BLOCK
-            rows.append((tn, part, run_id, min(BLOCK, len(d) - i), pack(d.chunks[i:j]),
-                         pack(d.counts[i:j]), pack(d.sums[i:j])))
+            ks = d.chunks[i:i + BLOCK]
+            rows.append((tn, part, run_id, len(ks), pack(ks), pack(d.counts[i:i + BLOCK]),
+                         pack(d.sums[i:i + BLOCK])))
     with engine.begin() as conn:
         conn.execute(t.delete())
         if rows:
@@ -170,8 +158,8 @@ def load_checksums(conn: Connection) -> tuple[str | None, Checksums]:
         b = None
     if b is None:
         return None, {}
-    parts: dict[str, list] = {}
+    out: Checksums = {}
     for tn, ks, ns, ss in conn.execute(select(t.c.table_name, t.c.chunks, t.c.counts, t.c.sums)
                                        .order_by(t.c.table_name, t.c.part)):
-        parts.setdefault(tn, []).append((unpack(ks), unpack(ns), unpack(ss)))
-    return b, {tn: merged(p) for tn, p in parts.items()}
+        out.setdefault(tn, TableSums()).extend(unpack(ks), unpack(ns), unpack(ss))
+    return b, {tn: d.sorted() for tn, d in out.items()}

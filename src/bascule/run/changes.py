@@ -32,7 +32,7 @@ from bascule.extract.checksums import (
     supported,
 )
 from bascule.extract.source import SourceReader
-from bascule.load.chunks import Checksums, TableSums, basis, load_checksums
+from bascule.load.chunks import Checksums, basis, changed_chunks, load_checksums
 from bascule.load.idmap import groups_holding
 from bascule.load.runlog import settings_fingerprint
 from bascule.load.target import TargetInfo
@@ -127,8 +127,7 @@ def _compare(out: SourceChanges, reader: SourceReader, conn, tinfo: TargetInfo,
     assert out.sums is not None
     out.compared = True
     for t in migration.order:
-        now, before = out.sums.get(t), stored.get(t)
-        changed = (now or TableSums()).changed(before)
+        changed = changed_chunks(out.sums.get(t), stored.get(t))
         out.changed[t] = changed
         if not changed:
             continue

@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 UNIT_BATCHES = 12
 #: The same in a parallel run, where every worker process holds its own unit.
 WORKER_UNIT_BATCHES = 6
+#: The same for a verify worker, which holds a unit's source rows, the rows they become and
+#: the target's rows at once.
+VERIFY_WORKER_UNIT_BATCHES = 4
 
 
 def select_groups(reader: SourceReader, settings: Settings) -> list[GroupRef]:

@@ -53,6 +53,7 @@ from bascule.run.executor import ReadAhead
 from bascule.run.parallel import run_steps
 from bascule.run.preflight import (
     UNIT_BATCHES,
+    VERIFY_WORKER_UNIT_BATCHES,
     TargetState,
     cut_units,
     estimate_rows,
@@ -69,10 +70,6 @@ log = logging.getLogger(__name__)
 
 #: Keys of shared rows compared at once by the parent of a parallel verify.
 SHARED_CHUNK = 20_000
-#: Batches in the unit of a verify worker: smaller than migrate's (``WORKER_UNIT_BATCHES``),
-#: since a worker holds the unit's source rows, the rows they become and the target's rows
-#: at once.
-VERIFY_WORKER_UNIT_BATCHES = 4
 
 
 def verify(settings: Settings, *, progress: Progress | None = None,
