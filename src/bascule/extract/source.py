@@ -9,6 +9,7 @@ a unit of groups (its closure) is in ``extract.closure``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Iterable, Sequence
@@ -208,6 +209,20 @@ def inspect_source(engine: Engine, migration: Migration = MIGRATION, kind: str =
         migration=migration)
 
 
+@functools.lru_cache(maxsize=256)
+def _row_maker(keys: tuple[str, ...]):
+    """A function driver tuple → dict of these keys: ``{k0: r[0], k1: r[1], ...}`` written out
+    (the dict is built at its final size, about twice as fast as ``dict(zip(keys, r))``)."""
+    if not keys:
+        return lambda r: {}
+    names = [f"v{i}" for i in range(len(keys))]
+    body = ", ".join(f"{k!r}: {n}" for k, n in zip(keys, names))
+    src = f"def make(r):\n    {', '.join(names)}, = r\n    return {{{body}}}\n"
+    ns: dict[str, Any] = {}
+    exec(compile(src, "<bascule row maker>", "exec"), ns)  # noqa: S102 - generated above
+    return ns["make"]
+
+
 @dataclass(frozen=True)
 class GroupRef:
     id: int
@@ -319,12 +334,13 @@ class SourceReader:
             finally:
                 res.close()
         procs = self._processors(table, keys, types)
+        make = _row_maker(tuple(keys))
         if not procs:
-            return [dict(zip(keys, r)) for r in raw]
+            return list(map(make, raw))
         out = []
         append = out.append
         for r in raw:
-            d = dict(zip(keys, r))
+            d = make(r)
             for i, p in procs:
                 k = keys[i]
                 v = d[k]

@@ -60,13 +60,11 @@ def pack_blocks(group_id: int, table: str, entries: dict[int, Entry], run_id: in
     out = []
     for b, i in enumerate(range(0, len(olds), BLOCK)):
         part = olds[i:i + BLOCK]
-        ents = [entries[o] for o in part]
-        keys = [e[2] for e in ents]
+        news, hashes, keys = zip(*map(entries.__getitem__, part))  # columns, in C
         out.append((
-            group_id, table, b, run_id, len(part), max(e[0] for e in ents),
-            pack(part), pack(e[0] for e in ents),
-            pack(0 if e[1] is None else e[1] for e in ents),
-            None if all(k is None for k in keys) else "\n".join(k or "" for k in keys),
+            group_id, table, b, run_id, len(part), max(news),
+            pack(part), pack(news), pack([h or 0 for h in hashes]),  # None (matched user): 0
+            None if keys.count(None) == len(keys) else "\n".join([k or "" for k in keys]),
         ))
     return out
 
