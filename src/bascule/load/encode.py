@@ -48,7 +48,7 @@ def _pg_iso(d) -> str:
     return d.isoformat()
 
 
-_PG_ENC = {
+_PG_ENC: dict[type, Callable[[Any], str]] = {
     str: _pg_str,
     int: str,
     float: _pg_float,
@@ -85,7 +85,7 @@ def pg_value(v) -> str:
 def pg_copy_line(row) -> str:
     """One COPY ... FROM STDIN (text format) line, newline included."""
     get = _PG_ENC.get
-    out = []
+    out: list[str] = []
     append = out.append
     for v in row:
         enc = get(type(v))
@@ -151,14 +151,21 @@ def make_mysql_literal(escape_str):
         enc = get(type(v))
         if enc is not None:
             return enc(v)
-        for typ, fn in ((str, lit_str), (_dt.datetime, _lit_dt), (_dt.date, _lit_iso),
-                        (int, str), (float, _lit_float)):
-            if isinstance(v, typ):  # a subclass: as its base type
-                return fn(typ(v) if typ in (str, int, float) else v)
+        # a subclass: as its base type
+        if isinstance(v, str):
+            return lit_str(str(v))
+        if isinstance(v, _dt.datetime):
+            return _lit_dt(v)
+        if isinstance(v, _dt.date):
+            return _lit_iso(v)
+        if isinstance(v, int):
+            return str(int(v))
+        if isinstance(v, float):
+            return _lit_float(float(v))
         return lit_str(str(v))
 
     def row_literal(row) -> str:
-        out = []
+        out: list[str] = []
         append = out.append
         for v in row:
             enc = get(type(v))

@@ -409,7 +409,8 @@ def record_deletes(b: _Build) -> None:
         cs.deletes[t].extend(dels)
         owner = b.existing.owners.get(t, {})
         for old, _n, _k in dels:
-            res = cs.results.get(owner.get(old))
+            g = owner.get(old)
+            res = cs.results.get(g) if g is not None else None
             if res is not None:
                 res.tables[t].delete += 1
 
@@ -420,7 +421,7 @@ def group_entries(b: _Build) -> dict[int, dict[str, dict[int, Entry]]]:
     of bascule_idmap)."""
     cs, owner = b.cs, b.existing.owners
     changes = [e for e in cs.new_entries + cs.changed_entries if e.group is not None]
-    touched = {e.group for e in changes}
+    touched = {e.group for e in changes if e.group is not None}
     if b.p.prune:
         for t, dels in cs.deletes.items():
             ot = owner.get(t, {})

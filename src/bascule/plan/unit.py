@@ -98,7 +98,7 @@ class Unit:
             rows["Basket"].append(b)
             self.by_id["Basket"][b["id"]] = b
 
-    def hooks(self) -> dict[str, Callable]:
+    def hooks(self) -> dict[str, Callable | None]:
         """The transform context's hooks over this unit's rows (see transform.context)."""
         syn = self.baskets
         return {

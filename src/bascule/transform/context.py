@@ -96,6 +96,10 @@ FALLBACK_DATETIME = dt.datetime(1970, 1, 1, 0, 0, 0)
 #: The hooks a context may be given (see the module docstring).
 HOOKS = ("multidistrib", "distribution_md", "basket_for", "basket_total", "product_price")
 
+#: A row: column name → value (source rows with source names and old ids, target rows with
+#: target names and new ids).
+Row = dict[str, Any]
+
 
 class TransformError(Exception):
     """A row the transform cannot handle because the caller broke the contract (not bad data:
@@ -107,15 +111,44 @@ class TransformError(Exception):
         super().__init__(f"{where}: {message}")
 
 
-class _Columns(dict):
-    """``{table: set(columns)}`` that can also be called: ``ctx.target_columns(table)``."""
+#: What a unit's context shares with the run's (``for_unit``): options, columns, notes.
+_SHARED_WITH_UNITS = ("target_columns", "target_not_null", "_out_cols", "_exact", "_repair_cols",
+                      "keep_linked_stock", "mojibake_columns", "map_vendor_user",
+                      "move_open_baskets", "_dropped", "counts", "examples")
+
+
+class _Columns:
+    """``{table: set(columns)}`` read by calling it: ``ctx.target_columns(table)`` (a table it
+    does not know: no column), or as a mapping (``[table]``, ``in``, ``items()``)."""
+
+    def __init__(self, tables: dict[str, set[str]]):
+        self.tables = tables
 
     def __call__(self, table: str) -> set[str]:
-        return self.get(table, set())
+        return self.tables.get(table, set())
+
+    def __getitem__(self, table: str) -> set[str]:
+        return self.tables[table]
+
+    def __contains__(self, table: object) -> bool:
+        return table in self.tables
+
+    def items(self):
+        return self.tables.items()
 
 
 class TransformContext:
-    """See the module docstring. Plain attributes; no database, no I/O."""
+    """See the module docstring. Plain attributes; no database, no I/O. Every attribute is
+    declared (the compiled build makes this a native class, with no ``__dict__``)."""
+
+    multidistrib: Callable[[Any], Row | None] | None
+    distribution_md: Callable[[Any], Any] | None
+    basket_for: Callable[[Any, Any], Any] | None
+    basket_total: Callable[[Any], float | None] | None
+    product_price: Callable[[Any], float | None] | None
+    _maps: Mapping[str, Mapping[Any, int]] | None
+    _fallback: Callable[[str, Any], int | None] | None
+    _lookup: Callable[[str, Any], int | None] | None
 
     def __init__(
         self,
@@ -135,7 +168,7 @@ class TransformContext:
         migration: Migration = MIGRATION,
         **hooks: Callable | None,
     ):
-        if source_shape not in ("2021", "2023", *CAMAP_SHAPES):
+        if source_shape not in ("2021", "2023") and source_shape not in CAMAP_SHAPES:
             raise ValueError("source_shape must be '2021', '2023', 'camap-2023' or "
                              f"'camap-head', not {source_shape!r}")
         if target_shape not in ("2023", "head"):
@@ -162,10 +195,10 @@ class TransformContext:
         self.examples: dict[tuple[str, str, str, str], list] = {}
 
     def _set_columns(self, target_columns, target_not_null) -> None:
-        cols = _Columns({t: set(c) for t, c in TARGET_COLUMNS[self.target_shape].items()})
+        cols = {t: set(c) for t, c in TARGET_COLUMNS[self.target_shape].items()}
         for t, c in (target_columns or {}).items():
             cols[t] = set(c)
-        self.target_columns = cols
+        self.target_columns = _Columns(cols)
         self.target_not_null = {t: set(c) for t, c in (target_not_null or {}).items()}
         self._out_cols: dict[str, tuple[str, ...]] = {}
         self._exact: dict[str, bool] = {}
@@ -175,8 +208,11 @@ class TransformContext:
         unknown = set(hooks) - set(HOOKS)
         if unknown:
             raise TypeError(f"unknown TransformContext hooks: {sorted(unknown)}")
-        for name in HOOKS:
-            setattr(self, name, hooks.get(name))
+        self.multidistrib = hooks.get("multidistrib")
+        self.distribution_md = hooks.get("distribution_md")
+        self.basket_for = hooks.get("basket_for")
+        self.basket_total = hooks.get("basket_total")
+        self.product_price = hooks.get("product_price")
 
     def _set_lookup(self, lookup, fallback: Callable[[str, Any], int | None] | None = None
                     ) -> None:
@@ -194,9 +230,11 @@ class TransformContext:
         """A context for one unit of work: this one's shapes, options, columns and notes (the
         notes and the dropped rows are counted here), with the unit's ids (``lookup``, and
         ``fallback`` for the ids it does not hold), hooks and linked catalogs."""
-        unit = TransformContext.__new__(TransformContext)
-        for k, v in self.__dict__.items():  # in __init__'s order: attribute access stays fast
-            setattr(unit, k, v)
+        unit = TransformContext(self.source_shape, self.target_shape, {},
+                                migration=self.migration, fallback_datetime=self.fallback_datetime,
+                                examples_per_key=self.examples_per_key)
+        for k in _SHARED_WITH_UNITS:  # the same objects: notes and columns counted here
+            setattr(unit, k, getattr(self, k))
         unit.linked_catalogs = set(linked_catalogs)
         unit._set_hooks(hooks)
         unit._set_lookup(lookup, fallback)
@@ -220,7 +258,8 @@ class TransformContext:
                 if v is not None:
                     return v
             return None if self._fallback is None else self._fallback(table, old_id)
-        return self._lookup(table, old_id)
+        lookup = self._lookup
+        return None if lookup is None else lookup(table, old_id)
 
     def new_id(self, table: str, old_id: Any) -> int | None:
         """The id allocated for a row itself (``map`` without the dropped-rows rule)."""
@@ -234,7 +273,8 @@ class TransformContext:
                 if v is not None:
                     return v
             return None if self._fallback is None else self._fallback(table, old_id)
-        return self._lookup(table, old_id)
+        lookup = self._lookup
+        return None if lookup is None else lookup(table, old_id)
 
     # ---- notes -----------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from .clean import as_datetime, is_invalid_date
-from .context import TransformContext, TransformError
+from .context import Row, TransformContext, TransformError
 
 SHOP_MODE = 2  # Group flag bit 1
 HEAD_GROUP_FLAGS = 6144  # bits 11 AllowInformationNotifs and 12 AllowAlertNotifs
@@ -52,7 +52,7 @@ def need(ctx: TransformContext, table: str, oid: Any, column: str, ref: str, old
     return new
 
 
-def clean_date(ctx: TransformContext, table: str, oid: Any, row: dict, column: str,
+def clean_date(ctx: TransformContext, table: str, oid: Any, row: Row, column: str,
                source_not_null: bool = False):
     """A date value cleaned of zero dates (→ None, noted)."""
     v = row.get(column)

@@ -63,7 +63,7 @@ Dropped rows
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from bascule.model.tables import MIGRATION, Migration, Ref, TableSpec
 
@@ -118,13 +118,14 @@ def generic_row(spec: TableSpec, row: dict, ctx: TransformContext) -> dict | Non
         elif ref is None:
             out[c] = v
         elif ref.kind == "fk" and ref.nullable:
-            out[c] = nfk(ctx, T, oid, c, ref.table, v)
+            out[c] = nfk(ctx, T, oid, c, cast(str, ref.table), v)
         elif ref.kind == "fk":
-            out[c] = need(ctx, T, oid, c, ref.table, v, detail=not spec.composite)
+            out[c] = need(ctx, T, oid, c, cast(str, ref.table), v, detail=not spec.composite)
             if out[c] is None:
                 return None
         elif ref.kind == "csv":
-            out[c], notes = remap_csv(v, ref.table, ctx.map) if v is not None else (None, ())
+            out[c], notes = remap_csv(v, cast(str, ref.table), ctx.map) if v is not None \
+                else (None, ())
             if notes:
                 add_notes(ctx, T, oid, c, notes)
         else:
@@ -140,16 +141,16 @@ def transform_row(table: str, row: dict, ctx: TransformContext) -> dict | None:
     mapped to id 1) and KeyError for a table that does not move.
     """
     fn = TRANSFORMS.get(table)
+    spec = None
     if fn is None:
         spec = ctx.migration.by_name.get(table)
         if spec is None or spec.columns is None:
             raise KeyError(f"{table} is not a moved table")
-        fn = lambda r, c: generic_row(spec, r, c)  # noqa: E731
     if ctx.mojibake_columns:
         cols = ctx.repair_columns(table)
         if cols:
             row = _repair(table, row, cols, ctx)
-    out = fn(row, ctx)
+    out = fn(row, ctx) if fn is not None else generic_row(cast(TableSpec, spec), row, ctx)
     if out is None or ctx.columns_exact(table):
         return out
     return {c: out[c] for c in ctx.columns(table)}
@@ -167,7 +168,7 @@ def ids_in_text(table: str, column: str, ref: Ref, value: Any) -> Iterable[tuple
     """The (table, old id) pairs inside one CSV or JSON value of ``table.column`` (TARGET
     column name), read as the remap functions read them."""
     if ref.kind == "csv":
-        return [(ref.table, i) for i in parse_csv_ids(value)]
+        return [(cast(str, ref.table), i) for i in parse_csv_ids(value)]
     fn = TEXT_IDS.get((table, column))
     return fn(value) if fn is not None else ()
 
@@ -183,9 +184,10 @@ def referenced_ids(table: str, row: dict, source_shape: str, migration: Migratio
         if v is None:
             continue
         if ref.kind == "fk":
-            yield ref.table, v
+            yield cast(str, ref.table), v
         elif ref.kind == "poly":
-            target = dict(ref.paths).get(row.get(ref.by))
+            paths: dict[Any, str] = dict(ref.paths)
+            target = paths.get(row.get(cast(str, ref.by)))
             if target is not None:
                 yield target, v
         else:

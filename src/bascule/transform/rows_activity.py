@@ -3,9 +3,12 @@ VolunteerRole, Volunteer, EntityFile, Message (see ``transform.rows``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bascule.model.tables import MIGRATION
 
 from .baskets import is_synth_basket_key, order_basket_key
+from .context import Row, TransformContext
 from .fields import (
     TEMPORARY_BASKET_STATUSES,
     add_notes,
@@ -20,10 +23,10 @@ from .fields import (
 from .textids import recipients_json, remap_basket_data, remap_operation_data, remap_rights
 
 #: EntityFile.entityType → the table its entityId points at.
-ENTITY_FILE_TYPES: dict[str, str] = dict(MIGRATION["EntityFile"].refs["entityId"].paths)
+ENTITY_FILE_TYPES: dict[Any, str] = dict(MIGRATION["EntityFile"].refs["entityId"].paths)
 
 
-def _basket(row, ctx):
+def _basket(row: Row, ctx: TransformContext) -> Row | None:
     T = "Basket"
     oid = row["id"]
     status = None if ctx.src2021 else row.get("status")
@@ -67,7 +70,7 @@ def _basket(row, ctx):
     }
 
 
-def _user_order(row, ctx):
+def _user_order(row: Row, ctx: TransformContext) -> Row | None:
     T = "UserOrder"
     oid = row["id"]
     dist_old = row.get("distributionId")
@@ -100,7 +103,7 @@ def _user_order(row, ctx):
    }
 
 
-def _operation(row, ctx):
+def _operation(row: Row, ctx: TransformContext) -> Row | None:
     T = "Operation"
     oid = row["id"]
     group = need(ctx, T, oid, "groupId", "Group", row.get("groupId"))
@@ -132,7 +135,7 @@ def _operation(row, ctx):
    }
 
 
-def _membership(row, ctx):
+def _membership(row: Row, ctx: TransformContext) -> Row | None:
     T = "Membership"
     oid = (row.get("userId"), row.get("groupId"), row.get("year"))
     group = need(ctx, T, oid, "groupId", "Group", row.get("groupId"), detail=False)
@@ -151,7 +154,7 @@ def _membership(row, ctx):
    }
 
 
-def _user_group(row, ctx):
+def _user_group(row: Row, ctx: TransformContext) -> Row | None:
     T = "UserGroup"
     oid = (row.get("userId"), row.get("groupId"))
     group = need(ctx, T, oid, "groupId", "Group", row.get("groupId"), detail=False)
@@ -181,7 +184,7 @@ def _user_group(row, ctx):
     }
 
 
-def _waiting_list(row, ctx):
+def _waiting_list(row: Row, ctx: TransformContext) -> Row | None:
     T = "WaitingList"
     oid = (row.get("userId"), row.get("amapId"))
     group = need(ctx, T, oid, "amapId", "Group", row.get("amapId"), detail=False)
@@ -203,7 +206,7 @@ def _default_one(v):
     return 1 if v is None else v
 
 
-def _volunteer_role(row, ctx):
+def _volunteer_role(row: Row, ctx: TransformContext) -> Row | None:
     T = "VolunteerRole"
     oid = row["id"]
     group = need(ctx, T, oid, "groupId", "Group", row.get("groupId"))
@@ -217,7 +220,7 @@ def _volunteer_role(row, ctx):
     }
 
 
-def _volunteer(row, ctx):
+def _volunteer(row: Row, ctx: TransformContext) -> Row | None:
     T = "Volunteer"
     oid = (row.get("userId"), row.get("multiDistribId"), row.get("volunteerRoleId"))
     user = need(ctx, T, oid, "userId", "User", row.get("userId"), detail=False)
@@ -232,7 +235,7 @@ def _volunteer(row, ctx):
     return {"userId": user, "multiDistribId": md, "volunteerRoleId": role}
 
 
-def _entity_file(row, ctx):
+def _entity_file(row: Row, ctx: TransformContext) -> Row | None:
     T = "EntityFile"
     oid = row["id"]
     etype = row.get("entityType")
@@ -252,7 +255,7 @@ def _entity_file(row, ctx):
     }
 
 
-def _message(row, ctx):
+def _message(row: Row, ctx: TransformContext) -> Row | None:
     T = "Message"
     oid = row["id"]
     recipients = row.get("recipients")

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from .clean import as_datetime
-from .context import TransformContext, TransformError
+from .context import Row, TransformContext, TransformError
 from .fields import (
     HEAD_GROUP_FLAGS,
     ORDER_END_HOURS_BEFORE,
@@ -56,7 +56,7 @@ def _vat_and_payments(row, ctx, oid):
     return vat, pay
 
 
-def _group(row, ctx):
+def _group(row: Row, ctx: TransformContext) -> Row | None:
     T = "Group"
     oid = row["id"]
     vat, pay = _vat_and_payments(row, ctx, oid)
@@ -102,7 +102,7 @@ def _group(row, ctx):
     }
 
 
-def _place(row, ctx):
+def _place(row: Row, ctx: TransformContext) -> Row | None:
     T = "Place"
     oid = row["id"]
     group = need(ctx, T, oid, "groupId", "Group", row.get("groupId"))
@@ -116,7 +116,7 @@ def _place(row, ctx):
     }
 
 
-def _catalog(row, ctx):
+def _catalog(row: Row, ctx: TransformContext) -> Row | None:
     T = "Catalog"
     oid = row["id"]
     group = need(ctx, T, oid, "groupId", "Group", row.get("groupId"))
@@ -165,7 +165,7 @@ def _stock_tracking(row, ctx, stock) -> dict:
     return {"stockTracking": None if stock is None else 2, "stockTrackingPerDistrib": None}
 
 
-def _product(row, ctx):
+def _product(row: Row, ctx: TransformContext) -> Row | None:
     T = "Product"
     oid = row["id"]
     catalog = need(ctx, T, oid, "catalogId", "Catalog", row.get("catalogId"))
@@ -186,7 +186,7 @@ def _product(row, ctx):
     }
 
 
-def _distribution_cycle(row, ctx):
+def _distribution_cycle(row: Row, ctx: TransformContext) -> Row | None:
     T = "DistributionCycle"
     oid = row["id"]
     group = need(ctx, T, oid, "groupId", "Group", row.get("groupId"))
@@ -214,7 +214,7 @@ def _distribution_cycle(row, ctx):
             }
 
 
-def _multidistrib(row, ctx):
+def _multidistrib(row: Row, ctx: TransformContext) -> Row | None:
     T = "MultiDistrib"
     oid = row["id"]
     group = need(ctx, T, oid, "groupId", "Group", row.get("groupId"))
@@ -274,7 +274,7 @@ def _md_window(ctx: TransformContext, md_old_id: Any):
                         ctx.fallback_datetime), md
 
 
-def _distribution(row, ctx):
+def _distribution(row: Row, ctx: TransformContext) -> Row | None:
     T = "Distribution"
     oid = row["id"]
     catalog = need(ctx, T, oid, "catalogId", "Catalog", row.get("catalogId"))
@@ -324,7 +324,7 @@ def _distribution(row, ctx):
     }
 
 
-def _subscription(row, ctx):
+def _subscription(row: Row, ctx: TransformContext) -> Row | None:
     T = "Subscription"
     oid = row["id"]
     user = need(ctx, T, oid, "userId", "User", row.get("userId"))

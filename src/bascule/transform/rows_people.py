@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .context import TransformError
+from .context import Row, TransformContext, TransformError
 from .fields import (
     clean_date,
     fill,
@@ -11,7 +11,7 @@ from .fields import (
 )
 
 
-def _file(row, ctx):
+def _file(row: Row, ctx: TransformContext) -> Row | None:
     oid = row["id"]
     return {
         "id": own_id(ctx, "File", oid),
@@ -22,7 +22,7 @@ def _file(row, ctx):
         }
 
 
-def _user(row, ctx):
+def _user(row: Row, ctx: TransformContext) -> Row | None:
     T = "User"
     oid = row["id"]
     nid = own_id(ctx, T, oid)
@@ -64,7 +64,7 @@ def _user(row, ctx):
     }
 
 
-def _vendor(row, ctx):
+def _vendor(row: Row, ctx: TransformContext) -> Row | None:
     T = "Vendor"
     oid = row["id"]
     company = row.get("companyNumber")

@@ -111,7 +111,7 @@ def remap_csv(value: Any, table: str, mapper: Mapper) -> tuple[str | None, Notes
     if s is None or not s.strip():
         return None, _NO_NOTES
     out = []
-    notes = []
+    notes: list[tuple[str, str, Any]] = []
     for item in s.split(","):
         item = item.strip()
         if not item:
@@ -138,7 +138,7 @@ def remap_rights(value: Any, mapper: Mapper) -> tuple[str | None, Notes]:
     if not isinstance(data, list):
         return None, (("malformed", "rights JSON is not a list", str(value)[:80]),)
     out = []
-    notes = []
+    notes: list[tuple[str, str, Any]] = []
     for entry in data:
         if not isinstance(entry, dict) or not isinstance(entry.get("right"), str):
             notes.append(("malformed", "unreadable right entry", str(entry)[:80]))
@@ -175,7 +175,7 @@ def rights_catalog_ids(value: Any) -> list[int]:
     data, bad = _load(value)
     if bad is not None or not isinstance(data, list):
         return []
-    out = []
+    out: list[int] = []
     for entry in data:
         if isinstance(entry, dict) and entry.get("right") == "ContractAdmin":
             params = entry.get("params")
@@ -223,7 +223,7 @@ def remap_default_orders(
     if not isinstance(data, list):
         return None, (("malformed", "defaultOrders JSON is not a list", str(value)[:80]),)
     out = []
-    notes = []
+    notes: list[tuple[str, str, Any]] = []
     for entry in data:
         if not isinstance(entry, dict):
             notes.append(("malformed", "unreadable default order", str(entry)[:80]))
@@ -288,7 +288,7 @@ def remap_operation_data(value: Any, mapper: Mapper) -> tuple[str | None, Notes]
         return None, bad
     if not isinstance(data, dict):
         return None, (("malformed", "operation data JSON is not an object", str(value)[:80]),)
-    notes = []
+    notes: list[tuple[str, str, Any]] = []
     out = {}
     for k, v in data.items():
         table = OPERATION_DATA_KEYS.get(k)
@@ -332,7 +332,7 @@ def remap_basket_data(value: Any, mapper: Mapper) -> tuple[str, Notes]:
         return "", _NO_NOTES
     if not isinstance(data, dict) or not isinstance(data.get("products", []), list):
         return "", (("malformed", "basket data JSON is not {products:[…]}", str(value)[:80]),)
-    notes = []
+    notes: list[tuple[str, str, Any]] = []
     products = []
     for entry in data.get("products", []):
         if not isinstance(entry, dict):
@@ -374,7 +374,7 @@ def clean_payment_types(value: Any) -> tuple[str | None, Notes]:
     if not isinstance(data, list):
         return None, (("malformed", "payment types JSON is not a list", str(value)[:80]),)
     out = []
-    notes = []
+    notes: list[tuple[str, str, Any]] = []
     for t in data:
         if t in CAMAP_PAYMENT_TYPES:
             out.append(t)
