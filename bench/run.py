@@ -21,13 +21,19 @@ MariaDB, then runs each phase on a fresh target and measures, in the same run:
 The cutover phases read a copy of the source (the mysqldump baseline's, or one made the same
 way), so that the source itself never changes and is reused by the next run.
 
+With --repeat N (default 3 at scale 1.0), the four full-load phases (bascule into MariaDB and
+PostgreSQL, mysqldump|mysql, pgloader) run N times in interleaved rounds, and each keeps the
+median and the spread of its runs; the ratios are medians of the ratios of the same round's runs
+(bench/medians.py). The verify and cutover phases run once, after the last round.
+
 For each: rows written (counted in the target afterwards), wall seconds (time.monotonic around the
 subprocesses), rows/s, peak RSS of each client process (GNU time, see `measure`). The ratios are
 throughput ratios: ratio_mariadb = rows/s of bascule_mariadb / rows/s of baseline_mysqldump,
 ratio_postgres = rows/s of bascule_postgres / rows/s of baseline_pgloader (1.0 = as fast as the
 bulk copy, per row written; the wall-time ratios are recorded too).
 
-    python bench/run.py [--scale 1.0] [--seed 1] [--only PHASE ...] [--keep] [--regenerate]
+    python bench/run.py [--scale 1.0] [--seed 1] [--repeat N] [--only PHASE ...] [--keep]
+                        [--regenerate]
     python bench/run.py --growth [--growth-scales 0.25,0.5,1.0] [--growth-targets mariadb,postgres]
     python bench/run.py --profile [--scale 1.0]
 
@@ -73,6 +79,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from bascule.config import safe_url  # noqa: E402
 from bascule.dbutil import create_database, database_exists, drop_database, make_engine  # noqa: E402
 from bascule.generate.changes import change_source  # noqa: E402
+from medians import paired_ratio, summarize  # noqa: E402
 
 MIGRATES = ("bascule_mariadb", "bascule_postgres")
 BASELINES = ("baseline_mysqldump", "baseline_pgloader")
@@ -80,6 +87,9 @@ VERIFIES = ("verify_mariadb", "verify_postgres")
 CUTOVER = ("rerun_nochange", "rerun_1pct", "verify_after_rerun")
 PHASES = ("bascule_mariadb", "verify_mariadb", "bascule_postgres", "verify_postgres",
           "baseline_mysqldump", "baseline_pgloader", *CUTOVER)
+#: The phases ``--repeat N`` runs N times, interleaved in this order (the full load and its
+#: baselines); the others run once.
+FULL_LOAD = ("bascule_mariadb", "baseline_mysqldump", "bascule_postgres", "baseline_pgloader")
 #: The change of the source before rerun_1pct (bascule.generate.changes).
 CHANGE_FRACTION, CHANGE_SEED = 0.01, 1
 TIME_BIN = "/usr/bin/time"
@@ -808,15 +818,6 @@ def fmt(v: Any, nd: int = 1) -> str:
     return str(v)
 
 
-def ratio(a: dict | None, b: dict | None, key: str) -> float | None:
-    if not a or not b or not a.get("ok") or not b.get("ok"):
-        return None
-    x, y = a.get(key), b.get(key)
-    if not x or not y:
-        return None
-    return round(x / y, 3)
-
-
 def console():
     from rich.console import Console
 
@@ -851,15 +852,22 @@ def print_table(res: dict[str, Any]) -> None:
             note = "row counts differ from the source"
         elif r.get("groups_failed"):
             note = f"{r['groups_failed']} groups failed"
+        wall = fmt(r.get("wall_s"))
+        if r.get("wall_s_spread"):  # the median of --repeat runs, and their spread
+            sp = r["wall_s_spread"]
+            wall += f" ({r['repeat']} runs, {fmt(sp['min'])}–{fmt(sp['max'])})"
         t.add_row(ph, "yes" if r.get("ok") else "[red]NO[/red]", fmt(r.get("rows")),
-                  fmt(r.get("wall_s")), fmt(r.get("rows_per_s"), 0), rss,
+                  wall, fmt(r.get("rows_per_s"), 0), rss,
                   str(r.get("measured_at", ""))[11:16], note)
     con.print(t)
     for key, label in (("ratio_mariadb", "bascule_mariadb / baseline_mysqldump"),
                        ("ratio_postgres", "bascule_postgres / baseline_pgloader")):
         w = res.get(key.replace("ratio", "wall_ratio"))
+        runs = (res.get(key.replace("ratio", "wall_ratio") + "_runs") or {}).get("runs") or []
         con.print(f"{key} (rows/s, {label}): {fmt(res.get(key), 3)}"
-                  f"   wall-time ratio: {fmt(w, 3)}")
+                  f"   wall-time ratio: {fmt(w, 3)}"
+                  + (f" (median of {len(runs)} paired runs: "
+                     + ", ".join(fmt(x, 3) for x in runs) + ")" if len(runs) > 1 else ""))
     for tgt in ("mariadb", "postgres"):
         v, mg = res.get(f"verify_{tgt}"), res.get(f"bascule_{tgt}")
         if v and mg and v.get("wall_s") is not None and mg.get("wall_s") is not None:
@@ -893,6 +901,16 @@ def selected_phases(only: list[str] | None) -> list[str]:
     return [p for p in PHASES if p in want]
 
 
+def schedule(phases: list[str], repeat: int) -> list[tuple[str, int]]:
+    """(phase, round) in the order they run: with ``repeat`` > 1, the full-load phases in
+    ``repeat`` interleaved rounds, then the others once, on the last round's targets."""
+    if repeat <= 1:
+        return [(p, 0) for p in phases]
+    full = [p for p in FULL_LOAD if p in phases]
+    return ([(p, r) for r in range(repeat) for p in full]
+            + [(p, repeat - 1) for p in phases if p not in full])
+
+
 def run_phase(fn, *a, **kw) -> dict[str, Any]:
     try:
         return fn(*a, **kw)
@@ -911,15 +929,16 @@ def finish(res: dict[str, Any], out_path: Path) -> None:
     interrupted run keeps what it measured)."""
     res["ratio_definition"] = ("rows_per_s of the bascule phase / rows_per_s of the baseline "
                                "(>1: bascule faster per row written); wall_ratio_* = wall_s of "
-                               "the bascule phase / wall_s of the baseline")
-    res["ratio_mariadb"] = ratio(res.get("bascule_mariadb"), res.get("baseline_mysqldump"),
-                                 "rows_per_s")
-    res["ratio_postgres"] = ratio(res.get("bascule_postgres"), res.get("baseline_pgloader"),
-                                  "rows_per_s")
-    res["wall_ratio_mariadb"] = ratio(res.get("bascule_mariadb"), res.get("baseline_mysqldump"),
-                                      "wall_s")
-    res["wall_ratio_postgres"] = ratio(res.get("bascule_postgres"), res.get("baseline_pgloader"),
-                                       "wall_s")
+                               "the bascule phase / wall_s of the baseline; with --repeat N, "
+                               "the median of the ratios of the runs of the same round "
+                               "(*_runs: each round's ratio); a phase's wall_s is the median "
+                               "of its runs, peak_rss_mb the largest")
+    for tgt, base in (("mariadb", "baseline_mysqldump"), ("postgres", "baseline_pgloader")):
+        a, b = res.get(f"bascule_{tgt}"), res.get(base)
+        for key, name in (("rows_per_s", "ratio"), ("wall_s", "wall_ratio")):
+            pr = paired_ratio(a, b, key)  # the median of the ratios of the same round's runs
+            res[f"{name}_{tgt}"] = pr["median"] if pr else None
+            res[f"{name}_{tgt}_runs"] = pr
     for tgt in ("mariadb", "postgres"):
         v, mg = res.get(f"verify_{tgt}"), res.get(f"bascule_{tgt}")
         if v and mg and v.get("wall_s") is not None and mg.get("wall_s") is not None:
@@ -976,8 +995,12 @@ def main_bench(args: argparse.Namespace, workdir: Path) -> int:
     res["source"]["tables"] = len(src["counts"])
     res["versions"] = versions(args.mysql, args.pg)
     copy_url: str | None = None  # the copy of the source the cutover phases change
+    repeat = args.repeat or (3 if args.scale >= 1.0 else 1)
+    res["repeat"] = repeat
+    runs: dict[str, list[dict[str, Any]]] = {}
     try:
-        for ph in phases:
+        for ph, rnd in schedule(phases, repeat):
+            last = rnd == repeat - 1
             if ph in CUTOVER:
                 if copy_url is None:
                     copy_url = bench.source_copy(src_url, src["counts"])
@@ -992,11 +1015,18 @@ def main_bench(args: argparse.Namespace, workdir: Path) -> int:
                 r = run_phase(bench.baseline_mysqldump, src_url, src["counts"])
             else:
                 r = run_phase(bench.baseline_pgloader, src_url, src["counts"])
-            res[ph] = r
+            runs.setdefault(ph, []).append(r)
+            res[ph] = summarize(runs[ph])
             if r.get("wall_s") is not None:
-                log(f"{ph}: {'ok' if r.get('ok') else 'FAILED'}, {fmt(r.get('rows'))} rows, "
+                tag = f" (run {rnd + 1} of {repeat})" if ph in FULL_LOAD and repeat > 1 else ""
+                log(f"{ph}{tag}: {'ok' if r.get('ok') else 'FAILED'}, {fmt(r.get('rows'))} rows, "
                     f"{r['wall_s']:.1f} s, {fmt(r.get('rows_per_s'), 0)} rows/s, "
                     f"peak RSS {fmt(r.get('peak_rss_mb'))} MB")
+            if not last:  # an earlier round: its targets are not needed any more
+                if not args.keep:
+                    bench.drop_all(keep=[copy_url])
+                finish(res, out_path)
+                continue
             if ph == "baseline_mysqldump" and set(CUTOVER) & set(phases):
                 copy_url = bench.targets.get("baseline_mysqldump")  # kept for the cutover
             done_with = ph in VERIFIES or (ph in MIGRATES and f"verify_{ph.split('_', 1)[1]}"
@@ -1009,8 +1039,8 @@ def main_bench(args: argparse.Namespace, workdir: Path) -> int:
                     if url and url in bench.created:
                         drop_database(url)
                         bench.created.remove(url)
-            if ph in BASELINES and not args.keep:
-                bench.drop_all(keep=[bench.targets.get("bascule_mariadb"), copy_url])
+            if ph in BASELINES and not args.keep:  # the migrates' targets wait for verify
+                bench.drop_all(keep=[*(bench.targets.get(m) for m in MIGRATES), copy_url])
             finish(res, out_path)
     finally:
         if args.keep:
@@ -1156,6 +1186,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="comma-separated targets of --growth (default mariadb,postgres)")
     ap.add_argument("--profile", action="store_true",
                     help="run migrate MariaDB -> MariaDB under cProfile, print the top functions")
+    ap.add_argument("--repeat", type=int, default=None, metavar="N",
+                    help="run the full-load phases (bascule into MariaDB and PostgreSQL, "
+                    "mysqldump|mysql, pgloader) N times, interleaved, and keep the medians "
+                    "(default 3 at scale 1.0 and above, else 1)")
     ap.add_argument("--batch-size", type=int, default=None, help="passed to bascule migrate")
     ap.add_argument("--pgloader-workers", type=int, default=4,
                     help="pgloader's workers (default 4, its default)")
