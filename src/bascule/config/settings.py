@@ -132,7 +132,13 @@ class Settings(BaseSettings):
     )
     report_dir: Path = Field(
         default=Path("bascule-out"),
-        description="Where reports (JSON, Markdown) and rejected rows are written.",
+        description="Where reports (JSON, Markdown, HTML) and the rows saved by rollback "
+        "--force are written.",
+    )
+    heartbeat: float = Field(
+        default=30.0, ge=0,
+        description="Seconds between two progress lines of a run whose stderr is not a "
+        "terminal (nohup, cron, CI); 0: none (a line still marks each phase).",
     )
 
     @field_validator("source_url", "target_url")

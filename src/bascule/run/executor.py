@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ class Job:
     groups: list[GroupRef]
     cs: ChangeSet
     undo: Undo
+    started: float = 0.0  # time.monotonic() when its build began
 
 
 class UnitExecutor:
@@ -91,13 +93,14 @@ class UnitExecutor:
     def build(self, n: int, groups: Sequence[GroupRef], pre: UnitRead | None = None) -> Job:
         """Read (unless read ahead), build, and apply the unit's delta to the run's state."""
         run = self.run
+        started = time.monotonic()
         if pre is None:
             pre = run.read(groups)
         if self.only_handled_shared and groups:
             self._check_shared_done(pre)
         with run.timings("build"):
             cs, delta = run.planner.build(groups, pre, run.existing(groups), run.state)
-        return Job(n, list(groups), cs, run.state.apply(delta))
+        return Job(n, list(groups), cs, run.state.apply(delta), started)
 
     def attempt(self, n: int, groups: Sequence[GroupRef], pre: UnitRead | None = None
                 ) -> list[GroupResult]:
@@ -141,8 +144,11 @@ class UnitExecutor:
     def finish(self, job: Job) -> list[GroupResult]:
         """The unit is committed (or planned): its groups' results count."""
         cs = job.cs
+        spent = time.monotonic() - job.started
+        weight = sum(max(r.rows_written, 1) for r in cs.results.values()) or 1
         for r in cs.results.values():
             r.status = "planned" if self.run.dry_run else "done"
+            r.seconds = spent * max(r.rows_written, 1) / weight
         if not self.run.dry_run:
             self.run.written.add(cs)
         for t, c in cs.shared_counts.items():
