@@ -93,3 +93,18 @@ def test_plan_prune_previews_migrate_prune_and_the_delete_column_says_which(db_f
     done = CliRunner().invoke(cli, ["migrate", "--prune", *base])
     assert done.exit_code == 0 and "deleted in source, removed" in done.stdout
     assert "1 UserOrder deleted in the source (removed)" in done.stdout
+
+
+def test_progress_off_a_terminal_is_a_line_per_phase_on_stderr(db_factory, tmp_path):
+    src = make_source(db_factory("sqlite"))
+    tgt = make_target(db_factory("sqlite"), "head")
+    base = ["--source", src, "--target", tgt, "--report-dir", str(tmp_path)]
+    r = CliRunner().invoke(cli, ["migrate", *base])
+    assert r.exit_code == 0, r.output
+    for phase in ("inspecting the source and the target", "reading the target's id map",
+                  "estimating the groups' sizes", "3 groups, about",
+                  "building indexes again, checking foreign keys"):
+        assert f"migrate: {phase}" in r.stderr, phase
+    assert "migrate: " not in r.stdout
+    r = CliRunner().invoke(cli, ["plan", "-q", *base])
+    assert r.exit_code == 0 and "plan: " not in r.stderr

@@ -28,6 +28,7 @@ from bascule.plan.changeset import ChangeSet, GroupResult
 from bascule.plan.ids import Undo
 from bascule.run.context import Run
 from bascule.run.report import RunReport
+from bascule.transform.clean import display_text
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,8 @@ class UnitExecutor:
                 return self.after_failure(n, groups, e, retries - 1)
         if len(groups) == 1:
             g = groups[0]
-            log.error("group %s (%s) failed and was rolled back: %s", g.id, g.name, exc.cause)
+            log.error("group %s (%s) failed and was rolled back: %s", g.id,
+                      display_text(g.name), exc.cause)
             if not self.run.dry_run:
                 record_failure(self.run.target, g.id, g.name, str(exc.cause),
                                self.run.load.run_id, self.run.groups_done.get(g.id))
