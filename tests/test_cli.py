@@ -95,7 +95,7 @@ def test_logs_go_through_rich_on_stderr_one_line_each_off_a_terminal(tmp_path):
                            env={"BASCULE_SOURCE_URL": "", "BASCULE_GRUOPS": "1"})
     assert r.exit_code == 2
     handlers = [h for h in logging.getLogger().handlers if isinstance(h, LogHandler)]
-    assert len(handlers) == 1 and logging.getLogger("bascule").level == logging.DEBUG
+    assert len(handlers) == 1 and logging.getLogger().level == logging.DEBUG
     warn = [ln for ln in r.stderr.splitlines() if "BASCULE_GRUOPS" in ln]
     assert len(warn) == 1 and "WARNING" in warn[0] and warn[0].endswith(
         "(did you mean BASCULE_GROUPS?)")

@@ -96,9 +96,8 @@ def setup_logging(verbose: int = 0, quiet: int = 0) -> None:
                    log_time_format="[%X]")
     h.setFormatter(logging.Formatter("%(message)s"))
     root.addHandler(h)
-    level = level_of(verbose, quiet)
-    root.setLevel(level)
-    logging.getLogger("bascule").setLevel(level)
+    root.setLevel(level_of(verbose, quiet))
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)  # its pool's debug lines too
     logging.getLogger("sqlalchemy.engine").setLevel(
         logging.INFO if verbose >= 3 and not quiet else logging.WARNING)
 

@@ -199,6 +199,13 @@ def run_view(r: m.RunReportModel) -> View:
     if failed:
         v.lines.append(("Failed groups (rolled back, named with table, id and column)",
                         [f"group {g.source_id} ({g.name}): {g.error}" for g in failed]))
+    _run_details(r, v)
+    v.lines += _run_lines(r)
+    return v
+
+
+def _run_details(r: m.RunReportModel, v: View) -> None:
+    """The notes with their examples, the producers affected, the e-mail matches."""
     if r.notes:
         v.sections.append(Section(
             "Repairs, drops and matches", ["table", "column", "what", "reason", "count",
@@ -218,8 +225,6 @@ def run_view(r: m.RunReportModel) -> View:
             ["source user", "target user", "e-mail"],
             [[str(x.source_user), str(x.target_user), x.email] for x in r.email_matches[:200]],
             note="the first 200" if len(r.email_matches) > 200 else ""))
-    v.lines += _run_lines(r)
-    return v
 
 
 def examples(x: m.Note) -> str:

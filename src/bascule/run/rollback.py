@@ -398,7 +398,8 @@ def save_removal(path: str | Path, g: GroupRollback, rm: Removal, tt: TargetTabl
         tables[t] = [{c: jsonable(v) for c, v in zip(cols, vals)}
                      for _k, vals in sorted(rows.items(), key=lambda kv: repr(kv[0]))]
     data["groups"].append({
-        "source_group_id": g.source_id, "target_group_id": g.target_id, "name": g.name,
+        "source_group_id": g.source_id, "target_group_id": g.target_id,
+        "name": display_text(g.name),
         "written_at": dt.datetime.now().replace(microsecond=0).isoformat(),
         "changed": g.changed, "added": g.added,
         "shared": {t: sorted(ids) for t, ids in rm.shared.items()}, "tables": tables})
