@@ -270,7 +270,7 @@ def _run_lines(r: m.RunReportModel) -> list[tuple[str, list[str]]]:
                          f"the last clean run, {ch.get('groups_changed')} groups affected"
                          if ch.get("compared") else f"every group moved ({ch.get('why_not')})"))
     if after:
-        out.append(("After the load", after))
+        out.append(("Checksums, indexes and foreign keys", after))
     for s in r.shared_failed:
         out.append(("Shared rows that could not move", [f"{s.table} id {s.id}: {s.error}"]))
     if r.vanished_groups:
