@@ -1,6 +1,7 @@
 # bascule — two commands do everything on a fresh Debian machine:
 #   make demo   the whole story on an embedded SQLite pair
-#   make test   installs what is missing, starts the database servers, runs every test
+#   make test   installs what is missing (database servers, nginx, Chromium), starts the
+#               database servers, runs every test
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -12,7 +13,7 @@ COMPILE ?= 1
 HOT := $(wildcard src/bascule/transform/*.py src/bascule/plan/*.py) src/bascule/load/encode.py
 BUILT := $(VENV)/.compiled-$(COMPILE)
 
-.PHONY: demo test venv services bench bench-growth clean
+.PHONY: demo test venv services browser bench bench-growth clean
 
 $(PY):
 	python3 -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv \
@@ -38,7 +39,10 @@ services:
 	bash scripts/ensure-services.sh
 	bash scripts/ensure-nginx.sh
 
-test: $(BUILT) services
+browser:
+	bash scripts/ensure-chromium.sh
+
+test: $(BUILT) services browser
 	BASCULE_EXPECT_COMPILED=$(COMPILE) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: $(BUILT) services
