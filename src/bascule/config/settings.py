@@ -256,6 +256,11 @@ ENVIRONMENT = {
     "BASCULE_SOURCE_DRIVER": "pymysql: read a MariaDB source with PyMySQL even when "
                              "mysqlclient is installed",
     "BASCULE_PIPELINE": "0: write each unit inline (no writer thread, no worker process)",
+    "BASCULE_COMPILED": "0: run the pure-Python modules of the hot path, not the compiled ones "
+                        "(bascule._build)",
+    "BASCULE_COMPILE": "0: setup.py compiles nothing (the build of make venv)",
+    "BASCULE_EXPECT_COMPILED": "1 (make test): tests/test_compiled.py fails when a module of "
+                               "the hot path was not compiled",
 }
 #: Prefixes of variables of the test suite and the install scripts.
 ENVIRONMENT_PREFIXES = ("BASCULE_TEST_", "BASCULE_SKIP_")
