@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 
 from bascule import api
-from bascule.cli.options import config_option, settings_from
+from bascule.cli.options import config_option, settings_from, source_name_option
 from bascule.producers.notice import to_csv, to_markdown, to_table
 
 
@@ -25,8 +25,9 @@ from bascule.producers.notice import to_csv, to_markdown, to_table
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write to this file instead of stdout.")
 @click.option("--new-host", default=None, help="Host of the links (default: setting new_host).")
+@source_name_option
 @click.pass_context
-def producers_cmd(ctx, source_url, target_url, fmt, output, new_host):
+def producers_cmd(ctx, source_url, target_url, fmt, output, new_host, source_name):
     """List the producers whose catalogs were linked to a producer space (Cagette Pro).
 
     \b
@@ -37,7 +38,8 @@ def producers_cmd(ctx, source_url, target_url, fmt, output, new_host):
     distribution from the cutover date on). Reads the source (read only) and the id mapping
     in the target.
     """
-    s = settings_from(ctx, source_url=source_url, target_url=target_url, new_host=new_host)
+    s = settings_from(ctx, source_url=source_url, target_url=target_url, new_host=new_host,
+                      source_name=source_name)
     if not s.source_url or not s.target_url:
         raise click.UsageError("source_url and target_url are both needed")
     ps = api.producers(s)

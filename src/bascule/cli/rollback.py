@@ -12,7 +12,13 @@ from rich.console import Console
 from rich.table import Table
 
 from bascule import api
-from bascule.cli.options import config_option, err, settings_from
+from bascule.cli.options import (
+    config_option,
+    err,
+    settings_from,
+    source_name_option,
+    wait_option,
+)
 from bascule.report import write_json
 
 #: How each status reads in the summary.
@@ -40,8 +46,10 @@ STATUS_STYLE = {"removed": "green", "would remove": "cyan", "absent": "dim", "re
               help="Where report files go (default: report_dir setting, bascule-out).")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False),
               help="Also write the report as JSON to this file ('-' for stdout).")
+@source_name_option
+@wait_option
 @click.pass_context
-def rollback_cmd(ctx, groups, run_id, dry_run, force, save, json_file, **flags):
+def rollback_cmd(ctx, groups, run_id, dry_run, force, save, json_file, wait, **flags):
     """Remove from the target what bascule wrote for some moved groups.
 
     Exactly the rows of the groups' id map go, children first, one transaction per group, with
@@ -61,7 +69,7 @@ def rollback_cmd(ctx, groups, run_id, dry_run, force, save, json_file, **flags):
     settings = settings_from(ctx, **flags)
     try:
         rep = api.rollback(settings, groups=groups, run_id=run_id, dry_run=dry_run,
-                           force=force, save=save)
+                           force=force, save=save, wait=wait)
     except api.MigrationError as e:
         raise click.ClickException(str(e))
     data = rep.as_dict()

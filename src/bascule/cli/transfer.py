@@ -7,7 +7,14 @@ import sys
 import click
 
 from bascule import api
-from bascule.cli.options import RichProgress, err, report_files, settings_from, transfer_options
+from bascule.cli.options import (
+    RichProgress,
+    err,
+    report_files,
+    settings_from,
+    transfer_options,
+    wait_option,
+)
 from bascule.config import safe_url
 from bascule.report import print_run, print_verify
 
@@ -29,7 +36,7 @@ def move_options(f):
 
 
 def _transfer(ctx: click.Context, *, dry_run: bool, prune: bool, create_schema: str | None,
-              json_file, md_file, progress: bool, **flags) -> None:
+              json_file, md_file, progress: bool, wait: bool = False, **flags) -> None:
     settings = settings_from(ctx, **flags)
     label = "plan" if dry_run else "migrate"
     try:
@@ -39,7 +46,7 @@ def _transfer(ctx: click.Context, *, dry_run: bool, prune: bool, create_schema: 
                       f"{safe_url(settings.target_url)}")
         bar = RichProgress(label, progress)
         report = api.plan(settings, progress=bar) if dry_run else \
-            api.migrate(settings, prune=prune, progress=bar)
+            api.migrate(settings, prune=prune, progress=bar, wait=wait)
     except api.MigrationError as e:
         raise click.ClickException(str(e))
     data = report.as_dict()
@@ -60,20 +67,23 @@ def _transfer(ctx: click.Context, *, dry_run: bool, prune: bool, create_schema: 
 @move_options
 @click.option("--workers", type=int, help="Worker processes moving groups at once (default 0: "
               "one per core; 1: one process).")
+@wait_option
 @click.pass_context
-def migrate_cmd(ctx, dry_run, prune, create_schema, json_file, md_file, progress, **flags):
+def migrate_cmd(ctx, dry_run, prune, create_schema, json_file, md_file, progress, wait,
+                **flags):
     """Move the AMAP-mode groups from the source into the target.
 
     Every run brings the target up to date with the source: rows already moved are updated when
     they changed, new rows are added, rows deleted from the source are reported (and removed
     with --prune). Each group is committed whole or not at all; a run killed at any point can be
-    started again. Exits 1 when a group failed (it is rolled back and named with the table, id
-    and column), 0 otherwise.
+    started again. One run at a time writes into a target: another one refuses, naming the run
+    that holds it, or waits (--wait). Exits 1 when a group failed (it is rolled back and named
+    with the table, id and column), 0 otherwise.
     """
     if create_schema and dry_run:
         raise click.UsageError("--create-schema writes to the target: not with plan/--dry-run")
     _transfer(ctx, dry_run=dry_run, prune=prune, create_schema=create_schema,
-              json_file=json_file, md_file=md_file, progress=progress, **flags)
+              json_file=json_file, md_file=md_file, progress=progress, wait=wait, **flags)
 
 
 @click.command("plan")
@@ -105,8 +115,9 @@ def plan_cmd(ctx, json_file, md_file, progress, **flags):
 @click.option("--seed", type=int, default=None,
               help="With --changed: the seed of the sample (default: random, printed in the "
                    "report).")
+@wait_option
 @click.pass_context
-def verify_cmd(ctx, json_file, md_file, progress, changed_only, sample, seed, **flags):
+def verify_cmd(ctx, json_file, md_file, progress, changed_only, sample, seed, wait, **flags):
     """Prove that the target holds what the source held.
 
     For every moved group and table: row counts and a checksum of every mapped column (ids
@@ -118,7 +129,7 @@ def verify_cmd(ctx, json_file, md_file, progress, changed_only, sample, seed, **
     settings = settings_from(ctx, **flags)
     try:
         rep = api.verify(settings, progress=RichProgress("verify", progress),
-                         changed_only=changed_only, sample=sample, seed=seed)
+                         changed_only=changed_only, sample=sample, seed=seed, wait=wait)
     except api.MigrationError as e:
         raise click.ClickException(str(e))
     data = rep.as_dict()

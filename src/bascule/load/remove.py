@@ -21,7 +21,9 @@ in the caller's transaction:
 foreign keys; a nullable column of a cycle, ``Group.placeId``, ``Operation.relationId``, is set
 NULL first), by key lists in chunks, and checks that each delete matched the rows read.
 ``forget_group`` removes the group's id map, its ``bascule_group`` row and the entries of the
-shared rows removed. Nothing here commits: the caller holds one transaction per group.
+shared rows removed (those of every source: another source that matched a user by e-mail to a
+user this one moved no longer has it). Nothing here commits: the caller holds one transaction
+per group. Everything reads the bookkeeping of one source (``Book``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from sqlalchemy import MetaData, Table, and_, select, tuple_
 from sqlalchemy.engine import Connection
 
 from bascule.dbutil import chunks
-from bascule.load.bookkeeping import GROUP, IDBLOCK, IDMAP, bookkeeping_metadata
+from bascule.load.bookkeeping import GROUP, IDBLOCK, IDMAP, Book
 from bascule.load.dialects import dialect_for
 from bascule.load.idmap import load_group_entries
 from bascule.model.tables import Migration
@@ -133,10 +135,10 @@ def _show(key: Key) -> Any:
 # -- the id map ---------------------------------------------------------------------------------
 
 
-def owned_rows(conn: Connection, group_id: int, migration: Migration, *, blocks: bool = True
-               ) -> dict[str, dict[Key, int | None]]:
+def owned_rows(conn: Connection, group_id: int, migration: Migration, book: Book, *,
+               blocks: bool = True) -> dict[str, dict[Key, int | None]]:
     """Table → target key → stored row hash, of every row the id map holds for one group."""
-    found = load_group_entries(conn, [group_id], blocks=blocks)
+    found = load_group_entries(conn, [group_id], book, blocks=blocks)
     out: dict[str, dict[Key, int | None]] = {}
     for t, entries in found.entries.items():
         if t not in migration:
@@ -149,14 +151,14 @@ def owned_rows(conn: Connection, group_id: int, migration: Migration, *, blocks:
     return out
 
 
-def shared_owned(conn: Connection, table: str, new_ids: Iterable[int]
+def shared_owned(conn: Connection, table: str, new_ids: Iterable[int], book: Book
                  ) -> dict[int, tuple[int, int | None]]:
-    """new id → (old id, row hash) of the shared rows of ``table`` in the id map."""
-    t = bookkeeping_metadata().tables[IDMAP]
+    """new id → (old id, row hash) of the shared rows of ``table`` in the source's id map."""
+    t = book.table(IDMAP)
     out: dict[int, tuple[int, int | None]] = {}
     for part in chunks(sorted(set(new_ids)), CHUNK):
         q = select(t.c.new_id, t.c.old_id, t.c.row_hash).where(
-            t.c.table_name == table, t.c.group_id.is_(None), t.c.new_id.in_(part))
+            book.mine(t), t.c.table_name == table, t.c.group_id.is_(None), t.c.new_id.in_(part))
         for new, old, h in conn.execute(q):
             out[int(new)] = (int(old), None if h is None else int(h))
     return out
@@ -290,12 +292,12 @@ def shared_refs_of(tt: TargetTables, table: str, row: tuple) -> Iterable[tuple[s
 
 
 def plan_removal(conn: Connection, tt: TargetTables, group_id: int,
-                 hash_columns: Callable[[str], tuple[str, ...]], encoders: Encoders, *,
-                 blocks: bool = True, lock: bool = False) -> Removal:
+                 hash_columns: Callable[[str], tuple[str, ...]], encoders: Encoders, book: Book,
+                 *, blocks: bool = True, lock: bool = False) -> Removal:
     """Everything removing ``group_id`` takes, read in the caller's transaction (see the module
     docstring). ``hash_columns(table)``: the columns bascule writes (its row hashes' columns).
     ``lock``: the group's rows are locked first (``lock_rows``), before anything is read."""
-    rm = Removal(group_id, owned=owned_rows(conn, group_id, tt.migration, blocks=blocks))
+    rm = Removal(group_id, owned=owned_rows(conn, group_id, tt.migration, book, blocks=blocks))
     for t in tt.migration.order:
         stored = rm.owned.get(t)
         if not stored or t not in tt.tables:
@@ -309,7 +311,7 @@ def plan_removal(conn: Connection, tt: TargetTables, group_id: int,
         rm.changed += [(t, k) for k in changed_rows(tt, t, rows, stored, hash_columns(t),
                                                      encoders)]
     _add_referencing(conn, tt, rm, rm.rows)
-    _add_shared(conn, tt, rm, hash_columns, encoders)
+    _add_shared(conn, tt, rm, hash_columns, encoders, book)
     return rm
 
 
@@ -335,7 +337,8 @@ def _add_referencing(conn: Connection, tt: TargetTables, rm: Removal,
 
 
 def _add_shared(conn: Connection, tt: TargetTables, rm: Removal,
-                hash_columns: Callable[[str], tuple[str, ...]], encoders: Encoders) -> None:
+                hash_columns: Callable[[str], tuple[str, ...]], encoders: Encoders,
+                book: Book) -> None:
     """The shared rows the removal references that bascule owns and nothing else references:
     vendors first (their files and users become candidates in turn)."""
     order = sorted(tt.migration.shared, key=lambda t: (t != "Vendor", t))
@@ -344,7 +347,7 @@ def _add_shared(conn: Connection, tt: TargetTables, rm: Removal,
                   for st, i in shared_refs_of(tt, t, row) if st == table}
         if not wanted or table not in tt.tables:
             continue
-        owned = shared_owned(conn, table, wanted)  # the others: rows the target had
+        owned = shared_owned(conn, table, wanted, book)  # the others: rows the target had
         matched = sorted(i for i, (_o, h) in owned.items() if h is None)
         rm.kept += [{"table": table, "id": i, "reason": "matched by e-mail to a user the "
                      "target already had: not bascule's"} for i in matched]
@@ -455,17 +458,18 @@ def delete_removal(conn: Connection, tt: TargetTables, rm: Removal) -> dict[str,
     return out
 
 
-def forget_group(conn: Connection, group_id: int, shared: dict[str, dict[int, int]]) -> None:
+def forget_group(conn: Connection, group_id: int, shared: dict[str, dict[int, int]],
+                 book: Book) -> None:
     """The group's id map (blocks and one-row entries), its ``bascule_group`` row and the
-    entries of the shared rows removed with it."""
-    md = bookkeeping_metadata()
-    idmap, blk, grp = md.tables[IDMAP], md.tables.get(IDBLOCK), md.tables[GROUP]
-    if blk is not None and conn.dialect.has_table(conn, IDBLOCK):
-        conn.execute(blk.delete().where(blk.c.group_id == group_id))
-    conn.execute(idmap.delete().where(idmap.c.group_id == group_id))
+    entries of the shared rows removed with it (``shared``: table → new id → old id), of every
+    source: no id map may point at a row that is gone."""
+    idmap, blk, grp = book.table(IDMAP), book.table(IDBLOCK), book.table(GROUP)
+    if conn.dialect.has_table(conn, IDBLOCK):
+        conn.execute(blk.delete().where(book.mine(blk), blk.c.group_id == group_id))
+    conn.execute(idmap.delete().where(book.mine(idmap), idmap.c.group_id == group_id))
     for t, ids in shared.items():
-        for part in chunks(sorted(ids.values()), CHUNK):
+        for part in chunks(sorted(ids), CHUNK):
             conn.execute(idmap.delete().where(idmap.c.table_name == t,
                                               idmap.c.group_id.is_(None),
-                                              idmap.c.old_id.in_(part)))
-    conn.execute(grp.delete().where(grp.c.source_group_id == group_id))
+                                              idmap.c.new_id.in_(part)))
+    conn.execute(grp.delete().where(book.mine(grp), grp.c.source_group_id == group_id))

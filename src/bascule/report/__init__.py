@@ -168,6 +168,13 @@ def run_markdown(d: dict) -> str:
         L += _md_table(["source user", "target user", "e-mail"],
                        [[m["source_user"], m["target_user"], m["email"]]
                         for m in d["email_matches"][:200]])
+    if d.get("email_conflicts"):
+        L += ["", f"## E-mail conflicts: not merged ({len(d['email_conflicts'])})", ""]
+        L += _md_table(["source user", "email", "email2", "target user", "its field",
+                        "same address", "resolution"],
+                       [[c["source_user"], c["email"] or "", c["email2"] or "",
+                         c["target_user"], c["target_field"], c["same_as"], c["resolution"]]
+                        for c in d["email_conflicts"][:200]])
     if d.get("vanished_groups"):
         L += ["", "## Groups moved earlier that are no longer AMAP groups of the source", ""]
         for g in d["vanished_groups"]:
@@ -196,6 +203,11 @@ def print_run(d: dict, console: Console) -> None:
                   + f"{len(failed)} failed; "
                   f"{sum(1 for g in groups for _ in g['linked_catalogs'])} linked catalogs; "
                   f"{len(d['email_matches'])} users matched by e-mail; {d['seconds']} s")
+    for c in (d.get("email_conflicts") or [])[:20]:
+        console.print(f"[yellow]e-mail conflict:[/] source user {c['source_user']} "
+                      f"({c['email']}, email2 {c['email2']}): its "
+                      f"{'email2' if c['target_field'] == 'email' else 'email'} is user "
+                      f"{c['target_user']}'s {c['target_field']}; {c['resolution']}")
     ch = d.get("changes") or {}
     if ch.get("rows_checksummed"):
         console.print(f"source checksums: {ch['rows_checksummed']:,} rows in {ch['chunks']:,} "

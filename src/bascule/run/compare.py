@@ -92,6 +92,7 @@ class VerifyReport:
     workers: int = 1
     vanished_groups: list[int] = field(default_factory=list)  # moved, now shop mode: not compared
     scope: dict = field(default_factory=dict)  # what was compared (run.verify_scope)
+    run_id: int | None = None  # its row in bascule_run
 
     @property
     def ok(self) -> bool:
@@ -122,7 +123,8 @@ class VerifyReport:
                 listed[d.table] += 1
 
     def as_dict(self) -> dict:
-        return {"ok": self.ok, "started_at": self.started_at, "seconds": round(self.seconds, 3),
+        return {"ok": self.ok, "run_id": self.run_id, "started_at": self.started_at,
+                "seconds": round(self.seconds, 3),
                 "groups": self.groups, "fk_checked": self.fk_checked, "workers": self.workers,
                 "indexes_missing": self.indexes_missing,
                 "vanished_groups": self.vanished_groups, "scope": self.scope,

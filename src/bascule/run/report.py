@@ -22,6 +22,7 @@ class RunReport:
     shared: dict[str, TableCounts] = field(default_factory=lambda: defaultdict(TableCounts))
     notes: list[dict] = field(default_factory=list)
     email_matches: list[dict] = field(default_factory=list)
+    email_conflicts: list[dict] = field(default_factory=list)  # email2 coincidences, not merged
     vanished_groups: list[dict] = field(default_factory=list)
     sequences: dict[str, int] = field(default_factory=dict)
     run_id: int | None = None
@@ -88,6 +89,7 @@ class RunReport:
             "groups": [g.as_dict() for g in self.groups],
             "notes": self.notes,
             "email_matches": self.email_matches,
+            "email_conflicts": self.email_conflicts,
             "vanished_groups": self.vanished_groups,
             "sequences": self.sequences,
         }
