@@ -195,7 +195,7 @@ def _user_id(b: _Build, r: dict) -> int:
         delta.holders[match] = old
         b.cs.new_entries.append(IdMapEntry("User", old, match, None, None, None))
         b.cs.email_matches.append({"source_user": old, "target_user": match,
-                                   "email": r.get("email")})
+                                   "email": (r.get("email") or "").lower()})
         b.p.ctx.note("User", old, "email", "matched",
                      "same e-mail as an existing user: reused, not duplicated")
         _email2_conflicts(b, r, e1, e2, match, f"matched to user {match} by its e-mail (the "
