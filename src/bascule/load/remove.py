@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from itertools import combinations
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,20 +196,53 @@ def lock_rows(conn: Connection, tt: TargetTables, table: str, keys: Iterable[Key
 def changed_rows(tt: TargetTables, table: str, rows: dict[Key, tuple],
                  stored: dict[Key, int | None], hash_columns: tuple[str, ...],
                  encoders: Encoders) -> list[Key]:
-    """The rows whose values no longer hash to what bascule wrote (``written_hash``, as the
-    planner stored it)."""
+    """The rows whose values differ from what bascule wrote: no spelling of their values hashes
+    to the stored hash (``written_hash``, as the planner stored it; ``as_written``)."""
     cols = tt.columns(table)
     idx = [cols.index(c) for c in hash_columns]
     encode = encoders(table, hash_columns)
+    floats = [j for j, c in enumerate(hash_columns) if _is_float(tt.tables[table].c[c])]
     out = []
     for key, vals in rows.items():
         want = stored.get(key)
         if want is None:
             continue
-        h, _enc = written_hash(tuple(vals[i] for i in idx), encode)
-        if h != want:
+        if not as_written(tuple(vals[i] for i in idx), want, encode, floats):
             out.append(key)
     return sorted(out)
+
+
+#: The integral floats of a row tried as integers, at most (2**n spellings).
+MAX_SPELLINGS = 10
+
+
+def as_written(row: tuple, want: int, encode, floats: Sequence[int]) -> bool:
+    """Whether the target's values ``row`` are what bascule wrote, whose hash is ``want``. The
+    target gives back the values it stores, not always as bascule sent them: a whole number
+    sent to a DOUBLE column (a 0 filled for NULL, an INT of the source) reads back as a float,
+    and its text differs ("0" against "0.0"). So the row's integral floats (the columns at
+    ``floats``) are tried as integers too, each alone and together: the same stored values
+    spelled as bascule may have sent them. Only on a mismatch (a real change costs up to
+    2**``MAX_SPELLINGS`` hashes)."""
+    if written_hash(row, encode)[0] == want:
+        return True
+    whole = [j for j in floats if isinstance(row[j], float) and row[j].is_integer()
+             and abs(row[j]) < 2**53][:MAX_SPELLINGS]
+    for n in range(1, len(whole) + 1):
+        for some in combinations(whole, n):
+            alt = list(row)
+            for j in some:
+                alt[j] = int(alt[j])
+            if written_hash(tuple(alt), encode)[0] == want:
+                return True
+    return False
+
+
+def _is_float(col) -> bool:
+    try:
+        return col.type.python_type is float
+    except NotImplementedError:
+        return False
 
 
 # -- references ---------------------------------------------------------------------------------

@@ -277,6 +277,9 @@ def _name_columns(settings: Settings, todo: list[GroupRollback], migration: Migr
     if not settings.source_url:
         log.warning("the changed columns are not named: source_url is not set (they are found "
                     "by building the group's rows again from the source)")
+        for g in todo:
+            for c in g.changed:
+                c["detail"] += " (the column is named when source_url is set)"
         return
     for g in todo:
         if not g.changed:
