@@ -44,7 +44,9 @@ def runs_cmd(ctx, target_url, source_name, fmt):
     if fmt == "json":
         sys.stdout.write(json.dumps(found, indent=2, default=str) + "\n")
         return
-    Console(file=sys.stdout).print(runs_table(found))
+    # off a terminal (a pipe, a file) the table is not cut to 80 columns
+    Console(file=sys.stdout, width=None if sys.stdout.isatty() else 250).print(
+        runs_table(found))
 
 
 def runs_table(found: list[dict]) -> Table:
