@@ -185,6 +185,8 @@ def _user_id(b: _Build, r: dict) -> int:
     match = _get(state.emails, delta.emails, e1)
     if match is not None:
         holder = _get(state.holders, delta.holders, match)
+        if holder is not None and holder != old and b.p.capture:
+            return b.p.allocator.one("User", old, b.unit_next)  # verify: a row not moved
         if holder is not None and holder != old:
             raise DataRefused(
                 f"User id {old}: its e-mail {r.get('email')!r} is target user {match}'s, which "
