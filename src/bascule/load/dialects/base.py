@@ -26,7 +26,8 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, create_engine
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 MYSQL = "mysql"
@@ -398,9 +399,11 @@ class Dialect:
 
 
 def hold_connection(engine: Engine) -> Connection:
-    """A connection in autocommit, for a lock held for a whole run (no transaction left open
-    meanwhile)."""
-    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    """A connection of its own (not one of the engine's pool, which the run uses whole) in
+    autocommit, for a lock held for a whole run (no transaction left open meanwhile); closing
+    it ends the session."""
+    own = create_engine(engine.url, poolclass=NullPool)
+    return own.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 def _is_numeric(typ) -> bool:
