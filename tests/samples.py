@@ -172,6 +172,7 @@ def build_target(url: str) -> None:
         c.execute(insert(md.tables["bascule_idmap"]), rows)
         c.execute(insert(md.tables["bascule_group"]), [
             {"source": SOURCE, "source_group_id": g, "target_group_id": t, "name": n, "status": st}
-            for g, t, n, st in ((1, 1001, "AMAP des Lilas", "done"), (3, 1003, "AMAP du Port", "done"),
+            for g, t, n, st in ((1, 1001, "AMAP des Lilas", "done"),
+                                (3, 1003, "AMAP du Port", "done"),
                                 (4, 1004, "AMAP en échec", "failed"))])
     eng.dispose()
