@@ -1,13 +1,14 @@
 # bascule — two commands do everything on a fresh Debian machine:
 #   make demo   the whole story on an embedded SQLite pair
-#   make test   installs what is missing, starts the database servers, runs every test
+#   make test   installs what is missing (database servers, nginx, Chromium), starts the
+#               database servers, runs every test
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv services bench bench-growth clean
+.PHONY: demo test venv services browser bench bench-growth clean
 
 $(PY):
 	python3 -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv \
@@ -27,7 +28,10 @@ services:
 	bash scripts/ensure-services.sh
 	bash scripts/ensure-nginx.sh
 
-test: $(STAMP) services
+browser:
+	bash scripts/ensure-chromium.sh
+
+test: $(STAMP) services browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) services

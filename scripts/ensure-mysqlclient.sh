@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs mysqlclient (MySQLdb, C) into the venv: bascule reads a MariaDB/MySQL SOURCE with it,
-# about 5x faster than PyMySQL (reference/measurements.md). Optional: when anything here fails,
+# about 5x faster than PyMySQL (docs/measurements.md). Optional: when anything here fails,
 # bascule still works and reads the source with PyMySQL (a warning says so).
 # Needs, from Debian: libmariadb-dev (mysql_config / the client library headers), pkg-config,
 # gcc and the Python headers to build the wheel; installed through apt only when missing.

@@ -15,7 +15,9 @@ def test_demo_runs_end_to_end(tmp_path):
     assert r.exit_code == 0, r.output
     assert (work / "cagette.sqlite").exists() and (work / "camap.sqlite").exists()
     verify = json.loads((work / "reports" / "verify.json").read_text())
-    assert verify["ok"] is True
+    assert verify["status"] == "done"
+    assert (work / "reports" / "migrate.html").exists()
+    assert f"HTML report:       {(work / 'reports' / 'migrate.html').resolve()}" in r.stdout
     migrate = json.loads((work / "reports" / "migrate.json").read_text())
     assert migrate["totals"]["UserOrder"]["insert"] > 0
     assert (work / "redirects").is_dir() and (work / "producers.md").exists()
@@ -40,7 +42,7 @@ def test_demo_from_a_camap_source(tmp_path):
     assert migrate["source"]["kind"] == "camap" and migrate["source"]["shape"] == "camap-head"
     assert migrate["totals"]["ProductDistributionStock"]["insert"] > 0
     assert any(n["action"] == "matched" for n in migrate["notes"])
-    assert json.loads((work / "reports" / "verify.json").read_text())["ok"] is True
+    assert json.loads((work / "reports" / "verify.json").read_text())["status"] == "done"
     assert not (work / "producers.md").exists()  # no producer space in a Camap source
     bad = CliRunner().invoke(cli, ["demo", "--workdir", str(work), "--from", "camap",
                                    "--shape", "2021"])

@@ -1,5 +1,5 @@
-"""`bascule rollback`: exit codes, the summary, --json, --dry-run, refusal and --force with the
-default save file."""
+"""`bascule rollback`: exit codes, the summary on stdout, --format json, the report files (JSON,
+Markdown, HTML), --dry-run, refusal and --force with the default save file."""
 
 from __future__ import annotations
 
@@ -35,21 +35,26 @@ def test_usage_errors_exit_2(tmp_path):
 def test_rollback_by_run_json_and_dry_run(db_factory, tmp_path):
     _src, tgt, last = _two_runs(db_factory, tmp_path, "postgresql")
     out = str(tmp_path / "out")
-    r = _invoke("--target", tgt, "--run", "2", "--dry-run", "--json", "-", "--report-dir", out)
+    r = _invoke("--target", tgt, "--run", "2", "--dry-run", "--format", "json", "--report-dir",
+                out)
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
-    assert d["dry_run"] and d["groups"][0]["source_id"] == last
+    assert d["dry_run"] and d["groups"][0]["source_id"] == last and d["status"] == "done"
     assert d["groups"][0]["status"] == "would remove" and d["run_id"] is None
-    assert "groups: 1 would remove" in r.stderr and "password" not in r.stderr
+    assert d["target"]["url"] and d["operator"] and d["started_at"] and d["ended_at"]
+    assert "password" not in r.output
+    r = _invoke("--target", tgt, "--run", "2", "--dry-run", "--report-dir", out)
+    assert "1 of 1 group would be removed" in r.stdout
+    assert {p.suffix for p in (tmp_path / "out").glob("rollback-*")} == {".json", ".md", ".html"}
     assert rows(tgt, "SELECT COUNT(*) FROM bascule_group WHERE source_group_id = :g",
                 g=last) == [(1,)]
     r = _invoke("--target", tgt, "--run", "2", "--report-dir", out)
     assert r.exit_code == 0, r.output
-    assert "groups: 1 removed" in r.stderr and "report: " in r.stderr
+    assert "1 of 1 group removed" in r.stdout and "reports: " in r.stderr
     assert rows(tgt, "SELECT COUNT(*) FROM bascule_group WHERE source_group_id = :g",
                 g=last) == [(0,)]
     r = _invoke("--target", tgt, "--group", str(last), "--report-dir", out)
-    assert r.exit_code == 0 and "not in the id map" in r.stderr
+    assert r.exit_code == 0 and "not in the id map" in r.output
 
 
 def test_refused_exits_1_then_force_saves(db_factory, tmp_path):
@@ -61,12 +66,12 @@ def test_refused_exits_1_then_force_saves(db_factory, tmp_path):
     out = tmp_path / "out"
     r = _invoke("--target", tgt, "--group", str(last), "--report-dir", str(out))
     assert r.exit_code == 1
-    assert f"changed Place id {place}" in r.stderr and "refused" in r.stderr
+    assert f"changed: Place id {place}" in r.stdout and "refused" in r.stdout
     assert rows(tgt, 'SELECT COUNT(*) FROM "Place" WHERE id = :p', p=place) == [(1,)]
     r = _invoke("--target", tgt, "--group", str(last), "--force", "--report-dir", str(out))
     assert r.exit_code == 0, r.output
     saved = next(out.glob("rollback-saved-*.json"))
-    assert f"saved to: {saved}" in r.stderr.replace("\n", "")
+    assert f"saved to: {saved}" in r.stdout
     data = json.loads(saved.read_text())
     places = {p["id"]: p["name"] for p in data["groups"][0]["tables"]["Place"]}
     assert places[place] == "Salle des fêtes"

@@ -19,9 +19,14 @@ def test_verify_exit_codes(db_factory, tmp_path):
     tgt = make_target(db_factory("sqlite"), "head")
     assert api.migrate(settings_for(src, tgt, tmp_path)).ok
     r = CliRunner().invoke(cli, ["verify", "--source", src, "--target", tgt, "--report-dir",
-                                 str(tmp_path), "--json", "-"])
+                                 str(tmp_path), "--format", "json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout)["ok"] is True
+    d = json.loads(r.stdout)
+    assert d["status"] == "done" and "ok" not in d
+    # what it checked, against what: both databases (masked), counts, the scope
+    assert d["source"]["url"] and d["target"]["url"] and d["checked"]["groups"] > 0
+    assert d["checked"]["rows"] > 0 and d["checked"]["foreign_keys"] > 0
+    assert d["groups"] and all(g["status"] == "compared" for g in d["groups"])
     # a change in the target is a difference: exit 1, named
     eng = make_engine(tgt)
     with eng.begin() as c:

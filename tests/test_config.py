@@ -86,3 +86,63 @@ def test_readme_documents_every_setting():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     missing = [f for f in Settings.model_fields if f"| `{f}` |" not in readme]
     assert not missing, missing
+
+
+def test_the_file_is_read_by_pydantic_settings_toml_source_flat_or_under_bascule(tmp_path):
+    from pydantic_settings import TomlConfigSettingsSource
+
+    from bascule.config import settings as mod
+
+    assert issubclass(mod._TomlFile, TomlConfigSettingsSource)
+    f = tmp_path / "b.toml"
+    f.write_text('[bascule]\nnew_host = "camap.table.org"\nbatch_size = 7\n')
+    s = load_settings(f)
+    assert (s.new_host, s.batch_size) == ("camap.table.org", 7)
+    f.write_text('batch_size = "many"\n')
+    with pytest.raises(ConfigError, match=rf"setting batch_size \(from {f}\)"):
+        load_settings(f)
+    f.write_text("batch_size = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(f)
+
+
+def test_a_misspelt_setting_gets_did_you_mean(tmp_path):
+    f = tmp_path / "b.toml"
+    f.write_text('gruops = [12]\nreport_dri = "out"\n')
+    with pytest.raises(ConfigError) as e:
+        load_settings(f)
+    assert "setting gruops" in str(e.value) and "did you mean groups?" in str(e.value)
+    assert "did you mean report_dir?" in str(e.value)
+
+
+def test_an_unknown_bascule_variable_is_warned_about(monkeypatch, caplog):
+    monkeypatch.setenv("BASCULE_GRUOPS", "12")
+    monkeypatch.setenv("BASCULE_TEST_WHATEVER", "1")  # the test suite's own
+    monkeypatch.setenv("BASCULE_PIPELINE", "1")  # read by the code, not a setting
+    with caplog.at_level("WARNING", logger="bascule.config.settings"):
+        s = load_settings(None)
+    assert s.groups == []
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["environment variable BASCULE_GRUOPS is not a bascule setting: ignored "
+                     "(did you mean BASCULE_GROUPS?)"]
+
+
+def test_every_setting_has_its_flag_or_the_readme_says_it_has_none():
+    """The README's settings table has a flag column: each flag it names exists on the verbs it
+    names, and a setting without one says so."""
+    from bascule.cli import cli
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme.split("## Settings", 1)[1].split("\n\n", 2)[1]
+    rows_ = [[c.strip() for c in line.strip("|").split("|")]
+             for line in table.splitlines()[2:] if line.startswith("| `")]
+    assert {r[0].strip("`") for r in rows_} == set(Settings.model_fields)
+    for r in rows_:
+        flag = r[2]
+        if flag == "–":
+            continue
+        opt, _, verbs = flag.partition(" on ")
+        opt = opt.strip("`").split()[0]
+        for verb in [v.strip() for v in verbs.replace(" and ", ", ").split(",") if v.strip()]:
+            params = {o for p in cli.get_command(None, verb).params for o in p.opts}
+            assert opt in params, (r[0], opt, verb)

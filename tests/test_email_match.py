@@ -13,7 +13,7 @@ from sqlalchemy import MetaData, Table, insert, select
 
 from bascule import api
 from bascule.dbutil import make_engine
-from bascule.report import run_markdown
+from bascule.report import to_markdown
 
 from helpers import idmap_entries, make_source, make_target, q, rows, settings_for
 
@@ -128,7 +128,7 @@ def test_email_matrix(db_factory, tmp_path, target_kind, other_case):
     assert rows(tgt, f"SELECT LOWER(email), COUNT(*) FROM {u} GROUP BY LOWER(email) "
                      "HAVING COUNT(*) > 1") == []
     # the Markdown report lists the conflicts with both users and the e-mails
-    md = run_markdown(rep.as_dict())
+    md = to_markdown(rep.model())
     assert "E-mail conflicts" in md and "100112" in md and "c1" + D in md.lower()
     # a rerun decides the same
     again = api.migrate(s)

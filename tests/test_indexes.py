@@ -16,7 +16,7 @@ from bascule.dbutil import make_engine
 from bascule.load import indexes
 from bascule.load.bookkeeping import ensure_bookkeeping
 from bascule.model.tables import MIGRATION
-from bascule.report import print_verify, verify_markdown
+from bascule.report import print_report, to_markdown
 
 from faults import run_and_kill
 from helpers import execute, make_source, make_target, rows, settings_for
@@ -177,18 +177,26 @@ def test_a_killed_run_leaves_them_recorded_and_the_next_run_builds_them(db_facto
 
 
 def test_verify_output_names_missing_indexes_beside_its_result():
-    base = {"started_at": "2026-11-30T00:00:00", "seconds": 1.0, "groups": 2, "fk_checked": 50,
-            "tables": {"Product": {"source": 3, "target": 3, "chunks": 1, "differences": 0}}}
-    diff = {"kind": "missing", "table": "Product", "source_id": 4, "target_id": 9,
-            "column": None, "detail": "row not in the target"}
+    from bascule.report.models import now
+    from bascule.run.compare import Difference, VerifyReport
+
     for ok, missing in ((True, []), (True, ["Product.Product_catalogId"]),
                         (False, ["Product.Product_catalogId"])):
-        d = dict(base, ok=ok, indexes_missing=missing, differences=[] if ok else [diff])
+        rep = VerifyReport(started_at=now(), settings={"old_host": "a.example"},
+                           target={"backend": "sqlite"}, fk_checked=50, seconds=1.0,
+                           groups=[{"source_id": 1, "name": "A", "target_id": 9,
+                                    "status": "compared"},
+                                   {"source_id": 2, "name": "B", "target_id": 10,
+                                    "status": "compared"}],
+                           indexes_missing=missing)
+        rep.tables["Product"].update(source=3, target=3, chunks=1)
+        if not ok:
+            rep.add(Difference("missing", "Product", "row not in the target", 4, 9))
         out = StringIO()
-        print_verify(d, Console(file=out, width=200))
+        print_report(rep.model(), Console(file=out, width=200))
         text_out = out.getvalue()
-        assert ("OK: 2 groups" in text_out) == ok
-        assert ("1 differences" in text_out) == (not ok)
-        assert ("missing: Product source id 4 target id 9" in text_out) == (not ok)
-        assert ("1 secondary indexes still missing" in text_out) == bool(missing)
-        assert ("Product.Product_catalogId" in verify_markdown(d)) == bool(missing)
+        assert ("OK: 2 groups compared" in text_out) == ok
+        assert ("1 difference found" in text_out) == (not ok)
+        assert ("row not in the target" in text_out) == (not ok)
+        assert ("secondary indexes still missing" in text_out) == bool(missing)
+        assert ("Product.Product_catalogId" in to_markdown(rep.model())) == bool(missing)

@@ -165,6 +165,7 @@ def test_csv_and_json_enumerate_single_id_routes(tmp_path):
     assert emit_json(m, opts(tmp_path), buf) == n
     d = json.loads(buf.getvalue())
     assert d["new_host"] == NEW and len(d["redirects"]) == n and len(d["routes"]) == len(ACTIVE_ROUTES)
+    assert not any("ref" in r for r in d["routes"])  # no pointer to documents outside the repo
     assert d["redirects"][0] == {k: (int(v) if k in ("status", "old_id", "new_id") else v)
                                  for k, v in rows[0].items()}
 

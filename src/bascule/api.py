@@ -4,7 +4,8 @@
 from bascule import api
 settings = api.settings(source_url=..., target_url=...)   # or load_settings(file, **flags)
 api.describe(settings)               -> SourceDescription
-api.plan(settings)                   -> RunReport   (writes nothing anywhere)
+api.plan(settings)                   -> RunReport   (writes nothing anywhere; prune=,
+                                                      create_schema="head" on a fresh target)
 api.migrate(settings, prune=False)   -> RunReport
 api.verify(settings)                 -> VerifyReport
 api.rollback(settings, groups=[...]) -> RollbackReport (or run_id=N; dry_run, force, save)
@@ -23,14 +24,17 @@ target's run lock: ``wait=True`` waits for another run's, else CannotProceed nam
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from sqlalchemy import inspect
+
 from bascule.config import Settings, load_settings
 from bascule.dbutil import make_engine
-from bascule.errors import CannotProceed, MigrationError, require
+from bascule.errors import CannotProceed, MigrationError, SettingsError, require
 from bascule.extract.describe import SourceDescription, describe_source
 from bascule.extract.source import SourceError
 from bascule.load.runlock import run_lock
@@ -76,10 +80,36 @@ def create_schema(s: Settings, shape: str, migration: Migration = MIGRATION) -> 
         raise MigrationError(str(e)) from None
 
 
-def plan(s: Settings, *, progress: Progress | None = None,
-         migration: Migration = MIGRATION) -> RunReport:
-    """Dry run of migrate: what would move and what changed since the last run."""
-    return _migrate(s, dry_run=True, progress=progress, migration=migration)
+def plan(s: Settings, *, progress: Progress | None = None, migration: Migration = MIGRATION,
+         prune: bool = False, create_schema: str | None = None) -> RunReport:
+    """Dry run of migrate: what would move and what changed since the last run. ``prune``:
+    the preview of ``migrate --prune`` (rows deleted in the source counted as to remove).
+    ``create_schema`` ("2023" or "head"): planned against an empty Camap schema of that shape
+    (a fresh target, or none yet), and nothing created anywhere."""
+    if create_schema is None:
+        return _migrate(s, dry_run=True, prune=prune, progress=progress, migration=migration)
+    backend = None
+    if s.target_url:  # it must be as empty as migrate --create-schema wants it
+        eng = make_engine(s.target_url)
+        try:
+            backend = eng.url.get_backend_name()
+            if set(inspect(eng).get_table_names()) & set(migration.order):
+                raise SettingsError("plan --create-schema: the target already has Camap "
+                                    "tables; plan against it without --create-schema")
+        finally:
+            eng.dispose()
+    with tempfile.TemporaryDirectory(prefix="bascule-plan-") as tmp:
+        empty = make_engine(f"sqlite:///{Path(tmp) / 'empty-camap.sqlite'}")
+        try:
+            create_camap_schema(empty, create_schema, migration)
+            rep = _migrate(s, dry_run=True, prune=prune, progress=progress,
+                           migration=migration, target=empty)
+        finally:
+            empty.dispose()
+    rep.target.update(backend=backend, has_bookkeeping=False, shape_reasons=[
+        f"--create-schema {create_schema}: planned against an empty Camap {create_schema} "
+        "schema (nothing created)"])
+    return rep
 
 
 def migrate(s: Settings, *, prune: bool = False, progress: Progress | None = None,
@@ -101,12 +131,14 @@ def verify(s: Settings, *, progress: Progress | None = None,
 
 def rollback(s: Settings, *, groups: Sequence[int] = (), run_id: int | None = None,
              dry_run: bool = False, force: bool = False, save: str | Path | None = None,
-             migration: Migration = MIGRATION, wait: bool = False) -> RollbackReport:
+             migration: Migration = MIGRATION, progress: Progress | None = None,
+             wait: bool = False) -> RollbackReport:
     """Remove from the target what bascule wrote for these source groups (or for the groups
     run ``run_id`` moved), with their id map: refused when rows changed or were added since,
     unless ``force`` (which first writes them all to the JSON file ``save``)."""
     return _rollback(s, groups=groups, run_id=run_id, dry_run=dry_run, force=force,
-                     save=save, migration=migration, wait=wait)
+                     save=save, migration=migration, progress=progress,
+                     wait=wait)
 
 
 def runs(s: Settings, *, source: str | None = None) -> list[dict]:

@@ -1,19 +1,18 @@
 """The bascule command line. Thin: it parses, calls ``bascule.api``, prints. Nothing in bascule
 imports this package.
 
-Logs and progress go to stderr; machine output (JSON, CSV, config files) to stdout or files.
+The result of a verb goes to stdout (``--format`` where it applies); progress and logs to stderr
+(``-v``/``-q`` on the group or the verb); report files to ``report_dir``.
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
-import sys
 
 import click
 
 from bascule import __version__
-from bascule.cli.options import CONFIG_HELP
+from bascule.cli.options import CONFIG_HELP, verbosity_options
 
 #: verb → "module:command". The verbs are registered here, in this order.
 VERBS = {
@@ -46,19 +45,13 @@ class Verbs(click.Group):
         return getattr(importlib.import_module(module), attr)
 
 
-def _setup_logging(verbose: int) -> None:
-    level = logging.WARNING - 10 * verbose
-    logging.basicConfig(level=max(level, logging.DEBUG), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
 @click.group(cls=Verbs, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="bascule")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
               help=CONFIG_HELP)
-@click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
+@verbosity_options
 @click.pass_context
-def cli(ctx: click.Context, config_file: str | None, verbose: int) -> None:
+def cli(ctx: click.Context, config_file: str | None) -> None:
     """Move the AMAP-mode groups of a Cagette.net database into a Camap database.
 
     \b
@@ -72,8 +65,11 @@ def cli(ctx: click.Context, config_file: str | None, verbose: int) -> None:
       bascule producers   who lost their producer space, and where their orders are now
     \b
     To try it without any server:  bascule demo
+    \b
+    The result goes to stdout (--format table|json|markdown|csv), progress and
+    logs to stderr (-v, -q), the reports (JSON, Markdown, HTML) to report_dir.
+    Shell completion (bash): eval "$(_BASCULE_COMPLETE=bash_source bascule)"
     """
-    _setup_logging(verbose)
     ctx.ensure_object(dict)
     ctx.obj["config_file"] = config_file
 

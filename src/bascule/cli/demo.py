@@ -17,12 +17,31 @@ import click
 from rich.console import Console
 
 from bascule import api
+from bascule.cli import console
+from bascule.cli.options import verbosity_options
 from bascule.config import Settings
 from bascule.generate import generate
 from bascule.producers.notice import to_markdown, to_table
-from bascule.report import print_description, print_run, print_verify, write_reports
+from bascule.report import print_report, write_reports
+from bascule.report.describe import print_description
 
-out = Console(stderr=True)
+
+class _Out:
+    """The demo's story goes to stdout (its result), on the console of the moment; a rule is
+    a short title line when stdout is not a terminal (no 10,000-column line)."""
+
+    def __getattr__(self, name: str):
+        return getattr(console.out(), name)
+
+    def rule(self, title: str) -> None:
+        c = console.out()
+        if c.is_terminal:
+            c.rule(title)
+        else:
+            c.print(f"\n== {title} ==")
+
+
+out: Console = _Out()  # type: ignore[assignment]
 
 
 def run_demo(workdir: Path, *, scale: float, seed: int, shape: str, camap: str,
@@ -63,14 +82,16 @@ def run_demo(workdir: Path, *, scale: float, seed: int, shape: str, camap: str,
                   "some of its users are people of the source too (matched by e-mail)")
 
     ok = True
+    html: dict[str, Path] = {}
     for step, kind in (("3. bascule plan (dry run)", "plan"), ("4. bascule migrate", "migrate"),
                        ("5. bascule verify", "verify")):
         out.rule(step)
         rep = {"plan": api.plan, "migrate": api.migrate, "verify": api.verify}[kind](settings)
-        data = rep.as_dict()
-        (print_verify if kind == "verify" else print_run)(data, out)
-        write_reports(kind, data, reports, json_file=str(reports / f"{kind}.json"),
-                      md_file=str(reports / f"{kind}.md"))
+        model = rep.model()
+        print_report(model, out)
+        files = write_reports(model, reports, json_file=reports / f"{kind}.json",
+                              md_file=reports / f"{kind}.md", html_file=reports / f"{kind}.html")
+        html[kind] = files["html"]
         ok = ok and rep.ok
 
     extra = _after_the_move(settings, workdir, producers=source_kind == "cagette")
@@ -78,7 +99,8 @@ def run_demo(workdir: Path, *, scale: float, seed: int, shape: str, camap: str,
     out.rule("where things are")
     out.print(f"source ({label}):{' ' * (9 - len(label))}{src_file}")
     out.print(f"target (Camap):    {tgt_file}")
-    out.print(f"reports:           {reports} (plan, migrate, verify: .json and .md)")
+    out.print(f"reports:           {reports} (plan, migrate, verify: .json, .md and .html)")
+    out.print(f"HTML report:       {html['migrate'].resolve()} (open it in a browser)")
     for line in extra:
         out.print(line)
     out.print("try: sqlite3 " + str(tgt_file) + " 'select * from bascule_group limit 5'")
@@ -124,6 +146,7 @@ def _after_the_move(settings: Settings, workdir: Path, producers: bool = True) -
               "a Camap.")
 @click.option("--camap", type=click.Choice(["2023", "head"]), default="head", show_default=True,
               help="Camap shape of the target.")
+@verbosity_options
 def demo_cmd(workdir: Path, scale: float, seed: int, source_kind: str, shape: str, camap: str):
     """The whole story on an embedded SQLite pair, with no server: generate a source, plan,
     migrate, verify, and show where everything is."""

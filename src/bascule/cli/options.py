@@ -1,30 +1,31 @@
-"""What the verbs share: settings from the --config file, the environment and the flags; the
-options of plan, migrate and verify; the progress bar; the report files."""
+"""What the verbs share: settings from the --config file, the environment and the flags;
+``-v``/``-q`` and ``--format`` (the same spelling on every verb); the options of plan, migrate
+and verify; the report files and the result on stdout.
+
+The output convention: the result of a verb on stdout (``--format table|json|markdown|csv``
+where it applies), progress and logs on stderr, report files where ``report_dir`` or their own
+options (``--json FILE``, ``--markdown FILE``, ``--html FILE``) say.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
+import json
 import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
+from bascule.cli import console
+from bascule.cli.progress import RichProgress
 from bascule.config import ConfigError, Settings, load_settings
-from bascule.report import write_reports
+from bascule.report import ReportBase, print_report, report_csv, to_markdown, write_reports
 
 log = logging.getLogger("bascule")
-err = Console(stderr=True)
+
+__all__ = ["RichProgress", "config_option", "format_option", "settings_from",
+           "transfer_options", "verbosity_options"]
 
 CONFIG_HELP = ("TOML settings file (default: ./bascule.toml when it exists). BASCULE_* environment "
                "variables override it, and command-line flags override both.")
@@ -53,6 +54,46 @@ wait_option = click.option(
     "end instead of refusing (exit 3).")
 
 
+def _count(key: str):
+    def cb(ctx: click.Context, _param, value: int) -> None:
+        obj = ctx.ensure_object(dict)
+        if ctx.parent is None:  # the group: the start of the count
+            obj[key] = value
+        else:  # a verb: its own -v/-q add to the group's
+            obj[key] = obj.get(key, 0) + value
+        console.setup_logging(obj.get("verbose", 0), obj.get("quiet", 0))
+    return cb
+
+
+def verbosity_options(f):
+    """``-v``/``-q`` on the group and on every verb, before or after it: ``bascule -v plan`` and
+    ``bascule plan -v`` are the same; ``-vv`` debug, ``-vvv`` SQL; ``-q`` errors only, no
+    progress."""
+    f = click.option("-q", "--quiet", count=True, expose_value=False, callback=_count("quiet"),
+                     help="Less on stderr: errors only, no progress.")(f)
+    return click.option("-v", "--verbose", count=True, expose_value=False,
+                        callback=_count("verbose"),
+                        help="More log lines on stderr (-v info, -vv debug, -vvv SQL).")(f)
+
+
+def quiet(ctx: click.Context) -> bool:
+    return bool((ctx.obj or {}).get("quiet"))
+
+
+#: The formats of a verb's result on stdout.
+FORMATS = ("table", "json", "markdown", "csv")
+
+
+def format_option(*choices: str, default: str = "table", help: str = ""):
+    """``--format`` with these ``choices`` (a subset of ``FORMATS``, in the same spelling
+    everywhere): the form of the verb's result on stdout. The value reaches the verb as
+    ``fmt``."""
+    return click.option("--format", "fmt", type=click.Choice(list(choices or FORMATS)),
+                        default=default, show_default=True,
+                        help=help or "Form of the result on stdout (table: for a person; json, "
+                        "markdown, csv: for a program or a ticket).")
+
+
 def settings_from(ctx: click.Context, **flags: Any) -> Settings:
     """Settings for a command: --config file, BASCULE_* environment, then the command's flags."""
     try:
@@ -61,41 +102,30 @@ def settings_from(ctx: click.Context, **flags: Any) -> Settings:
         raise click.UsageError(str(e))
 
 
-class RichProgress:
-    """Groups and rows, with rate and ETA, on stderr."""
+def _a_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value == "-":
+        raise click.BadParameter("a report file, not stdout: the result on stdout is --format",
+                                 ctx=ctx, param=param)
+    return value
 
-    def __init__(self, label: str, enabled: bool = True):
-        self.label = label
-        self.enabled = enabled and err.is_terminal or enabled == "always"
-        self.p: Progress | None = None
 
-    def start(self, groups: int, rows_estimate: int) -> None:
-        if not self.enabled:
-            log.info("%s: %d groups, about %d rows", self.label, groups, rows_estimate)
-            return
-        self.p = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                          MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-                          TimeElapsedColumn(), TimeRemainingColumn(), console=err,
-                          transient=False)
-        self.p.start()
-        self.tg = self.p.add_task(f"{self.label} groups", total=groups, rate="")
-        self.tr = self.p.add_task("rows (estimate)", total=max(rows_estimate, 1), rate="")
-        self.t0 = dt.datetime.now()
-        self.rows = 0
+#: ``--json FILE``, ``--markdown FILE``, ``--html FILE``: where the report files go.
+report_file_options = [
+    click.option("--json", "json_file", type=click.Path(dir_okay=False), callback=_a_file,
+                 help="Write the JSON report to this file (default: "
+                 "<report-dir>/<verb>-<time>.json)."),
+    click.option("--markdown", "md_file", type=click.Path(dir_okay=False), callback=_a_file,
+                 help="Write the Markdown report to this file (default: beside the JSON)."),
+    click.option("--html", "html_file", type=click.Path(dir_okay=False), callback=_a_file,
+                 help="Write the HTML report (one self-contained file: it opens from a ticket "
+                 "attachment) to this file (default: beside the JSON)."),
+]
 
-    def group_done(self, result, rows_estimate: int) -> None:
-        if self.p is None:
-            if result.status == "failed":
-                log.error("group %s failed: %s", result.source_id, result.error)
-            return
-        self.rows += rows_estimate
-        secs = max((dt.datetime.now() - self.t0).total_seconds(), 1e-6)
-        self.p.update(self.tg, advance=1, rate=f"{result.source_id} {result.status}")
-        self.p.update(self.tr, advance=rows_estimate, rate=f"{self.rows / secs:,.0f} rows/s")
-
-    def stop(self) -> None:
-        if self.p is not None:
-            self.p.stop()
+#: ``--heartbeat SECONDS`` (the setting heartbeat).
+heartbeat_option = click.option(
+    "--heartbeat", type=click.FloatRange(0), default=None,
+    help="Seconds between progress lines off a terminal (setting heartbeat, default 30; 0: "
+    "none).")
 
 
 def transfer_options(f):
@@ -113,21 +143,42 @@ def transfer_options(f):
         source_name_option,
         click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
                      help="Where report files go (default: report_dir setting, bascule-out)."),
-        click.option("--json", "json_file", type=click.Path(dir_okay=False),
-                     help="Also write the report as JSON to this file ('-' for stdout)."),
-        click.option("--markdown", "md_file", type=click.Path(dir_okay=False),
-                     help="Also write the report as Markdown to this file."),
+        *report_file_options,
+        format_option(),
+        verbosity_options,
         click.option("--progress/--no-progress", default=True,
-                     help="Progress bar on stderr (only on a terminal).", show_default=True),
+                     help="Progress on stderr: bars on a terminal, else a line per phase and a "
+                     "heartbeat.", show_default=True),
+        heartbeat_option,
     ]
     for o in reversed(opts):
         f = o(f)
     return f
 
 
-def report_files(kind: str, data: dict, settings: Settings, json_file: str | None,
-                 md_file: str | None) -> None:
-    """The report as JSON (or on stdout with ``--json -``) and Markdown; their paths on stderr."""
-    files = write_reports(kind, data, settings.report_dir, json_file=json_file, md_file=md_file,
-                          stdout=sys.stdout)
-    err.print("reports: " + ", ".join(str(f) for f in files))
+def report_files(r: ReportBase, settings: Settings, json_file: str | None,
+                 md_file: str | None, html_file: str | None = None) -> dict[str, Path]:
+    """The report as JSON, Markdown and HTML files; where they are, on stderr."""
+    files = write_reports(r, settings.report_dir, json_file=json_file, md_file=md_file,
+                          html_file=html_file)
+    console.err().print("reports: " + ", ".join(str(f) for f in files.values())
+                        + " (open the .html in a browser)", soft_wrap=True, highlight=False)
+    return files
+
+
+def emit(r: ReportBase, fmt: str) -> None:
+    """A report as the verb's result on stdout, in ``fmt``."""
+    if fmt == "json":
+        sys.stdout.write(json.dumps(r.model_dump(mode="json"), indent=2) + "\n")
+    elif fmt == "markdown":
+        sys.stdout.write(to_markdown(r))
+    elif fmt == "csv":
+        sys.stdout.write(report_csv(r))
+    else:
+        print_report(r, console.out())
+
+
+def progress_for(ctx: click.Context, label: str, enabled: bool, settings: Settings
+                 ) -> RichProgress:
+    """The progress of a run on stderr (none with -q or --no-progress)."""
+    return RichProgress(label, enabled and not quiet(ctx), settings.heartbeat)

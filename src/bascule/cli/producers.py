@@ -9,25 +9,36 @@ import click
 from rich.console import Console
 
 from bascule import api
-from bascule.cli.options import config_option, settings_from, source_name_option
-from bascule.producers.notice import to_csv, to_markdown, to_table
+from bascule.cli import console
+from bascule.cli.options import (
+    config_option,
+    format_option,
+    settings_from,
+    source_name_option,
+    verbosity_options,
+)
+from bascule.producers.notice import to_csv, to_json, to_markdown, to_table
 
 
 @click.command("producers")
 @config_option
+@verbosity_options
 @click.option("--source", "source_url", default=None,
               help="Source SQLAlchemy URL (Cagette, read only; overrides source_url).")
 @click.option("--target", "target_url", default=None,
               help="Target SQLAlchemy URL, where bascule_idmap lives (overrides target_url).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "markdown"]), default="table",
-              show_default=True, help="table: rich table; csv: one row per (producer user, "
-              "catalog) for a mail merge; markdown: a notice with the three steps.")
+@format_option("table", "json", "markdown", "csv",
+               help="table: for a person; csv: one row per (producer user, catalog) for a mail "
+               "merge; markdown: the notice with the three steps; json: every producer, user, "
+               "catalog and link.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write to this file instead of stdout.")
 @click.option("--new-host", default=None, help="Host of the links (default: setting new_host).")
+@click.option("--cutover-date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Distributions from that day on are listed (default: setting cutover_date).")
 @source_name_option
 @click.pass_context
-def producers_cmd(ctx, source_url, target_url, fmt, output, new_host, source_name):
+def producers_cmd(ctx, source_url, target_url, fmt, output, new_host, cutover_date, source_name):
     """List the producers whose catalogs were linked to a producer space (Cagette Pro).
 
     \b
@@ -39,6 +50,7 @@ def producers_cmd(ctx, source_url, target_url, fmt, output, new_host, source_nam
     in the target.
     """
     s = settings_from(ctx, source_url=source_url, target_url=target_url, new_host=new_host,
+                      cutover_date=cutover_date.date() if cutover_date else None,
                       source_name=source_name)
     if not s.source_url or not s.target_url:
         raise click.UsageError("source_url and target_url are both needed")
@@ -46,11 +58,12 @@ def producers_cmd(ctx, source_url, target_url, fmt, output, new_host, source_nam
     if fmt == "table":
         if output:
             with open(output, "w", encoding="utf-8") as fh:
-                Console(file=fh, width=200).print(to_table(ps))
+                Console(file=fh, width=console.WIDE, soft_wrap=True).print(to_table(ps))
         else:
-            Console(file=sys.stdout).print(to_table(ps))
+            console.out().print(to_table(ps))
     else:
-        text = to_csv(ps) if fmt == "csv" else to_markdown(ps, new_host=s.new_host)
+        text = {"csv": to_csv, "json": to_json}[fmt](ps) if fmt != "markdown" else \
+            to_markdown(ps, new_host=s.new_host)
         if output:
             Path(output).write_text(text, encoding="utf-8")
         else:

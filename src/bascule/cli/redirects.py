@@ -8,13 +8,19 @@ from pathlib import Path
 import click
 
 from bascule import api
-from bascule.cli.options import config_option, settings_from, source_name_option
+from bascule.cli.options import (
+    config_option,
+    settings_from,
+    source_name_option,
+    verbosity_options,
+)
 from bascule.redirects import FORMATS, EmitError
 from bascule.redirects.common import DEFAULT_MAX_AGE
 
 
 @click.command("redirects")
 @config_option
+@verbosity_options
 @click.option("--target", "target_url", default=None,
               help="Target SQLAlchemy URL, where bascule_idmap lives (overrides target_url).")
 @click.option("--emit", "fmt", type=click.Choice(FORMATS), required=True,
@@ -31,6 +37,8 @@ from bascule.redirects.common import DEFAULT_MAX_AGE
 @click.option("--until", "until", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Last day of the redirects (overrides redirect_until); they stop at the end of "
               "that day in `timezone`.")
+@click.option("--timezone", default=None, help="Time zone of the end date (default: setting "
+              "timezone, Europe/Paris).")
 @click.option("--old-host", default=None, help="Old host (default: setting old_host).")
 @click.option("--new-host", default=None, help="New host (default: setting new_host).")
 @click.option("--fallback", type=click.Choice(["410", "home"]), default="410", show_default=True,
@@ -44,8 +52,8 @@ from bascule.redirects.common import DEFAULT_MAX_AGE
               "setting timezone).")
 @source_name_option
 @click.pass_context
-def redirects_cmd(ctx, target_url, fmt, out_dir, config_dir, status, until, old_host, new_host,
-                  fallback, max_age, server_tz, source_name):
+def redirects_cmd(ctx, target_url, fmt, out_dir, config_dir, status, until, timezone, old_host,
+                  new_host, fallback, max_age, server_tz, source_name):
     """Emit the redirect configuration from the id mapping in the target database.
 
     \b
@@ -60,7 +68,7 @@ def redirects_cmd(ctx, target_url, fmt, out_dir, config_dir, status, until, old_
     """
     s = settings_from(ctx, target_url=target_url, old_host=old_host, new_host=new_host,
                       source_name=source_name,
-                      redirect_until=until.date() if until else None,
+                      redirect_until=until.date() if until else None, timezone=timezone,
                       redirect_status=int(status) if status else None)
     if not s.target_url:
         raise click.UsageError("target_url is not set (the id mapping lives in the target database)")

@@ -6,11 +6,11 @@ import json
 import sys
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from bascule import api
-from bascule.cli.options import config_option, settings_from
+from bascule.cli import console
+from bascule.cli.options import config_option, format_option, settings_from, verbosity_options
 
 #: The columns of the table, in order (the keys of ``api.runs``' rows).
 COLUMNS = ("id", "command", "source", "started", "ended", "status", "groups", "rows", "host",
@@ -24,8 +24,8 @@ STATUS_STYLE = {"done": "green", "failed": "red", "interrupted": "yellow", "runn
               "Overrides target_url.")
 @click.option("--source-name", help="Only the runs of this source (default: the runs of every "
               "source that moved groups into the target).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True, help="table: for a person; json: one object per run.")
+@format_option("table", "json", help="table: for a person; json: one object per run.")
+@verbosity_options
 @click.pass_context
 def runs_cmd(ctx, target_url, source_name, fmt):
     """The history of the runs in the target: migrate, verify and rollback.
@@ -44,9 +44,7 @@ def runs_cmd(ctx, target_url, source_name, fmt):
     if fmt == "json":
         sys.stdout.write(json.dumps(found, indent=2, default=str) + "\n")
         return
-    # off a terminal (a pipe, a file) the table is not cut to 80 columns
-    Console(file=sys.stdout, width=None if sys.stdout.isatty() else 250).print(
-        runs_table(found))
+    console.out().print(runs_table(found))
 
 
 def runs_table(found: list[dict]) -> Table:

@@ -7,6 +7,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
+from bascule.cli import console
+from bascule.cli.options import verbosity_options
 from bascule.config import safe_url
 from bascule.dbutil import create_database, database_exists, drop_database
 from bascule.generate import KINDS, GenerateError, generate
@@ -42,9 +44,10 @@ from bascule.generate import KINDS, GenerateError, generate
 @click.option("--create", is_flag=True, help="Create the database first (utf8mb4 / UTF8).")
 @click.option("--drop-existing", is_flag=True,
               help="Drop the database if it exists and create it again (destroys its content).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def seed_cmd(url: str, kind: str, shape: str, scale: float, seed: int, shared_users: float,
-             dirty: bool, create: bool, drop_existing: bool, quiet: bool) -> None:
+@verbosity_options
+@click.pass_context
+def seed_cmd(ctx: click.Context, url: str, kind: str, shape: str, scale: float, seed: int,
+             shared_users: float, dirty: bool, create: bool, drop_existing: bool) -> None:
     """Create a synthetic Cagette.net (or Camap) database at URL (a SQLAlchemy URL) and fill it.
 
     \b
@@ -54,10 +57,11 @@ def seed_cmd(url: str, kind: str, shape: str, scale: float, seed: int, shared_us
       bascule seed postgresql+psycopg://postgres@127.0.0.1/cagette --drop-existing
       bascule seed sqlite:///camap.sqlite --kind camap --shape head --seed 2 --shared-users 0.3
 
-    The per-table row counts go to stderr, followed by a one-line summary.
+    The per-table row counts and a one-line summary go to stdout; the progress bar to stderr
+    (none with -q).
     """
     shown = safe_url(url)
-    err = Console(stderr=True)
+    quiet = bool((ctx.obj or {}).get("quiet"))
     if shape not in KINDS[kind]:
         raise click.BadParameter(f"a {kind} database has no shape {shape!r} (choose from "
                                  f"{', '.join(KINDS[kind])})", param_hint="'--shape'")
@@ -80,13 +84,13 @@ def seed_cmd(url: str, kind: str, shape: str, scale: float, seed: int, shared_us
         raise click.ClickException(f"{shown}: {type(e).__name__}: {msg}") from None
     what = (f"{kind.capitalize()} {shape}, scale {scale}, seed {seed}"
             + (f", shared users {shared_users}" if shared_users else "") + (", dirty" if dirty else ""))
-    _print_stats(err, stats, what)
+    _print_stats(console.out(), stats, what)
     click.echo(f"seeded {shown}: {stats.total_rows:,} rows in {len(stats.counts)} tables "
-               f"in {stats.seconds:.1f}s ({what})", err=True)
+               f"in {stats.seconds:.1f}s ({what})")
 
 
 def _print_stats(err: Console, stats, what: str) -> None:
-    """Rows per table and the defects written (dirty), on stderr."""
+    """Rows per table and the defects written (dirty)."""
     t = Table(title=f"bascule seed: {what}", show_edge=False)
     t.add_column("table")
     t.add_column("rows", justify="right")

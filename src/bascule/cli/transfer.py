@@ -7,16 +7,16 @@ import sys
 import click
 
 from bascule import api
+from bascule.cli import console
 from bascule.cli.options import (
-    RichProgress,
-    err,
+    emit,
+    progress_for,
     report_files,
     settings_from,
     transfer_options,
     wait_option,
 )
 from bascule.config import safe_url
-from bascule.report import print_run, print_verify
 
 _move_options = [
     click.option("--id-strategy", type=click.Choice(["remap", "preserve"]),
@@ -26,7 +26,21 @@ _move_options = [
                  help="Keep (or clear, the default) the StockManagement flag of catalogs that "
                       "were linked to a producer space."),
     click.option("--batch-size", type=int, help="Rows per batch (default 5000)."),
+    click.option("--source-kind", type=click.Choice(["auto", "cagette", "camap"]),
+                 help="What the source is (setting source_kind, default auto: found by its "
+                      "tables and columns)."),
+    click.option("--fk-checks", type=click.Choice(["after", "load"]),
+                 help="Foreign keys checked once after the load (after, the default) or row by "
+                      "row while it writes (load)."),
+    click.option("--secondary-indexes", type=click.Choice(["after", "keep"]),
+                 help="Secondary indexes of empty tables built after the data (after, the "
+                      "default) or kept during the load (keep)."),
 ]
+
+_prune_option = click.option(
+    "--prune", is_flag=True,
+    help="Delete from the target the rows deleted from the source since the last run (without "
+         "it they are kept there, and only counted). With plan: the preview of migrate --prune.")
 
 
 def move_options(f):
@@ -36,22 +50,27 @@ def move_options(f):
 
 
 def _transfer(ctx: click.Context, *, dry_run: bool, prune: bool, create_schema: str | None,
-              json_file, md_file, progress: bool, wait: bool = False, **flags) -> None:
+              json_file, md_file, html_file, fmt: str, progress: bool, wait: bool = False,
+              **flags) -> None:
     settings = settings_from(ctx, **flags)
     label = "plan" if dry_run else "migrate"
+    bar = progress_for(ctx, label, progress, settings)
     try:
-        if create_schema:
-            api.create_schema(settings, create_schema)
-            err.print(f"created an empty Camap {create_schema} schema in "
-                      f"{safe_url(settings.target_url)}")
-        bar = RichProgress(label, progress)
-        report = api.plan(settings, progress=bar) if dry_run else \
-            api.migrate(settings, prune=prune, progress=bar, wait=wait)
+        if dry_run:
+            report = api.plan(settings, progress=bar, prune=prune, create_schema=create_schema)
+        else:
+            if create_schema:
+                api.create_schema(settings, create_schema)
+                console.err().print(f"created an empty Camap {create_schema} schema in "
+                                    f"{safe_url(settings.target_url)}", soft_wrap=True)
+            report = api.migrate(settings, prune=prune, progress=bar, wait=wait)
     except api.MigrationError as e:
         raise click.ClickException(str(e))
-    data = report.as_dict()
-    print_run(data, err)
-    report_files(label, data, settings, json_file, md_file)
+    finally:
+        bar.stop()
+    model = report.model()
+    emit(model, fmt)
+    report_files(model, settings, json_file, md_file, html_file)
     if not report.ok:
         sys.exit(1)
 
@@ -59,9 +78,7 @@ def _transfer(ctx: click.Context, *, dry_run: bool, prune: bool, create_schema: 
 @click.command("migrate")
 @transfer_options
 @click.option("--dry-run", is_flag=True, help="Write nothing anywhere (same as `bascule plan`).")
-@click.option("--prune", is_flag=True,
-              help="Delete from the target the rows deleted from the source since the last run "
-                   "(without it they are only reported).")
+@_prune_option
 @click.option("--create-schema", type=click.Choice(["2023", "head"]),
               help="First create an empty Camap schema of that shape in an empty target.")
 @move_options
@@ -69,8 +86,8 @@ def _transfer(ctx: click.Context, *, dry_run: bool, prune: bool, create_schema: 
               "one per core; 1: one process).")
 @wait_option
 @click.pass_context
-def migrate_cmd(ctx, dry_run, prune, create_schema, json_file, md_file, progress, wait,
-                **flags):
+def migrate_cmd(ctx, dry_run, prune, create_schema, json_file, md_file, html_file, fmt,
+                progress, wait, **flags):
     """Move the AMAP-mode groups from the source into the target.
 
     Every run brings the target up to date with the source: rows already moved are updated when
@@ -78,32 +95,43 @@ def migrate_cmd(ctx, dry_run, prune, create_schema, json_file, md_file, progress
     with --prune). Each group is committed whole or not at all; a run killed at any point can be
     started again. One run at a time writes into a target: another one refuses, naming the run
     that holds it, or waits (--wait). Exits 1 when a group failed (it is rolled back and named
-    with the table, id and column), 0 otherwise.
+    with the table, id and column), 0 otherwise. The summary goes to stdout (--format), the
+    reports (JSON, Markdown, HTML) to report_dir.
     """
     if create_schema and dry_run:
-        raise click.UsageError("--create-schema writes to the target: not with plan/--dry-run")
+        raise click.UsageError("--create-schema with --dry-run: use `bascule plan "
+                               "--create-schema`, which creates nothing")
     _transfer(ctx, dry_run=dry_run, prune=prune, create_schema=create_schema,
-              json_file=json_file, md_file=md_file, progress=progress, wait=wait, **flags)
+              json_file=json_file, md_file=md_file, html_file=html_file, fmt=fmt,
+              progress=progress, wait=wait, **flags)
 
 
 @click.command("plan")
 @transfer_options
+@_prune_option
+@click.option("--create-schema", type=click.Choice(["2023", "head"]),
+              help="Plan against an empty Camap schema of that shape, as `migrate "
+                   "--create-schema` would make it (a fresh target, or none yet); creates "
+                   "nothing.")
 @move_options
 @click.pass_context
-def plan_cmd(ctx, json_file, md_file, progress, **flags):
+def plan_cmd(ctx, prune, create_schema, json_file, md_file, html_file, fmt, progress, **flags):
     """Dry run of migrate: what would move, what is odd, what changed since the last run.
 
     Writes nothing to the source or the target (not even bascule's own tables). Prints, per
     table, what would be inserted / updated / deleted / dropped, the repairs, the catalogs
     linked to a producer space, the users matched by e-mail and the detected shapes; writes the
-    same report as JSON and Markdown (--json, --markdown, default in report_dir).
+    same report as JSON, Markdown and HTML (--json, --markdown, --html; default in report_dir).
     """
-    _transfer(ctx, dry_run=True, prune=False, create_schema=None, json_file=json_file,
-              md_file=md_file, progress=progress, **flags)
+    _transfer(ctx, dry_run=True, prune=prune, create_schema=create_schema,
+              json_file=json_file, md_file=md_file, html_file=html_file, fmt=fmt,
+              progress=progress, **flags)
 
 
 @click.command("verify")
 @transfer_options
+@click.option("--source-kind", type=click.Choice(["auto", "cagette", "camap"]),
+              help="What the source is (setting source_kind, default auto).")
 @click.option("--workers", type=int, help="Worker processes comparing groups at once (default 0:"
               " one per core; 1: one process).")
 @click.option("--changed", "changed_only", is_flag=True,
@@ -117,7 +145,8 @@ def plan_cmd(ctx, json_file, md_file, progress, **flags):
                    "report).")
 @wait_option
 @click.pass_context
-def verify_cmd(ctx, json_file, md_file, progress, changed_only, sample, seed, wait, **flags):
+def verify_cmd(ctx, json_file, md_file, html_file, fmt, progress, changed_only, sample, seed,
+               wait, **flags):
     """Prove that the target holds what the source held.
 
     For every moved group and table: row counts and a checksum of every mapped column (ids
@@ -127,13 +156,16 @@ def verify_cmd(ctx, json_file, md_file, progress, changed_only, sample, seed, wa
     what changed since, and a sample of the rest (see the README's cutover night).
     """
     settings = settings_from(ctx, **flags)
+    bar = progress_for(ctx, "verify", progress, settings)
     try:
-        rep = api.verify(settings, progress=RichProgress("verify", progress),
-                         changed_only=changed_only, sample=sample, seed=seed, wait=wait)
+        rep = api.verify(settings, progress=bar, changed_only=changed_only, sample=sample,
+                         seed=seed, wait=wait)
     except api.MigrationError as e:
         raise click.ClickException(str(e))
-    data = rep.as_dict()
-    print_verify(data, err)
-    report_files("verify", data, settings, json_file, md_file)
+    finally:
+        bar.stop()
+    model = rep.model()
+    emit(model, fmt)
+    report_files(model, settings, json_file, md_file, html_file)
     if not rep.ok:
         sys.exit(1)

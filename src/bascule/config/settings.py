@@ -10,7 +10,9 @@ Database URLs carry passwords: every way of showing the settings (``repr``, ``st
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
+import logging
 import os
 import re
 import tomllib
@@ -21,15 +23,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
-    InitSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    TomlConfigSettingsSource,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_CONFIG_FILE = "bascule.toml"
+
+log = logging.getLogger(__name__)
 
 # A host name as it may appear in a URL and in a web-server config: labels of letters, digits and
 # hyphens, dots between them, an optional port. Nothing that could end a directive or a string.
@@ -142,7 +146,13 @@ class Settings(BaseSettings):
     )
     report_dir: Path = Field(
         default=Path("bascule-out"),
-        description="Where reports (JSON, Markdown) and rejected rows are written.",
+        description="Where reports (JSON, Markdown, HTML) and the rows saved by rollback "
+        "--force are written.",
+    )
+    heartbeat: float = Field(
+        default=30.0, ge=0,
+        description="Seconds between two progress lines of a run whose stderr is not a "
+        "terminal (nohup, cron, CI); 0: none (a line still marks each phase).",
     )
 
     @field_validator("source_url", "target_url")
@@ -251,18 +261,45 @@ class Settings(BaseSettings):
         return (init_settings, env_settings)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path}: not found")
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"config file {path}: not valid TOML ({e})")
-    # accept both a flat file and a [bascule] table
-    if "bascule" in data and isinstance(data["bascule"], dict):
-        data = data["bascule"]
-    return data
+class _TomlFile(TomlConfigSettingsSource):
+    """The settings file through pydantic-settings' own TOML source: a flat file, or the same
+    keys under a ``[bascule]`` table."""
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        data = super()._read_file(file_path)
+        inner = data.get("bascule")
+        return inner if isinstance(inner, dict) else data
+
+
+#: ``BASCULE_*`` variables that are not settings: read by the code or the tests on their own.
+ENVIRONMENT = {
+    "BASCULE_SOURCE_DRIVER": "pymysql: read a MariaDB source with PyMySQL even when "
+                             "mysqlclient is installed",
+    "BASCULE_PIPELINE": "0: write each unit inline (no writer thread, no worker process)",
+}
+#: Prefixes of variables of the test suite and the install scripts.
+ENVIRONMENT_PREFIXES = ("BASCULE_TEST_", "BASCULE_SKIP_")
+
+
+def did_you_mean(name: str, choices: Any) -> str:
+    """' (did you mean X?)' for the closest of ``choices``, or ''."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def unknown_environment(environ: Any = None) -> list[str]:
+    """One line per ``BASCULE_*`` variable that is neither a setting nor one of
+    ``ENVIRONMENT``: a misspelt setting would otherwise be ignored in silence."""
+    env = os.environ if environ is None else environ
+    known = {f"BASCULE_{k.upper()}" for k in Settings.model_fields} | set(ENVIRONMENT)
+    out = []
+    for k in sorted(env):
+        if not k.upper().startswith("BASCULE_") or k.upper() in known \
+                or k.upper().startswith(ENVIRONMENT_PREFIXES):
+            continue
+        out.append(f"environment variable {k} is not a bascule setting: ignored"
+                   + did_you_mean(k.upper(), sorted(known)))
+    return out
 
 
 def _format_errors(err: ValidationError, origin: dict[str, str]) -> str:
@@ -284,14 +321,21 @@ def load_settings(
     """Build the settings: TOML file, then BASCULE_* environment, then ``flags``.
 
     ``config_file=None`` reads ``./bascule.toml`` when it exists. Flags whose value is ``None``
-    (or an empty tuple, as click gives for unused repeatable options) are ignored.
-    Raises ConfigError with one line per problem.
+    (or an empty tuple, as click gives for unused repeatable options) are ignored. An unknown
+    key in the file is an error (with the setting it may be a misspelling of); an unknown
+    ``BASCULE_*`` variable is warned about. Raises ConfigError with one line per problem.
     """
     explicit = config_file is not None
     path = Path(config_file) if explicit else Path(DEFAULT_CONFIG_FILE)
-    file_values: dict[str, Any] = {}
-    if explicit or path.exists():
-        file_values = _read_toml(path)
+    if explicit and not path.is_file():
+        raise ConfigError(f"config file {path}: not found")
+    toml: _TomlFile | None = None
+    if path.is_file():
+        try:
+            toml = _TomlFile(Settings, toml_file=path)
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"config file {path}: not valid TOML ({e})") from None
+    file_values: dict[str, Any] = dict(toml.toml_data) if toml is not None else {}
     flag_values = {k: v for k, v in flags.items() if v is not None and v != ()}
 
     origin = {k: f" (from {path})" for k in file_values}
@@ -302,20 +346,18 @@ def load_settings(
 
     unknown = sorted(set(file_values) - set(Settings.model_fields))
     if unknown:
-        raise ConfigError(
-            "\n".join(f"setting {k} (from {path}): unknown setting" for k in unknown)
-        )
+        raise ConfigError("\n".join(
+            f"setting {k} (from {path}): unknown setting{did_you_mean(k, Settings.model_fields)}"
+            for k in unknown))
+    for line in unknown_environment():
+        log.warning(line)
 
     class _FileSettings(Settings):
-        # env beats the file: the file feeds the lowest-priority source
+        # flags > environment > the TOML file
         @classmethod
         def settings_customise_sources(cls, settings_cls, init_settings, env_settings,
                                        dotenv_settings, file_secret_settings):
-            return (
-                init_settings,
-                env_settings,
-                InitSettingsSource(settings_cls, init_kwargs=file_values),
-            )
+            return (init_settings, env_settings) + ((toml,) if toml is not None else ())
 
     try:
         s = _FileSettings(**flag_values)

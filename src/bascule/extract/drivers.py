@@ -1,7 +1,7 @@
 """The engine bascule reads a source with (and verify reads a target with).
 
 A MySQL/MariaDB source is read through mysqlclient (``MySQLdb``, C) when it is installed: the
-pure-Python PyMySQL spends about 5 times as long parsing rows (reference/measurements.md) and
+pure-Python PyMySQL spends about 5 times as long parsing rows (docs/measurements.md) and
 reading is most of a run. Values come back as PyMySQL gives them, zero dates included (as their
 text, which the transform reports; mysqlclient would turn them into NULL). Without mysqlclient, or
 with ``BASCULE_SOURCE_DRIVER=pymysql``, the source is read with PyMySQL. The target is always

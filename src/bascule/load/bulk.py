@@ -9,7 +9,7 @@ w.delete(table, key, keys)
 ```
 
 The statements of each engine are in ``bascule.load.dialects`` (COPY on PostgreSQL, multi-row
-INSERT on MySQL, executemany on SQLite; see reference/measurements.md and
+INSERT on MySQL, executemany on SQLite; see docs/measurements.md and
 bench/load_throughput.py). This module is what they share: chunks, savepoints, the search for a
 bad row, and the error that names it.
 

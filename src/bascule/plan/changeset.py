@@ -60,6 +60,7 @@ class GroupResult:
     tables: dict[str, TableCounts] = field(default_factory=lambda: defaultdict(TableCounts))
     linked_catalogs: list[dict] = field(default_factory=list)
     error: str | None = None
+    seconds: float | None = None  # its share of its unit's read, build and write time
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +71,7 @@ class GroupResult:
             "tables": {t: c.as_dict() for t, c in sorted(self.tables.items())},
             "linked_catalogs": self.linked_catalogs,
             "error": self.error,
+            "seconds": self.seconds,
         }
 
     @property

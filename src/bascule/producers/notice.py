@@ -6,7 +6,9 @@ A catalog was linked to a producer space when a source ``RemoteCatalog`` row has
 vendor, or else ``PCatalog.companyId`` of ``RemoteCatalog.remoteCatalogId``; its users are the
 ``PUserCompany`` rows (disabled ones left out). Only catalogs that MOVED count (in the id mapping,
 which never holds shop-mode groups; the AMAP-mode test on ``Group.flags`` is applied as well).
-Upcoming distributions are those dated on or after the cutover date.
+Upcoming distributions are those dated on or after the cutover date. Every name and e-mail is
+read as a person must read it (``transform.clean.display_text``: double-encoded UTF-8 repaired),
+in the notice, its CSV and the table alike.
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
+from rich.markup import escape
 from rich.table import Table as RichTable
 from sqlalchemy import MetaData, Table, and_, select
 from sqlalchemy.engine import Engine
 
 from bascule.redirects.common import check_host
 from bascule.redirects.mapping import IdMapping
+from bascule.transform.clean import display_text
 
 STEPS = [
     "Allez sur l'onglet Catalogues",
@@ -91,8 +96,8 @@ def _producer(c, t: dict[str, Table], mapping: IdMapping, vid: int, remote_catal
     if company is None:
         company = c.execute(select(pc.c.companyId).where(pc.c.id == remote_catalog)).scalar()
     p = Producer(vendor_id=vid, new_vendor_id=mapping.get("Vendor", vid),
-                 name=v["name"] if v else f"vendor {vid}", email=v["email"] if v else None,
-                 company_id=company)
+                 name=display_text(v["name"]) if v else f"vendor {vid}",
+                 email=display_text(v["email"]) or None if v else None, company_id=company)
     if company is not None:
         uq = (select(usr.c.id, usr.c.firstName, usr.c.lastName, usr.c.email)
               .select_from(puc.join(usr, usr.c.id == puc.c.userId))
@@ -100,7 +105,8 @@ def _producer(c, t: dict[str, Table], mapping: IdMapping, vid: int, remote_catal
               .order_by(usr.c.lastName, usr.c.firstName, usr.c.id))
         for u in c.execute(uq).mappings():
             p.users.append(ProducerUser(int(u["id"]), mapping.get("User", u["id"]),
-                                        u["firstName"], u["lastName"], u["email"]))
+                                        display_text(u["firstName"]),
+                                        display_text(u["lastName"]), display_text(u["email"])))
     return p
 
 
@@ -111,8 +117,8 @@ def _catalog_links(c, t: dict[str, Table], mapping: IdMapping, row, new_cat: int
     gid = int(row["gid"])
     new_gid = mapping.get("Group", gid)
     links = CatalogLinks(
-        group_name=row["gname"], old_group_id=gid, new_group_id=new_gid,
-        catalog_name=row["name"], old_catalog_id=int(row["id"]), new_catalog_id=new_cat,
+        group_name=display_text(row["gname"]), old_group_id=gid, new_group_id=new_gid,
+        catalog_name=display_text(row["name"]), old_catalog_id=int(row["id"]), new_catalog_id=new_cat,
         group_url=f"{base}/group/{new_gid}" if new_gid is not None else f"{base}/home",
         view_url=f"{base}/contractAdmin/view/{new_cat}",
         orders_url=f"{base}/contractAdmin/selectDistrib/{new_cat}",
@@ -181,6 +187,12 @@ def to_csv(producers: list[Producer]) -> str:
     return out.getvalue()
 
 
+def to_json(producers: list[Producer]) -> str:
+    """Every producer with its users, catalogs and links (dates ISO 8601)."""
+    return json.dumps({"producers": [asdict(p) for p in producers]}, indent=2,
+                      default=lambda v: v.isoformat() if isinstance(v, dt.date) else str(v)) + "\n"
+
+
 def to_markdown(producers: list[Producer], *, new_host: str) -> str:
     L = [f"# Producteurs sans espace producteur sur {new_host}", "",
          "Pour retrouver vos commandes, rendez-vous sur le groupe et suivez les étapes suivantes :", ""]
@@ -214,7 +226,9 @@ def to_table(producers: list[Producer]):
     for p in producers:
         users = "\n".join(f"{u.first_name} {u.last_name} <{u.email}>" for u in p.users) or "—"
         for i, c in enumerate(p.catalogs):
-            tb.add_row(f"{p.name}\n{p.email or ''}" if i == 0 else "", users if i == 0 else "",
-                       f"{c.group_name} ({c.new_group_id})", f"{c.catalog_name} ({c.new_catalog_id})",
+            tb.add_row(escape(f"{p.name}\n{p.email or ''}") if i == 0 else "",
+                       escape(users) if i == 0 else "",
+                       escape(f"{c.group_name} ({c.new_group_id})"),
+                       escape(f"{c.catalog_name} ({c.new_catalog_id})"),
                        c.view_url, c.orders_url, str(len(c.deliveries)))
     return tb

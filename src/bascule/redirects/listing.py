@@ -68,7 +68,7 @@ def emit_json(mapping: IdMapping, o: EmitOptions, out: TextIO) -> int:
         "fallback": o.fallback,
         "routes": [
             {"name": r.name, "old": r.old, "new": r.target, "action": r.action,
-             "kinds": list(r.tables), "enumerated": listable(r), "ref": r.ref, "notes": r.notes}
+             "kinds": list(r.tables), "enumerated": listable(r), "notes": r.notes}
             for r in o.routes
         ],
     }

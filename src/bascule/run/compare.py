@@ -21,6 +21,8 @@ from bascule.load.dialects import dialect_for
 from bascule.load.target import TargetInfo
 from bascule.model.tables import Migration
 from bascule.plan.changeset import ChangeSet
+from bascule.report import models as m
+from bascule.transform.clean import display_text
 
 #: Keys per fetch of target rows.
 CHUNK = 2000
@@ -82,8 +84,12 @@ def _table_counts() -> dict[str, int]:
 
 @dataclass
 class VerifyReport:
-    started_at: str
-    groups: int = 0
+    started_at: dt.datetime
+    settings: dict = field(default_factory=dict)  # passwords masked
+    source: dict = field(default_factory=dict)  # SourceInfo.as_dict()
+    target: dict = field(default_factory=dict)  # TargetInfo.as_dict()
+    #: the moved groups selected: {source_id, name, target_id, status: compared | vanished}
+    groups: list[dict] = field(default_factory=list)
     tables: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(_table_counts))
     differences: list[Difference] = field(default_factory=list)
     fk_checked: int = 0
@@ -92,11 +98,18 @@ class VerifyReport:
     workers: int = 1
     vanished_groups: list[int] = field(default_factory=list)  # moved, now shop mode: not compared
     scope: dict = field(default_factory=dict)  # what was compared (run.verify_scope)
+    timings: dict[str, float] = field(default_factory=dict)
+    ended_at: dt.datetime | None = None
+    operator: str = field(default_factory=m.operator)
     run_id: int | None = None  # its row in bascule_run
 
     @property
     def ok(self) -> bool:
         return not self.differences
+
+    @property
+    def status(self) -> str:
+        return "done" if self.ok else "failed"
 
     def add(self, d: Difference) -> None:
         """A difference: counted, and listed up to ``MAX_DIFFS_PER_TABLE`` per table."""
@@ -122,14 +135,39 @@ class VerifyReport:
                 self.differences.append(d)
                 listed[d.table] += 1
 
+    def model(self) -> m.VerifyReportModel:
+        """The report as its typed model: what was checked, against what, and each
+        difference."""
+        st = self.settings
+        compared = [g for g in self.groups if g["status"] == "compared"]
+        sc = self.scope or {}
+        scope = ("every moved group" if sc.get("mode") != "changed" else
+                 f"--changed: {sc.get('groups', 0)} groups (written by run {sc.get('run_id')}, "
+                 f"changed in the source since, a sample of {sc.get('sampled', 0)} of "
+                 f"{sc.get('of', 0)} others, seed {sc.get('seed')})")
+        if sc.get("why"):
+            scope += f" ({sc['why']})"
+        return m.VerifyReportModel(
+            status=self.status, source_name=m.source_name(st), operator=self.operator,
+            started_at=self.started_at, ended_at=self.ended_at, seconds=round(self.seconds, 3),
+            run_id=self.run_id, source=m.endpoint(st.get("source_url"), self.source),
+            target=m.endpoint(st.get("target_url"), self.target), settings=st,
+            timings=self.timings,
+            checked=m.Checked(groups=len(compared), tables=len(self.tables),
+                              rows=sum(v["source"] for v in self.tables.values()),
+                              foreign_keys=self.fk_checked, scope=scope),
+            groups=[m.VerifyGroup(source_id=g["source_id"], name=display_text(g.get("name")),
+                                  target_id=g.get("target_id"), status=g["status"])
+                    for g in self.groups],
+            tables={t: m.VerifyTable(**v) for t, v in sorted(self.tables.items())},
+            differences=[m.Difference(**d.as_dict()) for d in self.differences],
+            fk_checked=self.fk_checked, workers=self.workers,
+            indexes_missing=self.indexes_missing, vanished_groups=self.vanished_groups,
+            scope=self.scope)
+
     def as_dict(self) -> dict:
-        return {"ok": self.ok, "run_id": self.run_id, "started_at": self.started_at,
-                "seconds": round(self.seconds, 3),
-                "groups": self.groups, "fk_checked": self.fk_checked, "workers": self.workers,
-                "indexes_missing": self.indexes_missing,
-                "vanished_groups": self.vanished_groups, "scope": self.scope,
-                "tables": {t: dict(v) for t, v in sorted(self.tables.items())},
-                "differences": [d.as_dict() for d in self.differences]}
+        """The JSON report."""
+        return self.model().model_dump(mode="json")
 
 
 def _chunk_differences(rep: VerifyReport, t: str, cols: tuple[str, ...], chunk: list[tuple],

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from bascule.plan.changeset import ChangeSet, GroupResult
 from bascule.plan.ids import Undo
 from bascule.run.context import Run
 from bascule.run.report import RunReport
+from bascule.transform.clean import display_text
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ class Job:
     groups: list[GroupRef]
     cs: ChangeSet
     undo: Undo
+    started: float = 0.0  # time.monotonic() when its build began
 
 
 class UnitExecutor:
@@ -91,13 +94,14 @@ class UnitExecutor:
     def build(self, n: int, groups: Sequence[GroupRef], pre: UnitRead | None = None) -> Job:
         """Read (unless read ahead), build, and apply the unit's delta to the run's state."""
         run = self.run
+        started = time.monotonic()
         if pre is None:
             pre = run.read(groups)
         if self.only_handled_shared and groups:
             self._check_shared_done(pre)
         with run.timings("build"):
             cs, delta = run.planner.build(groups, pre, run.existing(groups), run.state)
-        return Job(n, list(groups), cs, run.state.apply(delta))
+        return Job(n, list(groups), cs, run.state.apply(delta), started)
 
     def attempt(self, n: int, groups: Sequence[GroupRef], pre: UnitRead | None = None
                 ) -> list[GroupResult]:
@@ -132,7 +136,8 @@ class UnitExecutor:
                 return self.after_failure(n, groups, e, retries - 1)
         if len(groups) == 1:
             g = groups[0]
-            log.error("group %s (%s) failed and was rolled back: %s", g.id, g.name, exc.cause)
+            log.error("group %s (%s) failed and was rolled back: %s", g.id,
+                      display_text(g.name), exc.cause)
             if not self.run.dry_run:
                 record_failure(self.run.target, g.id, g.name, str(exc.cause),
                                self.run.load, self.run.groups_done.get(g.id))
@@ -144,8 +149,11 @@ class UnitExecutor:
     def finish(self, job: Job) -> list[GroupResult]:
         """The unit is committed (or planned): its groups' results count."""
         cs = job.cs
+        spent = time.monotonic() - job.started
+        weight = sum(max(r.rows_written, 1) for r in cs.results.values()) or 1
         for r in cs.results.values():
             r.status = "planned" if self.run.dry_run else "done"
+            r.seconds = spent * max(r.rows_written, 1) / weight
         if not self.run.dry_run:
             self.run.written.add(cs)
         for t, c in cs.shared_counts.items():

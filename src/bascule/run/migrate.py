@@ -26,7 +26,6 @@ no lock is taken).
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from collections.abc import Sequence
@@ -89,6 +88,7 @@ from bascule.run.preflight import (
     workers_for,
     workers_wanted,
 )
+from bascule.report.models import now
 from bascule.run.report import NullProgress, Progress, RunReport
 from bascule.run.shared_pass import move_shared, shared_pass
 
@@ -104,18 +104,19 @@ def migrate(settings: Settings, *, dry_run: bool = False, prune: bool = False,
     """One run of ``bascule migrate`` (or ``bascule plan`` with ``dry_run``). ``wait``: for
     the run lock another run holds (else CannotProceed, naming it)."""
     with run_engines(settings, source, target) as (source, target):
-        return _migrate(settings, dry_run, prune, progress, migration, source, target, wait)
+        return _migrate(settings, dry_run, prune, progress or NullProgress(), migration, source,
+                        target, wait)
 
 
-def _migrate(settings: Settings, dry_run: bool, prune: bool, progress: Progress | None,
+def _migrate(settings: Settings, dry_run: bool, prune: bool, progress: Progress,
              migration: Migration, source: Engine, target: Engine, wait: bool) -> RunReport:
-    t0 = time.monotonic()
-    sinfo, tinfo = inspect_both(source, target, migration, settings.source_kind)
+    t0, started = time.monotonic(), now()
+    with progress.phase("inspecting the source and the target"):
+        sinfo, tinfo = inspect_both(source, target, migration, settings.source_kind)
     migration = sinfo.migration
     report = RunReport(command="plan" if dry_run else "migrate", dry_run=dry_run,
-                       started_at=dt.datetime.now().replace(microsecond=0).isoformat(),
-                       source=sinfo.as_dict(), target=tinfo.as_dict(),
-                       settings=settings.safe_dict())
+                       started_at=started, source=sinfo.as_dict(), target=tinfo.as_dict(),
+                       settings=settings.safe_dict(), prune=prune)
     wanted = workers_wanted(settings, source, target, parallel_ok=not dry_run)
     with run_lock(target, wait=wait, enabled=not dry_run), relaxed_gc(), \
             SourceReader(source, sinfo, snapshots=wanted if wanted > 1 else 0) as reader:
@@ -131,25 +132,27 @@ def _migrate(settings: Settings, dry_run: bool, prune: bool, progress: Progress 
         try:
             run, changes, todo = _open(settings, migration, source, target, sinfo, tinfo,
                                        reader, groups, report, dry_run=dry_run, prune=prune,
-                                       progress=progress or NullProgress(), run_id=run_id,
+                                       progress=progress, run_id=run_id,
                                        identities=identities)
             _move(run, report, groups, todo, wanted, changes)
             report.changes = changes.as_dict()
             if changes.seconds:
                 run.timings.seconds["checksums"] = changes.seconds
-            _close(run, report, changes, prune, t0)
+            _close(run, report, changes, prune, t0, progress)
         except BaseException as e:
             if run_id is not None:  # the run row says how it ended (the lock goes with it)
                 close_run(target, run_id, "interrupted" if isinstance(e, KeyboardInterrupt)
                           else "failed", {"error": f"{type(e).__name__}: {e}"[:2000]})
             raise
     report.seconds = time.monotonic() - t0
+    report.ended_at = now()
     log.info("seconds: %s (read and write run in their own threads, beside the build)",
              ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()))
     return report
 
 
-def _close(run: Run, report: RunReport, changes: SourceChanges, prune: bool, t0: float) -> None:
+def _close(run: Run, report: RunReport, changes: SourceChanges, prune: bool, t0: float,
+           progress: Progress) -> None:
     """The report's notes, status and timings; for migrate, the checksums kept (a clean run)
     and the run row closed, before the run lock is released."""
     report.notes = run.planner.ctx.notes_summary()
@@ -161,7 +164,7 @@ def _close(run: Run, report: RunReport, changes: SourceChanges, prune: bool, t0:
                    "unchanged": len(report.unchanged_groups),
                    "rows_written": report.rows_written()}
         if _keep_checksums(report, changes, prune):
-            with run.timings("checksums_store"):
+            with run.timings("checksums_store"), progress.phase("storing the checksums"):
                 store_checksums(run.target, run.load.run_id, changes.sums or {}, run.book)
             summary[BASIS_KEY] = changes.basis
         report.timings = run.timings.rounded()
@@ -205,11 +208,12 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
     # the target's state is read (with the faster reading driver) while the source is sampled
     reading = source_engine(target.url) if target.url.drivername.endswith("+pymysql") \
         else target
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="bascule-open") as ex:
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="bascule-open") as ex, \
+            progress.phase("reading the target's id map, sampling the source's text"):
         held_f = ex.submit(read_target_state, reading, tinfo, migration, book, run_id)
         samples = text_samples(reader, migration)
         # a rerun: the source's server computes the checksums while the samples are checked
-        sums_f = ex.submit(timed, source_checksums, reader, migration) \
+        sums_f = ex.submit(_checksums, progress, reader, migration) \
             if tinfo.has_chunks and tinfo.has_bookkeeping and supported(reader) else None
         mojibake = mojibake_columns(reader, migration, samples)
         held: TargetState = held_f.result()
@@ -218,8 +222,9 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
         reading.dispose()
     report.previous_run = held.previous_run
     report.source["mojibake_columns"] = sorted(f"{t}.{c}" for t, c in mojibake)
-    changes = find_changes(reader, target, tinfo, migration, settings,
-                           report.source["mojibake_columns"], held.shared, sums)
+    with progress.phase("comparing the source with the last clean run"):
+        changes = find_changes(reader, target, tinfo, migration, settings,
+                               report.source["mojibake_columns"], held.shared, sums)
     changes.seconds += sums_s  # beside the samples' check
     todo = to_move(groups, changes, held.groups_done)
     moving = {g.id for g in todo}
@@ -244,12 +249,19 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
     return run, changes, todo
 
 
+def _checksums(progress: Progress, reader: SourceReader, migration: Migration):
+    """The source's checksums (computed by its server) and the seconds they took."""
+    with progress.phase("checksumming the source"):
+        return timed(source_checksums, reader, migration)
+
+
 def _move(run: Run, report: RunReport, groups: Sequence[GroupRef], todo: list[GroupRef],
           wanted: int, changes: SourceChanges) -> None:
     """Steps 4 and 5: the groups ``todo`` (of the selected ``groups``) and the shared rows
     of ``changes`` (moved before, changed in the source since)."""
     changed_shared = changes.shared
-    est = estimate_rows(run.reader, todo)
+    with run.progress.phase("estimating the groups' sizes"):
+        est = estimate_rows(run.reader, todo)
     units = cut_units(todo, est, run.settings.batch_size * UNIT_BATCHES)
     run.progress.start(len(todo), sum(est.values()))
     workers = workers_for(wanted, units, run.reader)
@@ -270,10 +282,11 @@ def _move(run: Run, report: RunReport, groups: Sequence[GroupRef], todo: list[Gr
         report.vanished_groups = _vanished(run, groups)
         if not run.dry_run:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-sums") as ex:
-                sums = ex.submit(complete, changes, run.reader, run.migration) \
-                    if changes.deferred and report.ok else None
-                done = complete_target(run.target, run.tinfo, run.migration, run.prepared,
-                                       run.written.tables)
+                sums = ex.submit(_complete_sums, run.progress, changes, run.reader,
+                                 run.migration) if changes.deferred and report.ok else None
+                with run.progress.phase("building indexes again, checking foreign keys"):
+                    done = complete_target(run.target, run.tinfo, run.migration, run.prepared,
+                                           run.written.tables)
                 if sums is not None:
                     sums.result()
             report.fk_check, report.sequences = done.fk_check, done.sequences
@@ -283,8 +296,14 @@ def _move(run: Run, report: RunReport, groups: Sequence[GroupRef], todo: list[Gr
         run.progress.stop()
         if run.prepared.indexes_dropped:  # a failing run builds them too
             dropped, run.prepared.indexes_dropped = run.prepared.indexes_dropped, []
-            with run.timings("indexes"):
+            with run.timings("indexes"), run.progress.phase("building indexes again"):
                 report.indexes = restore_indexes(run.target, dropped)
+
+
+def _complete_sums(progress: Progress, changes: SourceChanges, reader: SourceReader,
+                   migration: Migration) -> None:
+    with progress.phase("checksumming the source (for the next run)"):
+        complete(changes, reader, migration)
 
 
 def _vanished(run: Run, groups: Sequence[GroupRef]) -> list[dict]:

@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
-from bascule.config import Settings, safe_url
+from bascule.config import Settings
 from bascule.dbutil import make_engine
 from bascule.errors import MigrationError, SettingsError, require
 from bascule.load.apply import row_encoders
@@ -55,7 +55,12 @@ from bascule.load.runlock import run_lock
 from bascule.load.runlog import close_run, groups_done, start_run
 from bascule.load.target import TargetError, TargetInfo, inspect_target, target_read
 from bascule.model.tables import MIGRATION, Migration
+from bascule.report import models as m
+from bascule.report.models import now
+from bascule.run.report import NullProgress, Progress
+from bascule.run.timings import Timings
 from bascule.run.verify import verify
+from bascule.transform.clean import display_text
 from bascule.transform.context import TransformContext
 
 log = logging.getLogger(__name__)
@@ -104,15 +109,19 @@ class GroupRollback:
 
 @dataclass
 class RollbackReport:
-    started_at: str
+    started_at: dt.datetime
     dry_run: bool
     force: bool
-    target: dict
+    target: dict  # TargetInfo.as_dict()
     selection: dict
+    settings: dict = field(default_factory=dict)  # passwords masked
     groups: list[GroupRollback] = field(default_factory=list)
     save: str | None = None  # the JSON file of the rows removed (force)
     run_id: int | None = None
     seconds: float = 0.0
+    ended_at: dt.datetime | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    operator: str = field(default_factory=m.operator)
 
     @property
     def ok(self) -> bool:
@@ -123,12 +132,23 @@ class RollbackReport:
     def status(self) -> str:
         return "done" if self.ok else "failed"
 
+    def model(self) -> m.RollbackReportModel:
+        """The report as its typed model (names repaired)."""
+        st = self.settings
+        src = st.get("source_url")
+        return m.RollbackReportModel(
+            status=self.status, source_name=m.source_name(st), operator=self.operator,
+            started_at=self.started_at, ended_at=self.ended_at, seconds=round(self.seconds, 3),
+            run_id=self.run_id, source=m.endpoint(src, None) if src else None,
+            target=m.endpoint(st.get("target_url"), self.target), settings=st,
+            timings=self.timings, dry_run=self.dry_run, force=self.force,
+            selection=self.selection, save=self.save,
+            groups=[m.RollbackGroup(**{**g.as_dict(), "name": display_text(g.name)})
+                    for g in self.groups])
+
     def as_dict(self) -> dict[str, Any]:
-        return {"command": "rollback", "ok": self.ok, "status": self.status,
-                "started_at": self.started_at, "seconds": round(self.seconds, 3),
-                "dry_run": self.dry_run, "force": self.force, "target": self.target,
-                "selection": self.selection, "save": self.save, "run_id": self.run_id,
-                "groups": [g.as_dict() for g in self.groups]}
+        """The JSON report."""
+        return self.model().model_dump(mode="json")
 
 
 # -- the rollback -------------------------------------------------------------------------------
@@ -137,9 +157,9 @@ class RollbackReport:
 def rollback(settings: Settings, *, groups: Sequence[int] = (), run_id: int | None = None,
              dry_run: bool = False, force: bool = False, save: str | Path | None = None,
              migration: Migration = MIGRATION, target: Engine | None = None,
-             wait: bool = False) -> RollbackReport:
+             progress: Progress | None = None, wait: bool = False) -> RollbackReport:
     """One run of ``bascule rollback`` (see the module docstring)."""
-    t0 = time.monotonic()
+    t0, started = time.monotonic(), now()
     if not groups and run_id is None:
         raise MigrationError("rollback: name the groups (--group) or the run (--run)")
     target = target or make_engine(require(settings.target_url, "target_url"))
@@ -153,9 +173,8 @@ def rollback(settings: Settings, *, groups: Sequence[int] = (), run_id: int | No
         raise MigrationError(f"target: {e}") from None
     if not tinfo.has_bookkeeping:
         raise MigrationError("the target has no bascule tables: nothing was migrated there")
-    rep = RollbackReport(started_at=dt.datetime.now().replace(microsecond=0).isoformat(),
-                         dry_run=dry_run, force=force,
-                         target={"url": safe_url(settings.target_url), **tinfo.as_dict()},
+    rep = RollbackReport(started_at=started, dry_run=dry_run, force=force,
+                         target=tinfo.as_dict(), settings=settings.safe_dict(),
                          selection={"groups": sorted(set(groups)), "run": run_id,
                                     "source_name": settings.source_name})
     with run_lock(target, wait=wait, enabled=not dry_run):
@@ -164,29 +183,38 @@ def rollback(settings: Settings, *, groups: Sequence[int] = (), run_id: int | No
             tt = TargetTables(conn, migration)
         if not dry_run:
             rep.run_id = start_run(target, settings, tinfo, "rollback")
+        timings = Timings()
         try:
-            _roll_back(settings, target, tinfo, tt, rep, migration, save)
+            _roll_back(settings, target, tinfo, tt, rep, migration, save,
+                       progress or NullProgress(), timings)
         finally:
             rep.seconds = time.monotonic() - t0
+            rep.timings = timings.rounded()
+            rep.ended_at = now()
             if rep.run_id is not None:
                 close_run(target, rep.run_id, rep.status, _summary(rep))
     return rep
 
 
 def _roll_back(settings: Settings, target: Engine, tinfo: TargetInfo, tt: TargetTables,
-               rep: RollbackReport, migration: Migration, save: str | Path | None) -> None:
+               rep: RollbackReport, migration: Migration, save: str | Path | None,
+               progress: Progress, timings: Timings) -> None:
     """Every group checked, its changed rows' columns named; then, unless one is refused (or
     a dry run), each removed."""
     work = _Work(target, tinfo, tt, rep.force, tinfo.book(settings.source_name))
     todo = [g for g in rep.groups if g.status != "absent"]
-    _check_all(work, todo, rep.dry_run)
+    with timings("check"), progress.phase("checking the groups' rows", len(todo)) as advance:
+        _check_all(work, todo, rep.dry_run, advance)
     if any(g.changed for g in todo):
-        _name_columns(settings, todo, migration)
+        with timings("name_columns"), progress.phase("naming the changed columns"):
+            _name_columns(settings, todo, migration)
     if not rep.dry_run and not any(g.status in ("refused", "skipped") for g in todo):
         if rep.force:
             rep.save = str(save or _default_save(settings))
-        for n, g in enumerate(todo, 1):
-            _remove_one(work, g, n, rep.save)
+        with timings("remove"), progress.phase("removing groups", len(todo)) as advance:
+            for n, g in enumerate(todo, 1):
+                _remove_one(work, g, n, rep.save)
+                advance(1)
 
 
 @dataclass
@@ -304,7 +332,8 @@ def _name_columns(settings: Settings, todo: list[GroupRollback], migration: Migr
                     for d in ds)
 
 
-def _check_all(work: _Work, todo: list[GroupRollback], dry_run: bool) -> None:
+def _check_all(work: _Work, todo: list[GroupRollback], dry_run: bool,
+               advance: Callable[[int], None]) -> None:
     """Every group read and checked, in a read-only transaction each; when one is refused
     (and not ``force``), the others are ``skipped``: nothing is removed."""
     for g in todo:
@@ -312,8 +341,9 @@ def _check_all(work: _Work, todo: list[GroupRollback], dry_run: bool) -> None:
             rm = work.plan(conn, g, lock=False)
         refused = (rm.changed or rm.added) and not work.force
         g.status = "refused" if refused else "would remove"
+        advance(1)
         for line in g.problems()[:MAX_LISTED] if refused else ():
-            log.error("group %d: %s", g.source_id, line)
+            log.error("group %d (%s): %s", g.source_id, display_text(g.name), line)
     if not dry_run and any(g.status == "refused" for g in todo):
         for g in todo:
             if g.status != "refused":
@@ -339,12 +369,12 @@ def _remove_one(work: _Work, g: GroupRollback, n: int, save: str | None) -> None
             for hook in BEFORE_COMMIT:
                 hook(n)
         g.status = "removed"
-        log.info("group %d removed: %s", g.source_id,
+        log.info("group %d (%s) removed: %s", g.source_id, display_text(g.name),
                  ", ".join(f"{t} {c}" for t, c in g.rows.items()))
     except _Refused:
         g.status = "refused"
         for line in g.problems()[:MAX_LISTED]:
-            log.error("group %d: %s", g.source_id, line)
+            log.error("group %d (%s): %s", g.source_id, display_text(g.name), line)
     except Exception as e:  # noqa: BLE001 - the group stays whole, and is named
         g.status, g.error = "failed", f"{type(e).__name__}: {e}"
         log.error("group %d: rollback failed, nothing of it removed: %s", g.source_id, g.error)
@@ -397,7 +427,8 @@ def save_removal(path: str | Path, g: GroupRollback, rm: Removal, tt: TargetTabl
         tables[t] = [{c: jsonable(v) for c, v in zip(cols, vals)}
                      for _k, vals in sorted(rows.items(), key=lambda kv: repr(kv[0]))]
     data["groups"].append({
-        "source_group_id": g.source_id, "target_group_id": g.target_id, "name": g.name,
+        "source_group_id": g.source_id, "target_group_id": g.target_id,
+        "name": display_text(g.name),
         "written_at": dt.datetime.now().replace(microsecond=0).isoformat(),
         "changed": g.changed, "added": g.added,
         "shared": {t: sorted(ids) for t, ids in rm.shared.items()}, "tables": tables})

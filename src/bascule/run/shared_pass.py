@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 from bascule.errors import DataRefused
@@ -49,7 +49,8 @@ def shared_pass(ex: UnitExecutor, groups: Sequence[GroupRef],
     docstring)."""
     run = ex.run
     run.state.compact()
-    with run.timings("shared_refs"):
+    with run.timings("shared_refs"), run.progress.phase("finding the users, vendors and "
+                                                        "files the groups reference"):
         refs = all_shared_refs(run.reader, run.migration, groups)
     for t, v in (extra or {}).items():
         refs[t] |= v
@@ -60,12 +61,16 @@ def shared_pass(ex: UnitExecutor, groups: Sequence[GroupRef],
     move_shared(ex, ids, fold=True)
 
 
-def move_shared(ex: UnitExecutor, ids: dict[str, Iterable[int]], *, fold: bool) -> None:
+def move_shared(ex: UnitExecutor, ids: dict[str, Collection[int]], *, fold: bool) -> None:
     """Read, build and write these shared rows (table → ids, referencing tables first), in
     chunks of ``batch_size`` rows. ``fold``: keep only the new ids of the rows written (a
     parallel run's compact state)."""
-    for chunk in shared_chunks(ex.run.migration.shared, ids, max(1, ex.run.settings.batch_size)):
-        _shared_chunk(ex, chunk, fold)
+    total = sum(len(v) for v in ids.values())
+    with ex.run.progress.phase("moving the shared rows (users, vendors, files)", total) as step:
+        for chunk in shared_chunks(ex.run.migration.shared, ids,
+                                   max(1, ex.run.settings.batch_size)):
+            _shared_chunk(ex, chunk, fold)
+            step(sum(map(len, chunk.values())))
 
 
 def _shared_chunk(ex: UnitExecutor, refs: dict[str, set[int]], fold: bool) -> None:

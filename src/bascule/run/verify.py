@@ -13,7 +13,6 @@ when there is none; the CLI exits 1 otherwise.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from collections.abc import Sequence
@@ -65,6 +64,7 @@ from bascule.run.preflight import (
     workers_for,
     workers_wanted,
 )
+from bascule.report.models import now
 from bascule.run.report import NullProgress, Progress
 from bascule.run.shared_pass import shared_chunks
 from bascule.run.verify_scope import DEFAULT_SAMPLE, Scope, changed_scope
@@ -86,19 +86,21 @@ def verify(settings: Settings, *, progress: Progress | None = None,
     log the run in ``bascule_run``; not when a rollback that holds them verifies a group."""
     # verify only reads Camap's tables: a MariaDB target is read with mysqlclient (C) too
     with run_engines(settings, source, target, read_target=True) as (source, target):
-        return _verify_run(settings, progress, migration, source, target, changed_only, sample,
-                           seed, wait, record)
+        return _verify_run(settings, progress or NullProgress(), migration, source, target,
+                           changed_only, sample, seed, wait, record)
 
 
-def _verify_run(settings: Settings, progress: Progress | None, migration: Migration,
+def _verify_run(settings: Settings, progress: Progress, migration: Migration,
                 source: Engine, target: Engine, changed_only: bool, sample: float,
                 seed: int | None, wait: bool, record: bool) -> VerifyReport:
-    t0 = time.monotonic()
-    sinfo, tinfo = inspect_both(source, target, migration, settings.source_kind)
+    t0, started = time.monotonic(), now()
+    with progress.phase("inspecting the source and the target"):
+        sinfo, tinfo = inspect_both(source, target, migration, settings.source_kind)
     migration = sinfo.migration
     if not tinfo.has_bookkeeping:
         raise MigrationError("the target has no bascule tables: nothing was migrated yet")
-    rep = VerifyReport(started_at=dt.datetime.now().replace(microsecond=0).isoformat())
+    rep = VerifyReport(started_at=started, settings=settings.safe_dict(),
+                       source=sinfo.as_dict(), target=tinfo.as_dict())
     wanted = workers_wanted(settings, source, target, parallel_ok=True)
     with run_lock(target, wait=wait, enabled=record), relaxed_gc(), \
             SourceReader(source, sinfo, snapshots=wanted if wanted > 1 else 0) as reader:
@@ -112,8 +114,9 @@ def _verify_run(settings: Settings, progress: Progress | None, migration: Migrat
         run_id = start_run(target, settings, tinfo, "verify", sinfo.shape) if record else None
         try:
             _verify(settings, migration, source, target, sinfo, tinfo, reader, rep, groups,
-                    progress or NullProgress(), changed_only, sample, seed, wanted)
+                    progress, changed_only, sample, seed, wanted)
             rep.seconds = time.monotonic() - t0
+            rep.ended_at = now()
         except BaseException as e:
             if run_id is not None:
                 close_run(target, run_id, "interrupted" if isinstance(e, KeyboardInterrupt)
@@ -122,7 +125,7 @@ def _verify_run(settings: Settings, progress: Progress | None, migration: Migrat
         if run_id is not None:
             rep.run_id = run_id
             close_run(target, run_id, "done" if rep.ok else "failed",
-                      {"groups": rep.groups, "differences": len(rep.differences),
+                      {"groups": len(groups), "differences": len(rep.differences),
                        "scope": rep.scope, "seconds": round(rep.seconds, 3)})
     return rep
 
@@ -133,18 +136,24 @@ def _verify(settings: Settings, migration: Migration, source: Engine, target: En
             wanted: int) -> None:
     """The comparison of ``groups`` (all of them, or ``--changed``'s scope), then the foreign
     keys and the moved users."""
-    run, held, mojibake = _open(settings, migration, source, target, sinfo, tinfo, reader,
-                                progress)
-    scope = changed_scope(run, held.previous_run, groups, mojibake, sample, seed) \
-        if changed_only else Scope(groups)
+    with progress.phase("reading the target's id map, sampling the source's text"):
+        run, held, mojibake = _open(settings, migration, source, target, sinfo, tinfo,
+                                    reader, progress)
+    if changed_only:
+        with progress.phase("finding what changed since the last run"):
+            scope = changed_scope(run, held.previous_run, groups, mojibake, sample, seed)
+    else:
+        scope = Scope(groups)
     rep.scope = scope.as_dict()
     run.written = Written(scope.restricted)  # the rows whose foreign keys are checked
     if any(scope.shared.values()):
         compare_shared(run, rep, scope.shared)
     _compare_all(run, rep, scope.groups, wanted)
     with target.connect() as conn:
-        _check_fks(conn, rep, run.written.tables, target)
+        with run.timings("fk_check"), run.progress.phase("checking foreign keys"):
+            _check_fks(conn, rep, run.written.tables, target)
         _check_users(conn, tinfo, rep, run.book)
+    rep.timings = run.timings.rounded()
 
 
 def _warn_missing_indexes(missing: list[str]) -> None:
@@ -176,7 +185,11 @@ def _moved_groups(reader: SourceReader, settings: Settings, done: dict[int, dict
                     "target keeps what was moved): %s", len(rep.vanished_groups),
                     ", ".join(map(str, rep.vanished_groups)))
     groups = [by_id[g] for g in gids if g in by_id and reader.info.is_amap(by_id[g].flags)]
-    rep.groups = len(groups)
+    vanished = set(rep.vanished_groups)
+    rep.groups = [{"source_id": g, "name": by_id[g].name if g in by_id else done[g].get("name"),
+                   "target_id": done[g]["target_group_id"],
+                   "status": "vanished" if g in vanished else "compared"}
+                  for g in gids if g in by_id]
     return groups
 
 
@@ -219,7 +232,8 @@ def verify_unit(run: Run, groups: Sequence[GroupRef], pre: UnitRead | None = Non
 
 
 def _compare_all(run: Run, rep: VerifyReport, groups: list[GroupRef], wanted: int) -> None:
-    est = estimate_rows(run.reader, groups)
+    with run.progress.phase("estimating the groups' sizes"):
+        est = estimate_rows(run.reader, groups)
     run.progress.start(len(groups), sum(est.values()))
     # two units in memory (compare thread), or one per worker
     units = cut_units(groups, est, min(40_000, run.settings.batch_size * UNIT_BATCHES))
@@ -286,7 +300,9 @@ class VerifyStep:
 
     def before(self) -> dict:
         run = self.run
-        refs = all_shared_refs(run.reader, run.migration, [g for u in self.units for g in u])
+        with run.progress.phase("finding the users, vendors and files the groups reference"):
+            refs = all_shared_refs(run.reader, run.migration,
+                                   [g for u in self.units for g in u])
         compare_shared(run, self.rep, refs)
         return worker_state(run)
 
@@ -324,11 +340,14 @@ class VerifyStep:
 def compare_shared(run: Run, rep: VerifyReport, refs: dict[str, set[int]]) -> None:
     """Compare these shared rows (table → ids), by chunks of ``SHARED_CHUNK``."""
     shared = run.migration.shared
-    for part in shared_chunks(shared, {t: sorted(refs.get(t, ())) for t in reversed(shared)},
-                              SHARED_CHUNK):
-        pre = empty_read(run.migration, part, read_shared(run.reader, run.migration, part,
-                                                          run.state.unhandled))
-        compare_unit(run.target, run.tinfo, run.migration, verify_unit(run, [], pre), rep)
+    total = sum(len(v) for v in refs.values())
+    with run.progress.phase("comparing the shared rows (users, vendors, files)", total) as step:
+        for part in shared_chunks(shared, {t: sorted(refs.get(t, ()))
+                                           for t in reversed(shared)}, SHARED_CHUNK):
+            pre = empty_read(run.migration, part, read_shared(run.reader, run.migration, part,
+                                                              run.state.unhandled))
+            compare_unit(run.target, run.tinfo, run.migration, verify_unit(run, [], pre), rep)
+            step(sum(map(len, part.values())))
 
 
 # -- whole-target checks ----------------------------------------------------------------------

@@ -72,6 +72,18 @@ def repair_text(value: str) -> str:
     return fixed
 
 
+def display_text(value: Any) -> str:
+    """The text a person reads for a value read from a database: double-encoded UTF-8 repaired
+    as the data written to the target is (``repair_text``), None as ''. Every name bascule shows
+    (terminal, reports, the producer notice and its CSV, log lines) goes through it; correct text
+    comes back unchanged."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return str(value)
+    return repair_text(value)
+
+
 def mojibake_stats(values: Iterable[Any]) -> tuple[int, int]:
     """(double-encoded, correct non-ASCII) counts among ``values`` (non-strings ignored)."""
     bad = good = 0

@@ -1,0 +1,60 @@
+"""The report files of a run: JSON, Markdown and HTML side by side, under names no other run
+takes (two runs in the same second get ``plan-<time>.json`` and ``plan-<time>-2.json``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+from bascule.report import models as m
+from bascule.report.render import to_html, to_markdown
+
+#: The kinds of report file, by option name.
+SUFFIXES = {"json": ".json", "markdown": ".md", "html": ".html"}
+
+
+def write_json(data: dict, path: str | Path) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    return p
+
+
+def claim_base(report_dir: str | Path, kind: str, when: dt.datetime | None = None,
+               suffixes: tuple[str, ...] = (".json", ".md", ".html")) -> Path:
+    """A base name ``<report_dir>/<kind>-<YYYYmmdd-HHMMSS>[-N]`` that no other run holds: the
+    file of its first suffix is created exclusively (O_EXCL) and none of the others exists, so
+    that two runs, even two processes started in the same second, never write over each
+    other's reports."""
+    d = Path(report_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    stamp = (when or m.now()).strftime("%Y%m%d-%H%M%S")
+    for i in range(1, 10_000):
+        base = d / (f"{kind}-{stamp}" + (f"-{i}" if i > 1 else ""))
+        if any(Path(f"{base}{x}").exists() for x in suffixes[1:]):
+            continue
+        try:
+            fd = os.open(f"{base}{suffixes[0]}", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return base
+    raise FileExistsError(f"{d}: no free report name for {kind}-{stamp}")
+
+
+def write_reports(r: m.ReportBase, report_dir: str | Path, *, json_file: str | Path | None = None,
+                  md_file: str | Path | None = None, html_file: str | Path | None = None
+                  ) -> dict[str, Path]:
+    """The report as JSON, Markdown and HTML: in the files given, else in
+    ``<report_dir>/<command>-<time>[-N].json|.md|.html``. Returns {kind: path}."""
+    given = {"json": json_file, "markdown": md_file, "html": html_file}
+    mine = tuple(SUFFIXES[k] for k, f in given.items() if not f)
+    base = claim_base(report_dir, r.command, r.started_at, mine) if mine else None
+    paths = {k: Path(f) if f else Path(f"{base}{SUFFIXES[k]}") for k, f in given.items()}
+    write_json(r.model_dump(mode="json"), paths["json"])
+    for kind, text in (("markdown", to_markdown(r)), ("html", to_html(r))):
+        paths[kind].parent.mkdir(parents=True, exist_ok=True)
+        paths[kind].write_text(text, encoding="utf-8")
+    return paths
