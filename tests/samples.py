@@ -17,6 +17,8 @@ from bascule.schema import cagette_metadata
 # -- redirects -------------------------------------------------------------------------------
 
 OLD, NEW = "app.cagette.net", "camap.alilo.fr"
+#: The source name of the hand-built id mappings (the default: old_host).
+SOURCE = OLD
 UTC = ZoneInfo("UTC")
 
 # Moved ids: old 10+i → new 5000+i per kind; 777 is a shop-mode id (never in the mapping).
@@ -55,9 +57,11 @@ def target_with_mapping(url: str):
     md.create_all(eng)
     with eng.begin() as c:
         c.execute(insert(md.tables["bascule_group"]), [
-            {"source_group_id": OLD_ID["G"], "target_group_id": NEW_ID["G"], "name": "A", "status": "done"}])
+            {"source": SOURCE, "source_group_id": OLD_ID["G"], "target_group_id": NEW_ID["G"],
+             "name": "A", "status": "done"}])
         c.execute(insert(md.tables["bascule_idmap"]), [
-            {"table_name": KIND_TABLE[k], "old_id": OLD_ID[k], "new_id": NEW_ID[k],
+            {"source": SOURCE, "table_name": KIND_TABLE[k], "old_id": OLD_ID[k],
+             "new_id": NEW_ID[k],
              "group_id": None if k in ("U", "V", "F") else OLD_ID["G"]} for k in OLD_ID])
     eng.dispose()
 
@@ -162,13 +166,13 @@ def build_target(url: str) -> None:
     rows = []
     for kind, (m, shared) in MAPPING.items():
         for old, new in m.items():
-            rows.append({"table_name": kind, "old_id": old, "new_id": new,
+            rows.append({"source": SOURCE, "table_name": kind, "old_id": old, "new_id": new,
                          "group_id": None if shared else OWNER[(kind, old)]})
     with eng.begin() as c:
         c.execute(insert(md.tables["bascule_idmap"]), rows)
         c.execute(insert(md.tables["bascule_group"]), [
-            {"source_group_id": 1, "target_group_id": 1001, "name": "AMAP des Lilas", "status": "done"},
-            {"source_group_id": 3, "target_group_id": 1003, "name": "AMAP du Port", "status": "done"},
-            {"source_group_id": 4, "target_group_id": 1004, "name": "AMAP en échec", "status": "failed"},
-        ])
+            {"source": SOURCE, "source_group_id": g, "target_group_id": t, "name": n, "status": st}
+            for g, t, n, st in ((1, 1001, "AMAP des Lilas", "done"),
+                                (3, 1003, "AMAP du Port", "done"),
+                                (4, 1004, "AMAP en échec", "failed"))])
     eng.dispose()

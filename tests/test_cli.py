@@ -12,8 +12,8 @@ from click.testing import CliRunner
 import bascule
 from bascule.cli import cli
 
-EXPECTED = {"describe", "plan", "migrate", "verify", "rollback", "redirects", "producers", "seed",
-            "demo"}
+EXPECTED = {"describe", "plan", "migrate", "verify", "rollback", "runs", "redirects", "producers",
+            "seed", "demo"}
 
 
 def test_group_help_lists_every_command():

@@ -147,10 +147,12 @@ def test_an_index_that_cannot_be_built_fails_the_run_and_stays_recorded(pair, tm
     assert set(before) - set(index_defs(tgt)) == {plain(f["index"])}
     # the next run tries that one first and stops, naming it
     monkeypatch.setattr(indexes, "drop_for_empty_tables", real)
-    runs = rows(tgt, "SELECT COUNT(*) FROM bascule_run")
+    runs = rows(tgt, "SELECT COUNT(*) FROM bascule_run")[0][0]
     with pytest.raises(api.MigrationError, match=r"could not be built again: .*nosuchcolumn"):
         api.migrate(settings_for(src, tgt, tmp_path / "b"))
-    assert rows(tgt, "SELECT COUNT(*) FROM bascule_run") == runs  # stopped before it began
+    # stopped before it moved anything: its run row says so
+    assert rows(tgt, "SELECT COUNT(*) FROM bascule_run")[0][0] == runs + 1
+    assert rows(tgt, "SELECT status FROM bascule_run ORDER BY id DESC")[0] == ("failed",)
 
 
 @pytest.mark.parametrize("engine", ["postgresql", "mysql"])

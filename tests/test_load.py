@@ -295,17 +295,21 @@ def test_upsert_composite_key_bookkeeping(dbs):
         names = set(inspect(eng).get_table_names())
         assert {"bascule_idmap", "bascule_run", "bascule_group"} <= names
         idmap = md.tables[IDMAP]
-        cols = ["table_name", "old_id", "new_id", "group_id", "row_hash", "run_id"]
+        cols = ["source", "table_name", "old_id", "new_id", "group_id", "row_hash", "run_id"]
+        key = ["source", "table_name", "old_id"]
         with eng.connect() as conn:
             with conn.begin():
                 w = BulkWriter(conn)
-                w.insert(idmap, cols, [("Group", 1, 10, 1, -(2**63), 1), ("User", 1, 11, None, 2**63 - 1, 1)])
-                w.upsert(idmap, cols, [("Group", 1, 20, 1, 5, 2), ("Group", 2, 21, 1, 6, 2)],
-                         key=["table_name", "old_id"])
-                w.update(idmap, ["table_name", "old_id"], ["row_hash"], [("User", 1, 0)])
-                w.delete(idmap, ["table_name", "old_id"], [("Group", 2)])
+                w.insert(idmap, cols, [("s", "Group", 1, 10, 1, -(2**63), 1),
+                                       ("s", "User", 1, 11, None, 2**63 - 1, 1),
+                                       ("t", "Group", 1, 30, 1, 7, 3)])  # another source
+                w.upsert(idmap, cols, [("s", "Group", 1, 20, 1, 5, 2),
+                                       ("s", "Group", 2, 21, 1, 6, 2)], key=key)
+                w.update(idmap, key, ["row_hash"], [("s", "User", 1, 0)])
+                w.delete(idmap, key, [("s", "Group", 2)])
             got = sorted(tuple(r) for r in conn.execute(select(*[idmap.c[c] for c in cols])))
-        assert got == [("Group", 1, 20, 1, 5, 2), ("User", 1, 11, None, 0, 1)]
+        assert got == [("s", "Group", 1, 20, 1, 5, 2), ("s", "User", 1, 11, None, 0, 1),
+                       ("t", "Group", 1, 30, 1, 7, 3)]
     finally:
         eng.dispose()
 

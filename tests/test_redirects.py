@@ -109,16 +109,18 @@ def test_db_mapping(dbs):
     md.create_all(eng)
     with eng.begin() as c:
         c.execute(insert(md.tables["bascule_group"]), [
-            {"source_group_id": 1, "target_group_id": 11, "name": "A", "status": "done"},
-            {"source_group_id": 2, "target_group_id": 12, "name": "B", "status": "running"}])
-        c.execute(insert(md.tables["bascule_idmap"]), [
+            {"source": "s", "source_group_id": 1, "target_group_id": 11, "name": "A",
+             "status": "done"},
+            {"source": "s", "source_group_id": 2, "target_group_id": 12, "name": "B",
+             "status": "running"}])
+        c.execute(insert(md.tables["bascule_idmap"]), [{"source": "s", **e} for e in [
             {"table_name": "Catalog", "old_id": 9, "new_id": 90, "group_id": 1},
             {"table_name": "Catalog", "old_id": 3, "new_id": 30, "group_id": 1},
             {"table_name": "Catalog", "old_id": 4, "new_id": 40, "group_id": 2},  # group not done
             {"table_name": "Catalog", "old_id": 5, "new_id": 50, "group_id": 7},  # no bascule_group row
             {"table_name": "User", "old_id": 2**40, "new_id": 7, "group_id": None},
             {"table_name": "Group", "old_id": 1, "new_id": 11, "group_id": 1},
-            {"table_name": "Group", "old_id": 2, "new_id": 12, "group_id": 2}])
+            {"table_name": "Group", "old_id": 2, "new_id": 12, "group_id": 2}]])
     m = DbMapping(eng, batch=1)
     assert m.kinds() == ["Catalog", "Group", "User"]
     assert list(m.items("Catalog")) == [(3, 30), (9, 90)]
@@ -131,10 +133,9 @@ def test_db_mapping(dbs):
     big = {o: (o * 10, 0, None) for o in range(1, packed.BLOCK + 3)}  # two blocks
     with eng.begin() as c:
         c.execute(insert(md.tables["bascule_idblock"]), [
-            dict(zip(["group_id", "table_name", "block", "run_id", "n", "max_new_id", "old_ids",
-                      "new_ids", "row_hashes", "new_keys"], r))
-            for r in packed.pack_blocks(1, "Distribution", big, 1)
-            + packed.pack_blocks(2, "Distribution", {10**6: (5, 0, None)}, 1)])
+            dict(zip(packed.IDBLOCK_COLUMNS, r))
+            for r in packed.pack_blocks("s", 1, "Distribution", big, 1)
+            + packed.pack_blocks("s", 2, "Distribution", {10**6: (5, 0, None)}, 1)])
     m = DbMapping(eng, batch=1)
     assert m.kinds() == ["Catalog", "Distribution", "Group", "User"]
     assert list(m.items("Distribution")) == [(o, o * 10) for o in range(1, packed.BLOCK + 3)]

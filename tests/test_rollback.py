@@ -87,18 +87,19 @@ def test_rollback_restores_the_target(db_factory, tmp_path, kind):
     assert _state(tgt) == before
     ver = api.verify(first)
     assert ver.ok, [d.line() for d in ver.differences]
-    # again, by run: the group moved again by run 4 (run 3 was the rollback) goes again
+    # again, by run: the group moved again by run 5 (run 3 was the rollback, 4 the verify)
     r = api.migrate(settings_for(src, tgt, tmp_path, groups=[last]))
-    assert r.ok and r.run_id == 4
-    rep = api.rollback(first, run_id=4)
+    assert r.ok and r.run_id == 5
+    rep = api.rollback(first, run_id=5)
     assert rep.ok and [(g.source_id, g.status) for g in rep.groups] == [(last, "removed")]
     assert _state(tgt) == before
-    # nothing left of run 4: done, nothing to do
-    rep = api.rollback(first, run_id=4)
+    # nothing left of run 5: done, nothing to do
+    rep = api.rollback(first, run_id=5)
     assert rep.ok and rep.groups == []
     runs = rows(tgt, "SELECT command, status FROM bascule_run ORDER BY id")
     assert runs == [("migrate", "done"), ("migrate", "done"), ("rollback", "done"),
-                    ("migrate", "done"), ("rollback", "done"), ("rollback", "done")]
+                    ("verify", "done"), ("migrate", "done"), ("rollback", "done"),
+                    ("rollback", "done")]
 
 
 @pytest.mark.parametrize("kind", ["mysql", "postgresql"])

@@ -12,10 +12,13 @@ api.rollback(settings, groups=[...]) -> RollbackReport (or run_id=N; dry_run, fo
 api.redirects(settings, "nginx", out_dir=Path(...)) -> (files written, how to install them)
 api.producers(settings)              -> [Producer]
 api.create_schema(settings, "head")  (an empty Camap schema in an empty target)
+api.runs(settings)                   -> [dict] (the runs in the target, oldest first)
 ```
 
 Each returns a value; none prints. ``migration`` (default ``model.tables.MIGRATION``) is the
-description of the tables that move.
+description of the tables that move. Everything acts on the source that ``settings.source_name``
+names (a target may hold groups of several sources). migrate, verify and rollback hold the
+target's run lock: ``wait=True`` waits for another run's, else CannotProceed names it.
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ from sqlalchemy import inspect
 
 from bascule.config import Settings, load_settings
 from bascule.dbutil import make_engine
-from bascule.errors import MigrationError, SettingsError, require
+from bascule.errors import CannotProceed, MigrationError, SettingsError, require
 from bascule.extract.describe import SourceDescription, describe_source
 from bascule.extract.source import SourceError
+from bascule.load.runlock import run_lock
+from bascule.load.runlog import list_runs
 from bascule.load.target import TargetError, create_camap_schema
 from bascule.model.tables import MIGRATION, Migration
 from bascule.producers.notice import Producer, find_producers
@@ -51,7 +56,7 @@ from bascule.run.verify import verify as _verify
 from bascule.run.verify_scope import DEFAULT_SAMPLE
 
 __all__ = ["MigrationError", "create_schema", "describe", "migrate", "plan", "producers",
-           "redirects", "rollback", "settings", "verify"]
+           "redirects", "rollback", "runs", "settings", "verify"]
 
 
 def settings(config_file: str | None = None, **values: Any) -> Settings:
@@ -108,30 +113,54 @@ def plan(s: Settings, *, progress: Progress | None = None, migration: Migration 
 
 
 def migrate(s: Settings, *, prune: bool = False, progress: Progress | None = None,
-            migration: Migration = MIGRATION) -> RunReport:
+            migration: Migration = MIGRATION, wait: bool = False) -> RunReport:
     """Move the selected AMAP groups into the target (again: bring it up to date)."""
-    return _migrate(s, prune=prune, progress=progress, migration=migration)
+    return _migrate(s, prune=prune, progress=progress, migration=migration, wait=wait)
 
 
 def verify(s: Settings, *, progress: Progress | None = None,
            migration: Migration = MIGRATION, changed_only: bool = False,
-           sample: float = DEFAULT_SAMPLE, seed: int | None = None) -> VerifyReport:
+           sample: float = DEFAULT_SAMPLE, seed: int | None = None,
+           wait: bool = False) -> VerifyReport:
     """Compare the target with the source through the id map; ``ok`` when nothing differs.
     ``changed_only``: what the last migrate run wrote, what changed since, and a random
     ``sample`` of the other groups (``bascule verify --changed``)."""
     return _verify(s, progress=progress, migration=migration, changed_only=changed_only,
-                   sample=sample, seed=seed)
+                   sample=sample, seed=seed, wait=wait)
 
 
 def rollback(s: Settings, *, groups: Sequence[int] = (), run_id: int | None = None,
              dry_run: bool = False, force: bool = False, save: str | Path | None = None,
-             migration: Migration = MIGRATION, progress: Progress | None = None
-             ) -> RollbackReport:
+             migration: Migration = MIGRATION, progress: Progress | None = None,
+             wait: bool = False) -> RollbackReport:
     """Remove from the target what bascule wrote for these source groups (or for the groups
     run ``run_id`` moved), with their id map: refused when rows changed or were added since,
     unless ``force`` (which first writes them all to the JSON file ``save``)."""
     return _rollback(s, groups=groups, run_id=run_id, dry_run=dry_run, force=force,
-                     save=save, migration=migration, progress=progress)
+                     save=save, migration=migration, progress=progress,
+                     wait=wait)
+
+
+def runs(s: Settings, *, source: str | None = None) -> list[dict]:
+    """The runs in the target (``bascule runs``), oldest first: id, command, source, host,
+    pid, started, ended, status, groups, rows (of ``source`` only, when given). A run shown
+    ``running`` while no process holds the target's run lock is shown ``interrupted``: its
+    process is gone (the next run that writes records it so)."""
+    eng = make_engine(require(s.target_url, "target_url"))
+    try:
+        with eng.connect() as conn:
+            found = list_runs(conn, source)
+        if any(r["status"] == "running" for r in found):
+            try:
+                with run_lock(eng):
+                    for r in found:
+                        if r["status"] == "running":
+                            r["status"] = "interrupted"
+            except CannotProceed:
+                pass  # a run is alive: it holds the lock
+        return found
+    finally:
+        eng.dispose()
 
 
 def emit_options(s: Settings, *, fallback: str = "410", max_age: int = DEFAULT_MAX_AGE,
@@ -149,7 +178,7 @@ def redirects(s: Settings, fmt: str, opts: EmitOptions, *, out_dir: Path | None 
     eng = make_engine(require(s.target_url, "target_url",
                             " (the id mapping lives in the target database)"))
     try:
-        mapping = DbMapping(eng)
+        mapping = DbMapping(eng, source=s.source_name)
         if opts.routes == ACTIVE_ROUTES and mapping.from_camap():
             opts = replace(opts, routes=list(CAMAP_ACTIVE_ROUTES))  # Camap's URLs, not Cagette's
         return emit(fmt, mapping, opts, out_dir=out_dir, stream=stream)
@@ -167,7 +196,7 @@ def producers(s: Settings) -> list[Producer]:
     src = make_engine(require(s.source_url, "source_url"))
     tgt = make_engine(require(s.target_url, "target_url"))
     try:
-        return find_producers(src, DbMapping(tgt), new_host=s.new_host,
+        return find_producers(src, DbMapping(tgt, source=s.source_name), new_host=s.new_host,
                               cutover_date=s.cutover_date)
     finally:
         src.dispose()

@@ -21,6 +21,7 @@ VERBS = {
     "migrate": "bascule.cli.transfer:migrate_cmd",
     "verify": "bascule.cli.transfer:verify_cmd",
     "rollback": "bascule.cli.rollback:rollback_cmd",
+    "runs": "bascule.cli.runs:runs_cmd",
     "redirects": "bascule.cli.redirects:redirects_cmd",
     "producers": "bascule.cli.producers:producers_cmd",
     "seed": "bascule.cli.seed:seed_cmd",
@@ -59,6 +60,7 @@ def cli(ctx: click.Context, config_file: str | None) -> None:
       bascule migrate     the load (run it again to bring the target up to date)
       bascule verify      prove the target holds what the source held (exit 1 on a difference)
       bascule rollback    take moved groups out of the target again (what bascule wrote)
+      bascule runs        the history of the runs in the target
       bascule redirects   web-server config sending old URLs to the new instance
       bascule producers   who lost their producer space, and where their orders are now
     \b

@@ -42,6 +42,18 @@ config_option = click.option("--config", type=click.Path(dir_okay=False), defaul
                              expose_value=False, callback=_set_config, help=CONFIG_HELP)
 
 
+#: ``--source-name``: which source's bookkeeping a verb acts on.
+source_name_option = click.option(
+    "--source-name", help="The name of the source in the target's bookkeeping: what a verb "
+    "acts on when the target holds groups of several sources (default: setting source_name, "
+    "else old_host).")
+
+#: ``--wait`` of the verbs that hold the target's run lock (migrate, verify, rollback).
+wait_option = click.option(
+    "--wait", is_flag=True, help="When another bascule run holds the target, wait for it to "
+    "end instead of refusing (exit 3).")
+
+
 def _count(key: str):
     def cb(ctx: click.Context, _param, value: int) -> None:
         obj = ctx.ensure_object(dict)
@@ -128,6 +140,7 @@ def transfer_options(f):
                      help="Only this source group id (repeatable). Default: every AMAP group."),
         click.option("--exclude", "exclude_groups", type=int, multiple=True,
                      help="Never this source group id (repeatable)."),
+        source_name_option,
         click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
                      help="Where report files go (default: report_dir setting, bascule-out)."),
         *report_file_options,

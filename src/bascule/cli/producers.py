@@ -10,7 +10,13 @@ from rich.console import Console
 
 from bascule import api
 from bascule.cli import console
-from bascule.cli.options import config_option, format_option, settings_from, verbosity_options
+from bascule.cli.options import (
+    config_option,
+    format_option,
+    settings_from,
+    source_name_option,
+    verbosity_options,
+)
 from bascule.producers.notice import to_csv, to_json, to_markdown, to_table
 
 
@@ -30,8 +36,9 @@ from bascule.producers.notice import to_csv, to_json, to_markdown, to_table
 @click.option("--new-host", default=None, help="Host of the links (default: setting new_host).")
 @click.option("--cutover-date", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Distributions from that day on are listed (default: setting cutover_date).")
+@source_name_option
 @click.pass_context
-def producers_cmd(ctx, source_url, target_url, fmt, output, new_host, cutover_date):
+def producers_cmd(ctx, source_url, target_url, fmt, output, new_host, cutover_date, source_name):
     """List the producers whose catalogs were linked to a producer space (Cagette Pro).
 
     \b
@@ -43,7 +50,8 @@ def producers_cmd(ctx, source_url, target_url, fmt, output, new_host, cutover_da
     in the target.
     """
     s = settings_from(ctx, source_url=source_url, target_url=target_url, new_host=new_host,
-                      cutover_date=cutover_date.date() if cutover_date else None)
+                      cutover_date=cutover_date.date() if cutover_date else None,
+                      source_name=source_name)
     if not s.source_url or not s.target_url:
         raise click.UsageError("source_url and target_url are both needed")
     ps = api.producers(s)

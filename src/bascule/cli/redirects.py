@@ -8,7 +8,12 @@ from pathlib import Path
 import click
 
 from bascule import api
-from bascule.cli.options import config_option, settings_from, verbosity_options
+from bascule.cli.options import (
+    config_option,
+    settings_from,
+    source_name_option,
+    verbosity_options,
+)
 from bascule.redirects import FORMATS, EmitError
 from bascule.redirects.common import DEFAULT_MAX_AGE
 
@@ -45,9 +50,10 @@ from bascule.redirects.common import DEFAULT_MAX_AGE
 @click.option("--server-tz", default=None,
               help="apache only: time zone of the web server (its %{TIME} is local time; default: "
               "setting timezone).")
+@source_name_option
 @click.pass_context
 def redirects_cmd(ctx, target_url, fmt, out_dir, config_dir, status, until, timezone, old_host,
-                  new_host, fallback, max_age, server_tz):
+                  new_host, fallback, max_age, server_tz, source_name):
     """Emit the redirect configuration from the id mapping in the target database.
 
     \b
@@ -61,6 +67,7 @@ def redirects_cmd(ctx, target_url, fmt, out_dir, config_dir, status, until, time
       bascule redirects --emit csv > redirects.csv
     """
     s = settings_from(ctx, target_url=target_url, old_host=old_host, new_host=new_host,
+                      source_name=source_name,
                       redirect_until=until.date() if until else None, timezone=timezone,
                       redirect_status=int(status) if status else None)
     if not s.target_url:

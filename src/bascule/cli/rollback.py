@@ -17,7 +17,9 @@ from bascule.cli.options import (
     report_file_options,
     report_files,
     settings_from,
+    source_name_option,
     verbosity_options,
+    wait_option,
 )
 
 
@@ -49,9 +51,11 @@ def _report_options(f):
               help="Where report files go (default: report_dir setting, bascule-out).")
 @_report_options
 @verbosity_options
+@source_name_option
+@wait_option
 @click.pass_context
 def rollback_cmd(ctx, groups, run_id, dry_run, force, save, json_file, md_file, html_file, fmt,
-                 **flags):
+                 wait, **flags):
     """Remove from the target what bascule wrote for some moved groups.
 
     Exactly the rows of the groups' id map go, children first, one transaction per group, with
@@ -73,7 +77,7 @@ def rollback_cmd(ctx, groups, run_id, dry_run, force, save, json_file, md_file, 
     bar = progress_for(ctx, "rollback", True, settings)
     try:
         rep = api.rollback(settings, groups=groups, run_id=run_id, dry_run=dry_run,
-                           force=force, save=save, progress=bar)
+                           force=force, save=save, progress=bar, wait=wait)
     except api.MigrationError as e:
         raise click.ClickException(str(e))
     finally:

@@ -14,6 +14,7 @@ from bascule.cli.options import (
     report_files,
     settings_from,
     transfer_options,
+    wait_option,
 )
 from bascule.config import safe_url
 
@@ -49,7 +50,8 @@ def move_options(f):
 
 
 def _transfer(ctx: click.Context, *, dry_run: bool, prune: bool, create_schema: str | None,
-              json_file, md_file, html_file, fmt: str, progress: bool, **flags) -> None:
+              json_file, md_file, html_file, fmt: str, progress: bool, wait: bool = False,
+              **flags) -> None:
     settings = settings_from(ctx, **flags)
     label = "plan" if dry_run else "migrate"
     bar = progress_for(ctx, label, progress, settings)
@@ -61,7 +63,7 @@ def _transfer(ctx: click.Context, *, dry_run: bool, prune: bool, create_schema: 
                 api.create_schema(settings, create_schema)
                 console.err().print(f"created an empty Camap {create_schema} schema in "
                                     f"{safe_url(settings.target_url)}", soft_wrap=True)
-            report = api.migrate(settings, prune=prune, progress=bar)
+            report = api.migrate(settings, prune=prune, progress=bar, wait=wait)
     except api.MigrationError as e:
         raise click.ClickException(str(e))
     finally:
@@ -82,24 +84,26 @@ def _transfer(ctx: click.Context, *, dry_run: bool, prune: bool, create_schema: 
 @move_options
 @click.option("--workers", type=int, help="Worker processes moving groups at once (default 0: "
               "one per core; 1: one process).")
+@wait_option
 @click.pass_context
 def migrate_cmd(ctx, dry_run, prune, create_schema, json_file, md_file, html_file, fmt,
-                progress, **flags):
+                progress, wait, **flags):
     """Move the AMAP-mode groups from the source into the target.
 
     Every run brings the target up to date with the source: rows already moved are updated when
     they changed, new rows are added, rows deleted from the source are reported (and removed
     with --prune). Each group is committed whole or not at all; a run killed at any point can be
-    started again. Exits 1 when a group failed (it is rolled back and named with the table, id
-    and column), 0 otherwise. The summary goes to stdout (--format), the reports (JSON,
-    Markdown, HTML) to report_dir.
+    started again. One run at a time writes into a target: another one refuses, naming the run
+    that holds it, or waits (--wait). Exits 1 when a group failed (it is rolled back and named
+    with the table, id and column), 0 otherwise. The summary goes to stdout (--format), the
+    reports (JSON, Markdown, HTML) to report_dir.
     """
     if create_schema and dry_run:
         raise click.UsageError("--create-schema with --dry-run: use `bascule plan "
                                "--create-schema`, which creates nothing")
     _transfer(ctx, dry_run=dry_run, prune=prune, create_schema=create_schema,
               json_file=json_file, md_file=md_file, html_file=html_file, fmt=fmt,
-              progress=progress, **flags)
+              progress=progress, wait=wait, **flags)
 
 
 @click.command("plan")
@@ -139,9 +143,10 @@ def plan_cmd(ctx, prune, create_schema, json_file, md_file, html_file, fmt, prog
 @click.option("--seed", type=int, default=None,
               help="With --changed: the seed of the sample (default: random, printed in the "
                    "report).")
+@wait_option
 @click.pass_context
 def verify_cmd(ctx, json_file, md_file, html_file, fmt, progress, changed_only, sample, seed,
-               **flags):
+               wait, **flags):
     """Prove that the target holds what the source held.
 
     For every moved group and table: row counts and a checksum of every mapped column (ids
@@ -154,7 +159,7 @@ def verify_cmd(ctx, json_file, md_file, html_file, fmt, progress, changed_only, 
     bar = progress_for(ctx, "verify", progress, settings)
     try:
         rep = api.verify(settings, progress=bar, changed_only=changed_only, sample=sample,
-                         seed=seed)
+                         seed=seed, wait=wait)
     except api.MigrationError as e:
         raise click.ClickException(str(e))
     finally:

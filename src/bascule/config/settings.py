@@ -42,6 +42,9 @@ _HOST_RE = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(?::\d{1,5})?$"
 )
 
+# A source name (``source_name``): what bascule_*.source holds.
+_SOURCE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+
 
 class ConfigError(Exception):
     """Invalid configuration. ``str()`` is one clear line per problem, without secrets."""
@@ -81,6 +84,13 @@ class Settings(BaseSettings):
         "columns, or Cagette-only ones), cagette or camap (when a database has both).",
     )
     old_host: str = Field(default="app.cagette.net", description="Host of the old instance.")
+    source_name: str = Field(
+        default="",
+        description="The name under which the target's bookkeeping keeps what came from this "
+        "source (id maps, groups, checksums, runs), so that several sources can move into one "
+        "target side by side; default: old_host. A rehearsal on a restored copy and the real "
+        "night read the same instance: give them the same name.",
+    )
     new_host: str = Field(default="camap.alilo.fr", description="Host of the new instance.")
     cutover_date: dt.date = Field(
         default=dt.date(2023, 3, 14), description="Day of the move (informative, in reports)."
@@ -170,6 +180,14 @@ class Settings(BaseSettings):
             )
         return v.lower()
 
+    @field_validator("source_name")
+    @classmethod
+    def _check_source_name(cls, v: str) -> str:
+        if v and not _SOURCE_NAME_RE.match(v):
+            raise ValueError("must be 1 to 64 letters, digits, '.', '-', '_' or ':' (a name "
+                             "such as app.cagette.net or camap-44)")
+        return v
+
     @field_validator("timezone")
     @classmethod
     def _check_tz(cls, v: str) -> str:
@@ -197,6 +215,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_dates(self) -> "Settings":
+        if not self.source_name:
+            self.source_name = self.old_host
         if self.redirect_until < self.cutover_date:
             raise ValueError("redirect_until must not be before cutover_date")
         overlap = set(self.groups) & set(self.exclude_groups)

@@ -29,8 +29,8 @@ are chosen so that each variant appears among any 4 consecutive group ids:
   as the generator made it (some vendors' owners), plus, where ``(id + k) % 7 == 3``, the contact
   of one of the vendor's catalogs (a user that exists).
 * ``NotificationMail``: a digest for one member in 6 (``UserGroup`` order), digest 1/2/11/12.
-* ``migrations``: the 12 TypeORM migrations of §3.4 (names: class name = CamelCase file name +
-  timestamp, the TypeORM convention; inferred).
+* ``migrations``: the 12 TypeORM migrations of §3.4, as Camap's dataset step writes them
+  (``schema.camap.migration_rows``: Camap's own class names and timestamps).
 """
 
 from __future__ import annotations
@@ -40,23 +40,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, MetaData, and_, bindparam, case, func, insert, select, update
 
 from bascule.load.dialects import dialect_for
+from bascule.schema.camap import CAMAP_MIGRATIONS, migration_rows
 
 __all__ = ["HEAD_MIGRATIONS", "make_head"]
 
-HEAD_MIGRATIONS: tuple[tuple[int, str], ...] = (
-    (1716452582359, "StocksRework1716452582359"),
-    (1716557457926, "UpdateGroupFlagValue1716557457926"),
-    (1716900422752, "RoleGroupEnabledByDefault1716900422752"),
-    (1717668928327, "FixTypo1717668928327"),
-    (1719302680137, "DaysAfterClosingBeforeHidingDutyPeriods1719302680137"),
-    (1719475818737, "AddCatalogFirstDistrib1719475818737"),
-    (1720184612071, "AddDistribQuantities1720184612071"),
-    (1721184612071, "AddCompanyNumber1721184612071"),
-    (1741445966001, "GroupDisabled1741445966001"),
-    (1760631262459, "Producteur1760631262459"),
-    (1762796759023, "VendorShowPhone1762796759023"),
-    (1773912252829, "EmailDigests1773912252829"),
-)
+#: Camap's TypeORM migrations that a current Camap has run (timestamp, name).
+HEAD_MIGRATIONS = CAMAP_MIGRATIONS
 
 # the tables make_head inserts into (with explicit ids: their sequences are set afterwards)
 INSERTED = ("ProductDistributionStock", "NotificationMail", "migrations")
@@ -185,10 +174,9 @@ def _notification_mails(conn: Connection, md: MetaData, k: int) -> int:
 
 
 def _migrations(conn: Connection, md: MetaData) -> int:
-    t = md.tables["migrations"]
-    conn.execute(insert(t), [{"id": i, "timestamp": ts, "name": name}
-                             for i, (ts, name) in enumerate(HEAD_MIGRATIONS, 1)])
-    return len(HEAD_MIGRATIONS)
+    rows = migration_rows("head")
+    conn.execute(insert(md.tables["migrations"]), rows)
+    return len(rows)
 
 
 def head_variety(conn: Connection, md: MetaData) -> dict[str, int]:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Engine
 
-from bascule.load.bookkeeping import GROUP, IDBLOCK, IDMAP, bookkeeping_metadata
+from bascule.load.bookkeeping import GROUP, IDBLOCK, IDMAP, Book
 from bascule.load.bulk import BulkWriter
 from bascule.load.dialects import Dialect
 from bascule.load.idmap import IDBLOCK_COLUMNS, IDMAP_COLUMNS, pack_blocks
@@ -27,8 +27,8 @@ from bascule.plan.changeset import ChangeSet
 PG_COPY = "text"
 
 #: The columns of a bascule_group row.
-GROUP_COLUMNS = ("source_group_id", "target_group_id", "name", "status", "run_id", "rows",
-                 "updated_at", "error")
+GROUP_COLUMNS = ("source", "source_group_id", "target_group_id", "name", "status", "run_id",
+                 "rows", "updated_at", "error", "identity")
 
 #: Called with the unit's number after it is written and before it is committed. Empty in a
 #: real run; the kill tests put a pause here to SIGKILL the process at that point.
@@ -43,9 +43,12 @@ class UnitLoad:
     tables: dict[str, Table]  # the target's, reflected
     dialect: Dialect
     run_id: int
+    source: str  # the source_name: every bookkeeping row written says it
     defer_fks: bool = False  # write without row-by-row FK checks (fk_checks=after)
     prune: bool = False  # delete what was deleted from the source
     rerun: bool = True  # the target may hold id blocks of these groups already
+    #: source group id → its identity in the source (``run.preflight.group_identities``)
+    identities: dict[int, str | None] = field(default_factory=dict)
 
 
 def row_encoders(engine: Engine, tables: dict[str, Table]
@@ -67,7 +70,7 @@ def row_encoders(engine: Engine, tables: dict[str, Table]
 
 def write_changeset(engine: Engine, cs: ChangeSet, load: UnitLoad, unit_no: int) -> None:
     """Write one unit (rows, id map, group status) in ONE target transaction."""
-    bk = bookkeeping_metadata()
+    book = Book(load.source)
     with engine.begin() as conn:
         # foreign keys checked once at the end of the run (fk_checks=after), except in a
         # unit that deletes (ON DELETE actions are foreign-key triggers on PostgreSQL)
@@ -78,8 +81,8 @@ def write_changeset(engine: Engine, cs: ChangeSet, load: UnitLoad, unit_no: int)
             _second_pass(w, load.tables[t], pairs)
         if load.prune:
             _prune(w, cs, load)
-        _write_idmap(w, cs, load, bk.tables[IDMAP], bk.tables[IDBLOCK])
-        _write_groups(w, cs.results.values(), load.run_id, bk.tables[GROUP])
+        _write_idmap(w, cs, load, book.table(IDMAP), book.table(IDBLOCK))
+        _write_groups(w, cs.results.values(), load, book.table(GROUP))
         for hook in BEFORE_COMMIT:
             hook(unit_no)
 
@@ -138,43 +141,45 @@ def _write_idmap(w: BulkWriter, cs: ChangeSet, load: UnitLoad, idmap: Table, idb
     """Shared rows one row each in bascule_idmap; the groups' rows packed in bascule_idblock
     (every block of a changed group is rewritten, and its rows of the one-row-per-entry layout
     are folded into the blocks)."""
-    run = load.run_id
-    new = [(*e, run) for e in cs.new_entries if e.group is None]
+    run, src = load.run_id, load.source
+    new = [(src, *e, run) for e in cs.new_entries if e.group is None]
     if new:
         w.insert(idmap, IDMAP_COLUMNS, new)
-    changed = [(*e, run) for e in cs.changed_entries if e.group is None]
+    changed = [(src, *e, run) for e in cs.changed_entries if e.group is None]
     if changed:
-        w.upsert(idmap, IDMAP_COLUMNS, changed, key=["table_name", "old_id"])
+        w.upsert(idmap, IDMAP_COLUMNS, changed, key=["source", "table_name", "old_id"])
     if not cs.group_entries:
         return
     groups = sorted(cs.group_entries)
     if load.rerun:
-        keys = [(g,) for g in groups]
-        w.delete(idblock, ["group_id"], keys)
-        w.delete(idmap, ["group_id"], keys)
+        keys = [(src, g) for g in groups]
+        w.delete(idblock, ["source", "group_id"], keys)
+        w.delete(idmap, ["source", "group_id"], keys)
     blocks = [blk for g in groups for t, entries in sorted(cs.group_entries[g].items())
-              if entries for blk in pack_blocks(g, t, entries, run)]
+              if entries for blk in pack_blocks(src, g, t, entries, run)]
     if blocks:
         w.insert(idblock, IDBLOCK_COLUMNS, blocks)
 
 
-def _write_groups(w: BulkWriter, results, run_id: int, group_t: Table) -> None:
-    """The unit's groups are done (bascule_group)."""
+def _write_groups(w: BulkWriter, results, load: UnitLoad, group_t: Table) -> None:
+    """The unit's groups are done (bascule_group), with their identity in the source."""
     now = dt.datetime.now().replace(microsecond=0)
-    rows = [(r.source_id, r.target_id, (r.name or "")[:128], "done", run_id, r.rows_written,
-             now, None) for r in results]
+    ids = load.identities
+    rows = [(load.source, r.source_id, r.target_id, (r.name or "")[:128], "done", load.run_id,
+             r.rows_written, now, None, ids.get(r.source_id)) for r in results]
     if rows:
-        w.upsert(group_t, GROUP_COLUMNS, rows, key=["source_group_id"])
+        w.upsert(group_t, GROUP_COLUMNS, rows, key=["source", "source_group_id"])
 
 
-def record_failure(engine: Engine, group_id: int, name: str, error: str, run_id: int,
+def record_failure(engine: Engine, group_id: int, name: str, error: str, load: UnitLoad,
                    before: dict | None) -> None:
     """A group failed and was rolled back: say so in bascule_group (a group done by an earlier
     run, ``before``, stays done, with its rows)."""
-    group_t = bookkeeping_metadata().tables[GROUP]
+    group_t = Book(load.source).table(GROUP)
     with engine.begin() as conn:
         BulkWriter(conn).upsert(group_t, GROUP_COLUMNS, [(
-            group_id, before["target_group_id"] if before else None, (name or "")[:128],
-            "done" if before and before["status"] == "done" else "failed", run_id,
-            before["rows"] if before else 0, dt.datetime.now().replace(microsecond=0),
-            error[:60000])], key=["source_group_id"])
+            load.source, group_id, before["target_group_id"] if before else None,
+            (name or "")[:128], "done" if before and before["status"] == "done" else "failed",
+            load.run_id, before["rows"] if before else 0,
+            dt.datetime.now().replace(microsecond=0), error[:60000],
+            load.identities.get(group_id))], key=["source", "source_group_id"])

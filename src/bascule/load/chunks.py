@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from bascule import __version__
-from bascule.load.bookkeeping import CHUNK, RUN, bookkeeping_metadata
+from bascule.load.bookkeeping import CHUNK, RUN, Book
 from bascule.load.bulk import BulkWriter
 from bascule.load.idmap import BLOCK, pack, unpack
 
@@ -127,28 +127,27 @@ def basis(fingerprint: str, source_shape: str, target_shape: str, target_columns
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
-def store_checksums(engine: Engine, run_id: int, sums: Checksums) -> None:
-    """Replace the stored checksums by ``sums`` (one transaction)."""
-    t = bookkeeping_metadata().tables[CHUNK]
+def store_checksums(engine: Engine, run_id: int, sums: Checksums, book: Book) -> None:
+    """Replace the source's stored checksums by ``sums`` (one transaction)."""
+    t = book.table(CHUNK)
     rows = []
     for tn, d in sorted(sums.items()):
         for part, i in enumerate(range(0, len(d), BLOCK)):
             ks = d.chunks[i:i + BLOCK]
-            rows.append((tn, part, run_id, len(ks), pack(ks), pack(d.counts[i:i + BLOCK]),
-                         pack(d.sums[i:i + BLOCK])))
+            rows.append((book.source, tn, part, run_id, len(ks), pack(ks),
+                         pack(d.counts[i:i + BLOCK]), pack(d.sums[i:i + BLOCK])))
     with engine.begin() as conn:
-        conn.execute(t.delete())
+        conn.execute(t.delete().where(book.mine(t)))
         if rows:
-            BulkWriter(conn).insert(t, ("table_name", "part", "run_id", "n", "chunks", "counts",
-                                        "sums"), rows)
+            BulkWriter(conn).insert(t, ("source", "table_name", "part", "run_id", "n", "chunks",
+                                        "counts", "sums"), rows)
 
 
-def load_checksums(conn: Connection) -> tuple[str | None, Checksums]:
-    """(basis, checksums) as stored; basis None when there are none, or when the run that
-    stored them did not close (its summary names no basis)."""
-    md = bookkeeping_metadata()
-    t, run = md.tables[CHUNK], md.tables[RUN]
-    run_id = conn.execute(select(func.max(t.c.run_id))).scalar()
+def load_checksums(conn: Connection, book: Book) -> tuple[str | None, Checksums]:
+    """(basis, checksums) of the source as stored; basis None when there are none, or when the
+    run that stored them did not close (its summary names no basis)."""
+    t, run = book.table(CHUNK), book.table(RUN)
+    run_id = conn.execute(select(func.max(t.c.run_id)).where(book.mine(t))).scalar()
     if run_id is None:
         return None, {}
     summary = conn.execute(select(run.c.summary).where(run.c.id == run_id)).scalar()
@@ -160,6 +159,7 @@ def load_checksums(conn: Connection) -> tuple[str | None, Checksums]:
         return None, {}
     out: Checksums = {}
     for tn, ks, ns, ss in conn.execute(select(t.c.table_name, t.c.chunks, t.c.counts, t.c.sums)
+                                       .where(book.mine(t))
                                        .order_by(t.c.table_name, t.c.part)):
         out.setdefault(tn, TableSums()).extend(unpack(ks), unpack(ns), unpack(ss))
     return b, {tn: d.sorted() for tn, d in out.items()}

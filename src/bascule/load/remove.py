@@ -21,13 +21,16 @@ in the caller's transaction:
 foreign keys; a nullable column of a cycle, ``Group.placeId``, ``Operation.relationId``, is set
 NULL first), by key lists in chunks, and checks that each delete matched the rows read.
 ``forget_group`` removes the group's id map, its ``bascule_group`` row and the entries of the
-shared rows removed. Nothing here commits: the caller holds one transaction per group.
+shared rows removed (those of every source: another source that matched a user by e-mail to a
+user this one moved no longer has it). Nothing here commits: the caller holds one transaction
+per group. Everything reads the bookkeeping of one source (``Book``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from itertools import combinations
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +38,7 @@ from sqlalchemy import MetaData, Table, and_, select, tuple_
 from sqlalchemy.engine import Connection
 
 from bascule.dbutil import chunks
-from bascule.load.bookkeeping import GROUP, IDBLOCK, IDMAP, bookkeeping_metadata
+from bascule.load.bookkeeping import GROUP, IDBLOCK, IDMAP, Book
 from bascule.load.dialects import dialect_for
 from bascule.load.idmap import load_group_entries
 from bascule.model.tables import Migration
@@ -133,10 +136,10 @@ def _show(key: Key) -> Any:
 # -- the id map ---------------------------------------------------------------------------------
 
 
-def owned_rows(conn: Connection, group_id: int, migration: Migration, *, blocks: bool = True
-               ) -> dict[str, dict[Key, int | None]]:
+def owned_rows(conn: Connection, group_id: int, migration: Migration, book: Book, *,
+               blocks: bool = True) -> dict[str, dict[Key, int | None]]:
     """Table → target key → stored row hash, of every row the id map holds for one group."""
-    found = load_group_entries(conn, [group_id], blocks=blocks)
+    found = load_group_entries(conn, [group_id], book, blocks=blocks)
     out: dict[str, dict[Key, int | None]] = {}
     for t, entries in found.entries.items():
         if t not in migration:
@@ -149,14 +152,14 @@ def owned_rows(conn: Connection, group_id: int, migration: Migration, *, blocks:
     return out
 
 
-def shared_owned(conn: Connection, table: str, new_ids: Iterable[int]
+def shared_owned(conn: Connection, table: str, new_ids: Iterable[int], book: Book
                  ) -> dict[int, tuple[int, int | None]]:
-    """new id → (old id, row hash) of the shared rows of ``table`` in the id map."""
-    t = bookkeeping_metadata().tables[IDMAP]
+    """new id → (old id, row hash) of the shared rows of ``table`` in the source's id map."""
+    t = book.table(IDMAP)
     out: dict[int, tuple[int, int | None]] = {}
     for part in chunks(sorted(set(new_ids)), CHUNK):
         q = select(t.c.new_id, t.c.old_id, t.c.row_hash).where(
-            t.c.table_name == table, t.c.group_id.is_(None), t.c.new_id.in_(part))
+            book.mine(t), t.c.table_name == table, t.c.group_id.is_(None), t.c.new_id.in_(part))
         for new, old, h in conn.execute(q):
             out[int(new)] = (int(old), None if h is None else int(h))
     return out
@@ -193,20 +196,53 @@ def lock_rows(conn: Connection, tt: TargetTables, table: str, keys: Iterable[Key
 def changed_rows(tt: TargetTables, table: str, rows: dict[Key, tuple],
                  stored: dict[Key, int | None], hash_columns: tuple[str, ...],
                  encoders: Encoders) -> list[Key]:
-    """The rows whose values no longer hash to what bascule wrote (``written_hash``, as the
-    planner stored it)."""
+    """The rows whose values differ from what bascule wrote: no spelling of their values hashes
+    to the stored hash (``written_hash``, as the planner stored it; ``as_written``)."""
     cols = tt.columns(table)
     idx = [cols.index(c) for c in hash_columns]
     encode = encoders(table, hash_columns)
+    floats = [j for j, c in enumerate(hash_columns) if _is_float(tt.tables[table].c[c])]
     out = []
     for key, vals in rows.items():
         want = stored.get(key)
         if want is None:
             continue
-        h, _enc = written_hash(tuple(vals[i] for i in idx), encode)
-        if h != want:
+        if not as_written(tuple(vals[i] for i in idx), want, encode, floats):
             out.append(key)
     return sorted(out)
+
+
+#: The integral floats of a row tried as integers, at most (2**n spellings).
+MAX_SPELLINGS = 10
+
+
+def as_written(row: tuple, want: int, encode, floats: Sequence[int]) -> bool:
+    """Whether the target's values ``row`` are what bascule wrote, whose hash is ``want``. The
+    target gives back the values it stores, not always as bascule sent them: a whole number
+    sent to a DOUBLE column (a 0 filled for NULL, an INT of the source) reads back as a float,
+    and its text differs ("0" against "0.0"). So the row's integral floats (the columns at
+    ``floats``) are tried as integers too, each alone and together: the same stored values
+    spelled as bascule may have sent them. Only on a mismatch (a real change costs up to
+    2**``MAX_SPELLINGS`` hashes)."""
+    if written_hash(row, encode)[0] == want:
+        return True
+    whole = [j for j in floats if isinstance(row[j], float) and row[j].is_integer()
+             and abs(row[j]) < 2**53][:MAX_SPELLINGS]
+    for n in range(1, len(whole) + 1):
+        for some in combinations(whole, n):
+            alt = list(row)
+            for j in some:
+                alt[j] = int(alt[j])
+            if written_hash(tuple(alt), encode)[0] == want:
+                return True
+    return False
+
+
+def _is_float(col) -> bool:
+    try:
+        return col.type.python_type is float
+    except NotImplementedError:
+        return False
 
 
 # -- references ---------------------------------------------------------------------------------
@@ -290,12 +326,12 @@ def shared_refs_of(tt: TargetTables, table: str, row: tuple) -> Iterable[tuple[s
 
 
 def plan_removal(conn: Connection, tt: TargetTables, group_id: int,
-                 hash_columns: Callable[[str], tuple[str, ...]], encoders: Encoders, *,
-                 blocks: bool = True, lock: bool = False) -> Removal:
+                 hash_columns: Callable[[str], tuple[str, ...]], encoders: Encoders, book: Book,
+                 *, blocks: bool = True, lock: bool = False) -> Removal:
     """Everything removing ``group_id`` takes, read in the caller's transaction (see the module
     docstring). ``hash_columns(table)``: the columns bascule writes (its row hashes' columns).
     ``lock``: the group's rows are locked first (``lock_rows``), before anything is read."""
-    rm = Removal(group_id, owned=owned_rows(conn, group_id, tt.migration, blocks=blocks))
+    rm = Removal(group_id, owned=owned_rows(conn, group_id, tt.migration, book, blocks=blocks))
     for t in tt.migration.order:
         stored = rm.owned.get(t)
         if not stored or t not in tt.tables:
@@ -309,7 +345,7 @@ def plan_removal(conn: Connection, tt: TargetTables, group_id: int,
         rm.changed += [(t, k) for k in changed_rows(tt, t, rows, stored, hash_columns(t),
                                                      encoders)]
     _add_referencing(conn, tt, rm, rm.rows)
-    _add_shared(conn, tt, rm, hash_columns, encoders)
+    _add_shared(conn, tt, rm, hash_columns, encoders, book)
     return rm
 
 
@@ -335,7 +371,8 @@ def _add_referencing(conn: Connection, tt: TargetTables, rm: Removal,
 
 
 def _add_shared(conn: Connection, tt: TargetTables, rm: Removal,
-                hash_columns: Callable[[str], tuple[str, ...]], encoders: Encoders) -> None:
+                hash_columns: Callable[[str], tuple[str, ...]], encoders: Encoders,
+                book: Book) -> None:
     """The shared rows the removal references that bascule owns and nothing else references:
     vendors first (their files and users become candidates in turn)."""
     order = sorted(tt.migration.shared, key=lambda t: (t != "Vendor", t))
@@ -344,7 +381,7 @@ def _add_shared(conn: Connection, tt: TargetTables, rm: Removal,
                   for st, i in shared_refs_of(tt, t, row) if st == table}
         if not wanted or table not in tt.tables:
             continue
-        owned = shared_owned(conn, table, wanted)  # the others: rows the target had
+        owned = shared_owned(conn, table, wanted, book)  # the others: rows the target had
         matched = sorted(i for i, (_o, h) in owned.items() if h is None)
         rm.kept += [{"table": table, "id": i, "reason": "matched by e-mail to a user the "
                      "target already had: not bascule's"} for i in matched]
@@ -455,17 +492,18 @@ def delete_removal(conn: Connection, tt: TargetTables, rm: Removal) -> dict[str,
     return out
 
 
-def forget_group(conn: Connection, group_id: int, shared: dict[str, dict[int, int]]) -> None:
+def forget_group(conn: Connection, group_id: int, shared: dict[str, dict[int, int]],
+                 book: Book) -> None:
     """The group's id map (blocks and one-row entries), its ``bascule_group`` row and the
-    entries of the shared rows removed with it."""
-    md = bookkeeping_metadata()
-    idmap, blk, grp = md.tables[IDMAP], md.tables.get(IDBLOCK), md.tables[GROUP]
-    if blk is not None and conn.dialect.has_table(conn, IDBLOCK):
-        conn.execute(blk.delete().where(blk.c.group_id == group_id))
-    conn.execute(idmap.delete().where(idmap.c.group_id == group_id))
+    entries of the shared rows removed with it (``shared``: table → new id → old id), of every
+    source: no id map may point at a row that is gone."""
+    idmap, blk, grp = book.table(IDMAP), book.table(IDBLOCK), book.table(GROUP)
+    if conn.dialect.has_table(conn, IDBLOCK):
+        conn.execute(blk.delete().where(book.mine(blk), blk.c.group_id == group_id))
+    conn.execute(idmap.delete().where(book.mine(idmap), idmap.c.group_id == group_id))
     for t, ids in shared.items():
-        for part in chunks(sorted(ids.values()), CHUNK):
+        for part in chunks(sorted(ids), CHUNK):
             conn.execute(idmap.delete().where(idmap.c.table_name == t,
                                               idmap.c.group_id.is_(None),
-                                              idmap.c.old_id.in_(part)))
-    conn.execute(grp.delete().where(grp.c.source_group_id == group_id))
+                                              idmap.c.new_id.in_(part)))
+    conn.execute(grp.delete().where(book.mine(grp), grp.c.source_group_id == group_id))

@@ -18,11 +18,19 @@ from sqlalchemy import MetaData, Table, and_, func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from bascule.dbutil import chunks
-from bascule.load.bookkeeping import BOOKKEEPING_TABLES, CHUNK, GROUP, IDBLOCK, IDMAP, RUN
+from bascule.errors import SettingsError
+from bascule.load.bookkeeping import BOOKKEEPING_TABLES, CHUNK, GROUP, IDBLOCK, IDMAP, RUN, Book
 from bascule.load.dialects import backend, dialect_for
 from bascule.model.tables import MIGRATION, Migration
 from bascule.schema import camap_metadata
-from bascule.schema.shapes import ShapeError
+from bascule.schema.camap import migration_rows
+from bascule.schema.shapes import (
+    CAGETTE,
+    CAGETTE_ONLY_COLUMNS,
+    CAGETTE_ONLY_TABLES,
+    ShapeError,
+    detect_kind,
+)
 from bascule.schema.shapes import detect_camap_shape as camap_shape
 
 
@@ -40,7 +48,13 @@ class TargetInfo:
     has_bookkeeping: bool
     has_idblock: bool = False  # bascule_idblock (the packed id map of group rows)
     has_chunks: bool = False  # bascule_chunk (the source's checksums at the last clean run)
+    #: bascule's tables are of the layout of before sources were named (``load.adopt``)
+    legacy_bookkeeping: bool = False
     tables: dict[str, Table] = field(repr=False, default_factory=dict)
+
+    def book(self, source: str) -> Book:
+        """The bookkeeping of ``source`` (the ``source_name`` setting) in this target."""
+        return Book(source, self.legacy_bookkeeping)
 
     def as_dict(self) -> dict:
         return {"backend": self.backend, "shape": self.shape, "shape_reasons": self.shape_reasons,
@@ -78,6 +92,7 @@ def inspect_target(bind: Engine | Connection, migration: Migration = MIGRATION) 
         cs = insp.get_columns(t)
         cols[t] = {c["name"] for c in cs}
         not_null[t] = {c["name"] for c in cs if not c.get("nullable", True)}
+    refuse_cagette(cols)
     shape, reasons = detect_camap_shape(cols)
     md = MetaData()
     tables = {t: Table(t, md, autoload_with=bind) for t in migration.order}
@@ -94,17 +109,60 @@ def inspect_target(bind: Engine | Connection, migration: Migration = MIGRATION) 
         has_bookkeeping=IDMAP in names and RUN in names and GROUP in names,
         has_idblock=IDBLOCK in names,
         has_chunks=CHUNK in names,
+        legacy_bookkeeping=GROUP in names and "source" not in {
+            c["name"] for c in insp.get_columns(GROUP)},
         tables=tables,
     )
 
 
+def refuse_source_as_target(source: Engine, target: Engine) -> None:
+    """Refuse (SettingsError, before anything is written) a target that is the source's own
+    database, as the servers tell (``Dialect.same_database``), whatever the URLs say."""
+    if backend(source) != backend(target):
+        return
+    dialect = dialect_for(target)
+    if dialect.same_database(source, target):
+        raise SettingsError(
+            f"source and target are the same database ({dialect.describe_database(target)}): "
+            "bascule never writes into the database it reads; check target_url and source_url")
+
+
+def refuse_cagette(cols: dict[str, set[str]]) -> None:
+    """A target that is a Cagette database (tables or columns a Camap never has, and none that
+    only a Camap has) is refused, as a setting gone wrong: bascule would write into the old
+    instance. A database with evidence of both (a Camap that kept some Cagette tables) is not."""
+    try:
+        kind, evidence = detect_kind(cols, "auto")
+    except ShapeError:
+        return
+    if kind == CAGETTE and (cols.keys() & CAGETTE_ONLY_TABLES or _columns(cols)):
+        raise SettingsError(
+            "the target is a Cagette database, not a Camap one (" + "; ".join(evidence[:3])
+            + "): check target_url (bascule writes only into a Camap database, never into "
+            "the instance it reads)")
+
+
+def _columns(cols: dict[str, set[str]]) -> set[str]:
+    """The Cagette-only columns the tables have, as ``table.column``."""
+    return {f"{t}.{c}" for t, c in CAGETTE_ONLY_COLUMNS if c in cols.get(t, set())}
+
+
 def create_camap_schema(engine: Engine, shape: str, migration: Migration = MIGRATION) -> None:
-    """Create an empty Camap schema ("2023" or "head") in an empty target database."""
+    """Create an empty Camap schema ("2023" or "head") in an empty target database. A current
+    Camap's ``migrations`` table is filled as Camap's own dataset step fills it (one row per
+    TypeORM migration of that shape, ``schema.camap.CAMAP_MIGRATIONS``), so that Camap's
+    ``migration:run`` at startup finds nothing left to do."""
     insp = inspect(engine)
     existing = set(insp.get_table_names())
     if existing & set(migration.order):
         raise TargetError("--create-schema: the target already has Camap tables; not touching it")
-    camap_metadata(shape).create_all(engine)
+    md = camap_metadata(shape)
+    md.create_all(engine)
+    rows = migration_rows(shape)
+    if rows:
+        with engine.begin() as conn:
+            conn.execute(md.tables["migrations"].insert(), rows)
+            dialect_for(engine).fix_sequences(conn, [md.tables["migrations"]])
 
 
 #: Ids of a table checked at once when only some rows are checked.

@@ -6,7 +6,7 @@ no connection, no thread, and it does not change ``state`` (the run applies the 
 1. producer grants: the users of a linked catalog's producer space get a membership of the group
    (and, below, ContractAdmin on the catalog);
 2. shared rows: the users, vendors and files the unit references get their ids (a user whose
-   e-mail is a target user's is matched to that user);
+   e-mail is a target user's e-mail is that user, ``_user_id``);
 3. baskets for orders without one (2021 shape);
 4. ids of every group-scoped row: the previous run's, or new ones from the allocator;
 5. every row transformed (``transform.transform_row``) in load order, encoded as the writer sends
@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bascule.errors import MigrationError
+from bascule.errors import DataRefused, MigrationError
 from bascule.extract.closure import UnitRead
 from bascule.extract.source import GroupRef
 from bascule.model.tables import Migration
@@ -39,10 +39,10 @@ from bascule.plan.changeset import (
     TableCounts,
 )
 from bascule.plan.hashing import key_hash, written_hash
-from bascule.plan.ids import Allocator, RunState, StateDelta, new_id
+from bascule.plan.ids import Allocator, RunState, StateDelta, email_key, new_id
 from bascule.plan.unit import Unit
 from bascule.transform.context import TransformContext
-from bascule.transform.rows import email_keys, transform_row
+from bascule.transform.rows import transform_row
 from bascule.transform.textids import grant_contract_admin
 
 #: ``encoders(table, columns)``: how the writer encodes rows of ``table`` (None: it does not).
@@ -166,24 +166,81 @@ def prepare_shared(b: _Build, read: UnitRead) -> None:
 
 
 def _user_id(b: _Build, r: dict) -> int:
-    """A moved user's id: the target user's of the same e-mail (reused, reported), or a new one."""
+    """A moved user's id. The rule (two people are never merged into one account):
+
+    - its ``email`` is a target user's ``email`` (case and surrounding spaces aside; the lowest
+      id when the target has several): it IS that user (matched, reused, not written), unless
+      another user of this source already is (matched or moved earlier): then it cannot be
+      written either (the target's e-mails are unique) and DataRefused fails the groups that
+      reference it, naming both users and the e-mail;
+    - else it is a new user (its ``email`` is no target user's, so the unique index holds);
+    - ``email2`` never matches: a user whose ``email2`` is another user's ``email``, or whose
+      ``email`` is another user's ``email2`` (two accounts of a couple), keeps its own account;
+      the coincidence is listed as a conflict (``ChangeSet.email_conflicts``), with how it was
+      resolved (the ``email`` match wins, else a new user).
+    """
     old = r["id"]
-    for k in sorted(email_keys(r)):
-        match = b.state.emails.get(k, b.delta.emails.get(k))
-        if match is not None:
-            b.delta.entries("User")[old] = (match, None, None)
-            b.cs.new_entries.append(IdMapEntry("User", old, match, None, None, None))
-            b.cs.email_matches.append({"source_user": old, "target_user": match,
-                                       "email": (r.get("email") or "").lower()})
-            b.p.ctx.note("User", old, "email", "matched",
-                         "same e-mail as an existing user: reused, not duplicated")
-            return match
+    state, delta = b.state, b.delta
+    e1, e2 = email_key(r.get("email")), email_key(r.get("email2"))
+    match = _get(state.emails, delta.emails, e1)
+    if match is not None:
+        holder = _get(state.holders, delta.holders, match)
+        if holder is not None and holder != old and b.p.capture:
+            return b.p.allocator.one("User", old, b.unit_next)  # verify: a row not moved
+        if holder is not None and holder != old:
+            raise DataRefused(
+                f"User id {old}: its e-mail {r.get('email')!r} is target user {match}'s, which "
+                f"source user {holder} already is: two people are never merged into one "
+                "account, and the target's e-mails are unique (give one of them another e-mail "
+                "in the source)")
+        delta.entries("User")[old] = (match, None, None)
+        delta.holders[match] = old
+        b.cs.new_entries.append(IdMapEntry("User", old, match, None, None, None))
+        b.cs.email_matches.append({"source_user": old, "target_user": match,
+                                   "email": (r.get("email") or "").lower()})
+        b.p.ctx.note("User", old, "email", "matched",
+                     "same e-mail as an existing user: reused, not duplicated")
+        _email2_conflicts(b, r, e1, e2, match, f"matched to user {match} by its e-mail (the "
+                          "e-mail match wins)")
+        return match
     new = b.p.allocator.one("User", old, b.unit_next)
     if new == 1:
         raise MigrationError("internal error: a moved user would get id 1")
-    for k in email_keys(r):
-        b.delta.emails.setdefault(k, new)
+    _email2_conflicts(b, r, e1, e2, None, f"new user {new} (an email2 match never merges two "
+                      "accounts)")
+    if e1 is not None:
+        delta.emails.setdefault(e1, new)
+    if e2 is not None:
+        delta.emails2.setdefault(e2, new)
+    delta.holders[new] = old
     return new
+
+
+def _get(mine: dict, unit: dict, key: Any) -> Any:
+    """``key`` in the run's state, else in the unit's delta (None for a None key)."""
+    if key is None:
+        return None
+    v = mine.get(key)
+    return unit.get(key) if v is None else v
+
+
+def _email2_conflicts(b: _Build, r: dict, e1: str | None, e2: str | None, match: int | None,
+                      resolution: str) -> None:
+    """The target users (other than ``match``) whose ``email`` is this user's ``email2``, or
+    whose ``email2`` is its ``email``: listed, not merged."""
+    state, delta = b.state, b.delta
+    for mine, theirs, other in ((e2, "email", _get(state.emails, delta.emails, e2)),
+                                (e1, "email2", _get(state.emails2, delta.emails2, e1))):
+        if other is None or other == match:
+            continue
+        b.cs.email_conflicts.append({
+            "source_user": r["id"], "email": r.get("email"), "email2": r.get("email2"),
+            "target_user": other, "target_field": theirs, "same_as": mine,
+            "other_source_user": _get(state.holders, delta.holders, other),
+            "resolution": resolution})
+        b.p.ctx.note("User", r["id"], "email2" if theirs == "email" else "email", "conflict",
+                     f"{'email2' if theirs == 'email' else 'email'} is user {other}'s "
+                     f"{theirs}: not merged, {resolution}")
 
 
 def allocate(b: _Build) -> None:

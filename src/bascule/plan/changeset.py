@@ -123,4 +123,6 @@ class ChangeSet:
     group_entries: dict[int, dict[str, dict[int, Entry]]] = field(default_factory=dict)
     shared_counts: dict[str, TableCounts] = field(default_factory=lambda: defaultdict(TableCounts))
     email_matches: list[dict] = field(default_factory=list)
+    #: users whose email2 coincides with another user's email (or the reverse): not merged
+    email_conflicts: list[dict] = field(default_factory=list)
     expected: Expected | None = None

@@ -1,6 +1,6 @@
 """Ids: the run's state that outlives a unit (next ids, the shared rows' id map, the shared rows
-already handled, the e-mails of the target's users), what a unit changes in it, and the ways new
-ids are allocated.
+already handled, the e-mails of the target's users and which source user holds each target user),
+what a unit changes in it, and the ways new ids are allocated.
 
 ``RunState`` is the only mutable state of a run. ``plan.build`` reads it and returns a
 ``StateDelta``; the run applies that delta (``RunState.apply``) as soon as the unit is built, so
@@ -19,6 +19,13 @@ from bascule.plan.changeset import Entry
 from bascule.plan.compact import IntMap, IntSet
 
 
+def email_key(value: Any) -> str | None:
+    """An e-mail as users are matched by it: stripped, case folded (None when empty)."""
+    if not isinstance(value, str):
+        return None
+    return value.strip().casefold() or None
+
+
 def new_id(entry: Any) -> int:
     """The new id of a shared row's id-map entry: (new id, hash, key), or the new id alone
     (the compact map of a parallel run keeps only that)."""
@@ -32,6 +39,8 @@ class StateDelta:
     shared: dict[str, dict[int, Entry]] = field(default_factory=dict)  # new shared entries
     handled: dict[str, set[int]] = field(default_factory=dict)  # shared rows this unit handled
     emails: dict[str, int] = field(default_factory=dict)  # e-mails of the users it moved
+    emails2: dict[str, int] = field(default_factory=dict)  # their second e-mails
+    holders: dict[int, int] = field(default_factory=dict)  # target user → source user
     next_id: dict[str, int] = field(default_factory=dict)  # the unit's next ids
 
     def entries(self, table: str) -> dict[int, Entry]:
@@ -46,6 +55,8 @@ class Undo:
     shared: dict[str, dict[int, Any]] = field(default_factory=dict)  # previous entry or None
     handled: dict[str, set[int]] = field(default_factory=dict)
     emails: list[str] = field(default_factory=list)
+    emails2: list[str] = field(default_factory=list)
+    holders: list[int] = field(default_factory=list)
 
 
 class RunState:
@@ -53,13 +64,25 @@ class RunState:
     read-ahead thread (``unhandled``) while the main thread applies deltas: a lock guards it."""
 
     def __init__(self, shared: dict[str, dict[int, Entry]], next_id: dict[str, int],
-                 emails: dict[str, int]):
+                 emails: dict[str, int], emails2: dict[str, int] | None = None,
+                 holders: dict[int, int] | None = None):
         self.shared: dict[str, Any] = shared  # table → old id → entry (or new id, compact)
         self.handled: dict[str, Any] = {t: set() for t in shared}
         self.failed: dict[str, dict[int, str]] = {t: {} for t in shared}  # rows not written
         self.next_id = next_id
+        #: e-mail (``email_key``) → the target user whose ``email`` it is (the lowest id when
+        #: several are), and the users this run moved
         self.emails = emails
+        #: the same of ``email2`` (never matched: a conflict to list)
+        self.emails2: dict[str, int] = emails2 or {}
+        #: target user id → the source user of this source that is it (matched or moved):
+        #: no other source user may become it
+        self.holders: dict[int, int] = holders or {}
         self._lock = threading.Lock()
+
+    def forget_users(self) -> None:
+        """Drop what only the moving of users needs (a parallel run's workers move none)."""
+        self.emails, self.emails2, self.holders = {}, {}, {}
 
     def unhandled(self, table: str, ids: set[int]) -> set[int]:
         """Those ids whose shared rows no unit of the run handled yet."""
@@ -89,6 +112,14 @@ class RunState:
             if e not in self.emails:
                 self.emails[e] = uid
                 undo.emails.append(e)
+        for e, uid in delta.emails2.items():
+            if e not in self.emails2:
+                self.emails2[e] = uid
+                undo.emails2.append(e)
+        for tid, sid in delta.holders.items():
+            if tid not in self.holders:
+                self.holders[tid] = sid
+                undo.holders.append(tid)
         for t, nxt in delta.next_id.items():
             self.next_id[t] = max(self.next_id.get(t, 1), nxt)
         return undo
@@ -106,6 +137,10 @@ class RunState:
                 self.handled[t] -= added
         for e in undo.emails:
             self.emails.pop(e, None)
+        for e in undo.emails2:
+            self.emails2.pop(e, None)
+        for tid in undo.holders:
+            self.holders.pop(tid, None)
         self.next_id.clear()
         self.next_id.update(undo.next_id)
 

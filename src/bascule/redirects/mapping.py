@@ -9,8 +9,10 @@
   ``status = 'done'`` once the group is committed.
 
 Only rows of groups whose status is ``'done'`` count as moved (shared rows count as soon as they
-are in the map). ``IdMapping`` is the small read interface; ``DictMapping`` serves tests,
-``DbMapping`` streams from the target database.
+are in the map). A target that received groups from several sources keeps each one's ids apart
+(``source``): the redirects of one old host list the ids of that source only (``DbMapping``'s
+``source``, the ``source_name`` setting). ``IdMapping`` is the small read interface;
+``DictMapping`` serves tests, ``DbMapping`` streams from the target database.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from sqlalchemy import MetaData, and_, func, inspect, or_, select
 from sqlalchemy.engine import Engine
 
-from bascule.load.bookkeeping import IDBLOCK, IDMAP, RUN, bookkeeping_metadata
+from bascule.load.bookkeeping import IDBLOCK, IDMAP, RUN, Book, bookkeeping_metadata
 from bascule.load.idmap import done_groups, moved_entries
 from bascule.load.runlog import previous_run
 from bascule.model.tables import CAMAP_SHAPES, MIGRATION
@@ -87,26 +89,28 @@ class DbMapping(IdMapping):
     Shared kinds (User, Vendor, File) are rows of ``bascule_idmap``: ``get`` is one query. The
     other kinds are packed per group in ``bascule_idblock``: ``items`` decodes the blocks of the
     moved groups into compact arrays and sorts them by old id; ``get`` and ``group_of`` load one
-    kind into memory the first time it is asked for.
+    kind into memory the first time it is asked for. ``source``: the ids of that source only
+    (None: of every source).
     """
 
-    def __init__(self, engine: Engine, *, batch: int = 10_000):
+    def __init__(self, engine: Engine, *, source: str | None = None, batch: int = 10_000):
         self.engine = engine
         self.batch = batch
-        md = idmap_metadata()
-        self.idmap = md.tables[IDMAP]
-        self.blocks = md.tables[IDBLOCK]
+        self.book = Book.of(engine, source)
+        self.idmap = self.book.table(IDMAP)
+        self.blocks = self.book.table(IDBLOCK)
         self._cache: dict[tuple[str, int], int | None] = {}
         self._kind: dict[str, dict[int, tuple[int, int | None]]] = {}
         self._has_blocks = inspect(engine).has_table(IDBLOCK)
 
     def _done(self):
-        return done_groups()
+        return done_groups(self.book)
 
     def _moved(self):
         """FROM clause + WHERE condition selecting moved rows of bascule_idmap."""
         m = self.idmap
-        return m, or_(m.c.group_id.is_(None), m.c.group_id.in_(self._done()))
+        return m, and_(self.book.mine(m),
+                       or_(m.c.group_id.is_(None), m.c.group_id.in_(self._done())))
 
     def kinds(self) -> list[str]:
         frm, cond = self._moved()
@@ -116,12 +120,12 @@ class DbMapping(IdMapping):
             if self._has_blocks:
                 b = self.blocks
                 out |= {r[0] for r in c.execute(select(b.c.table_name).where(
-                    b.c.group_id.in_(self._done())).distinct())}
+                    self.book.mine(b), b.c.group_id.in_(self._done())).distinct())}
         return sorted(out)
 
     def _entries(self, kind: str) -> Iterator[tuple[int, int, int | None]]:
         with self.engine.connect() as c:
-            yield from moved_entries(c, kind, blocks=self._has_blocks)
+            yield from moved_entries(c, kind, self.book, blocks=self._has_blocks)
 
     def items(self, kind: str) -> Iterator[tuple[int, int]]:
         olds, news = array("q"), array("q")
@@ -167,15 +171,16 @@ class DbMapping(IdMapping):
             if self._has_blocks and kind not in SHARED_KINDS:
                 b = self.blocks
                 n += int(c.execute(select(func.coalesce(func.sum(b.c.n), 0)).where(
-                    b.c.table_name == kind, b.c.group_id.in_(self._done()))).scalar() or 0)
+                    self.book.mine(b), b.c.table_name == kind,
+                    b.c.group_id.in_(self._done()))).scalar() or 0)
         return n
 
     def from_camap(self) -> bool:
-        """The last migrate run into the target read a Camap source."""
+        """The last migrate run of the source into the target read a Camap source."""
         if not inspect(self.engine).has_table(RUN):
             return False
         with self.engine.connect() as c:
-            last = previous_run(c)
+            last = previous_run(c, self.book)
         return bool(last and (last.get("source_shape") or "") in CAMAP_SHAPES)
 
     def group_of(self, kind: str, old_id: int) -> int | None:

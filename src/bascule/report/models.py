@@ -176,6 +176,22 @@ class EmailMatch(Model):
     email: str
 
 
+class EmailConflict(Model):
+    """A source user whose email2 is another user's email, or whose email is another user's
+    email2: never merged (README, "Users: matched by e-mail, never merged")."""
+
+    source_user: int
+    email: str | None = None
+    email2: str | None = None
+    target_user: int = Field(description="the other user (in the target, or moved by this run)")
+    target_field: Literal["email", "email2"] = Field(description="which of its e-mails is the "
+                                                     "same address")
+    same_as: str = Field(description="the address they share (case folded)")
+    other_source_user: int | None = Field(None, description="the source user that the other "
+                                          "user is, when this source moved or matched it")
+    resolution: str = Field(description="what became of the source user")
+
+
 class GroupRef(Model):
     source_id: int
     name: str | None = None
@@ -230,6 +246,9 @@ class RunReportModel(ReportBase):
                                             "no longer AMAP groups of the source")
     notes: list[Note] = Field(default_factory=list, description="repairs, drops and matches")
     email_matches: list[EmailMatch] = Field(default_factory=list)
+    email_conflicts: list[EmailConflict] = Field(default_factory=list, description="e-mails "
+                                                 "that two users share through an email2: not "
+                                                 "merged")
     shared_failed: list[SharedFailure] = Field(default_factory=list)
     changes: dict[str, Any] = Field(default_factory=dict,
                                     description="what the source's checksums found")

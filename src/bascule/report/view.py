@@ -225,6 +225,16 @@ def _run_details(r: m.RunReportModel, v: View) -> None:
             ["source user", "target user", "e-mail"],
             [[str(x.source_user), str(x.target_user), x.email] for x in r.email_matches[:200]],
             note="the first 200" if len(r.email_matches) > 200 else ""))
+    if r.email_conflicts:
+        v.sections.append(Section(
+            f"E-mail conflicts: not merged ({n(len(r.email_conflicts))})",
+            ["source user", "email", "email2", "other user", "its field", "same address",
+             "resolution"],
+            [[str(x.source_user), x.email or "", x.email2 or "",
+              str(x.target_user) + (f" (source user {x.other_source_user})"
+                                    if x.other_source_user is not None else ""),
+              x.target_field, x.same_as, x.resolution] for x in r.email_conflicts[:200]],
+            note="the first 200" if len(r.email_conflicts) > 200 else ""))
 
 
 def examples(x: m.Note) -> str:

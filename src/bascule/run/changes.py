@@ -32,6 +32,7 @@ from bascule.extract.checksums import (
     supported,
 )
 from bascule.extract.source import SourceReader
+from bascule.load.bookkeeping import Book
 from bascule.load.chunks import Checksums, basis, changed_chunks, load_checksums
 from bascule.load.idmap import groups_holding
 from bascule.load.runlog import settings_fingerprint
@@ -81,9 +82,10 @@ def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migrat
         return out
     out.basis = basis(settings_fingerprint(settings), reader.info.shape, tinfo.shape,
                       tinfo.columns, mojibake, producer_checksum(reader))
+    book = tinfo.book(settings.source_name)
     if tinfo.has_chunks and tinfo.has_bookkeeping:
         with target.connect() as conn:
-            stored_basis, stored = load_checksums(conn)
+            stored_basis, stored = load_checksums(conn, book)
             if stored_basis is None:
                 out.why_not = "no checksums from a run that ended clean"
             elif stored_basis != out.basis:
@@ -92,7 +94,7 @@ def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migrat
             else:
                 if out.sums is None:
                     out.sums = source_checksums(reader, migration)
-                _compare(out, reader, conn, tinfo, migration, stored, shared_entries)
+                _compare(out, reader, conn, tinfo, migration, stored, shared_entries, book)
     else:
         out.why_not = "first run"
     # every group moves: the checksums can wait (``complete``)
@@ -123,7 +125,8 @@ def complete(out: SourceChanges, reader: SourceReader, migration: Migration) -> 
 
 
 def _compare(out: SourceChanges, reader: SourceReader, conn, tinfo: TargetInfo,
-             migration: Migration, stored: Checksums, shared_entries: dict[str, dict]) -> None:
+             migration: Migration, stored: Checksums, shared_entries: dict[str, dict],
+             book: Book) -> None:
     assert out.sums is not None
     out.compared = True
     for t in migration.order:
@@ -141,7 +144,7 @@ def _compare(out: SourceChanges, reader: SourceReader, conn, tinfo: TargetInfo,
             out.redo |= changed
             continue
         out.redo |= groups_holding(conn, table, (lambda i: i // CHUNK) if key.ranged else int,
-                                   changed, blocks=tinfo.has_idblock)
+                                   changed, book, blocks=tinfo.has_idblock)
         out.redo |= owner_groups(reader, migration, table,
                                  [chunk_ids(key, c) for c in sorted(changed)])
 

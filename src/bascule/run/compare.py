@@ -101,6 +101,7 @@ class VerifyReport:
     timings: dict[str, float] = field(default_factory=dict)
     ended_at: dt.datetime | None = None
     operator: str = field(default_factory=m.operator)
+    run_id: int | None = None  # its row in bascule_run
 
     @property
     def ok(self) -> bool:
@@ -149,7 +150,7 @@ class VerifyReport:
         return m.VerifyReportModel(
             status=self.status, source_name=m.source_name(st), operator=self.operator,
             started_at=self.started_at, ended_at=self.ended_at, seconds=round(self.seconds, 3),
-            source=m.endpoint(st.get("source_url"), self.source),
+            run_id=self.run_id, source=m.endpoint(st.get("source_url"), self.source),
             target=m.endpoint(st.get("target_url"), self.target), settings=st,
             timings=self.timings,
             checked=m.Checked(groups=len(compared), tables=len(self.tables),

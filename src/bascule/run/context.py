@@ -14,13 +14,16 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from bascule.config import Settings
-from bascule.errors import MigrationError
+from bascule.dbutil import make_engine
+from bascule.errors import MigrationError, require
 from bascule.extract.closure import UnitRead, read_shared, read_unit
+from bascule.extract.drivers import source_engine
 from bascule.extract.source import GroupRef, SourceError, SourceInfo, SourceReader, inspect_source
 from bascule.load.apply import UnitLoad
+from bascule.load.bookkeeping import Book
 from bascule.load.finish import Prepared
 from bascule.load.idmap import load_group_entries
-from bascule.load.target import TargetError, TargetInfo, inspect_target
+from bascule.load.target import TargetError, TargetInfo, inspect_target, refuse_source_as_target
 from bascule.model.tables import Migration
 from bascule.plan.build import Planner
 from bascule.plan.changeset import ChangeSet, ExistingEntries
@@ -55,11 +58,34 @@ def relaxed_gc(gen0: int = GC_GEN0) -> Iterator[None]:
         gc.unfreeze()
 
 
+@contextmanager
+def run_engines(settings: Settings, source: Engine | None, target: Engine | None, *,
+                read_target: bool = False) -> Iterator[tuple[Engine, Engine]]:
+    """The engines of a run: those given, or made from the settings (the source's with the
+    fastest reading driver, the target's too when it is only read: ``read_target``) and
+    disposed when the run ends, so that a process running many runs keeps no connection."""
+    made: list[Engine] = []
+    if source is None:
+        source = source_engine(require(settings.source_url, "source_url"))
+        made.append(source)
+    if target is None:
+        url = require(settings.target_url, "target_url")
+        target = source_engine(url) if read_target else make_engine(url)
+        made.append(target)
+    try:
+        yield source, target
+    finally:
+        for e in made:
+            e.dispose()
+
+
 def inspect_both(source: Engine, target: Engine, migration: Migration, kind: str = "auto"
                  ) -> tuple[SourceInfo, TargetInfo]:
     """Both shapes, found by reflection (``kind``: the ``source_kind`` setting); a source or
     target bascule cannot use is a MigrationError that says why. The tables the run moves are
-    ``sinfo.migration`` (``migration`` as the source's shape needs it)."""
+    ``sinfo.migration`` (``migration`` as the source's shape needs it). A target that is the
+    source's database, or a Cagette one, is refused first (SettingsError)."""
+    refuse_source_as_target(source, target)
     try:
         sinfo = inspect_source(source, migration, kind)
     except SourceError as e:
@@ -167,6 +193,11 @@ class Run:
     def dry_run(self) -> bool:
         return self.load is None
 
+    @property
+    def book(self) -> Book:
+        """The bookkeeping of this run's source in the target."""
+        return self.tinfo.book(self.settings.source_name)
+
     def read(self, groups: Sequence[GroupRef]) -> UnitRead:
         """What the unit of these groups needs from the source (in a read-ahead thread, or
         inline); only ``state.unhandled`` of the run's state is read."""
@@ -181,7 +212,7 @@ class Run:
         if not self.tinfo.has_bookkeeping:
             return ExistingEntries()
         with self.target.connect() as conn:
-            return load_group_entries(conn, [g.id for g in groups],
+            return load_group_entries(conn, [g.id for g in groups], self.book,
                                       blocks=self.tinfo.has_idblock)
 
 

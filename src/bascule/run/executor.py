@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from bascule.errors import MigrationError
+from bascule.errors import DataRefused, MigrationError
 from bascule.extract.closure import UnitRead
 from bascule.extract.source import GroupRef
 from bascule.load.apply import record_failure, write_changeset
@@ -105,7 +105,10 @@ class UnitExecutor:
 
     def attempt(self, n: int, groups: Sequence[GroupRef], pre: UnitRead | None = None
                 ) -> list[GroupResult]:
-        job = self.build(n, groups, pre)
+        try:
+            job = self.build(n, groups, pre)
+        except DataRefused as e:  # a row the data forbids (two users of one e-mail)
+            raise UnitFailed(e) from e
         if not self.run.dry_run:
             try:
                 self.write(job.cs, job.n)
@@ -137,7 +140,7 @@ class UnitExecutor:
                       display_text(g.name), exc.cause)
             if not self.run.dry_run:
                 record_failure(self.run.target, g.id, g.name, str(exc.cause),
-                               self.run.load.run_id, self.run.groups_done.get(g.id))
+                               self.run.load, self.run.groups_done.get(g.id))
             return [GroupResult(g.id, g.name, status="failed", error=str(exc.cause))]
         log.warning("a unit of %d groups failed (%s); retrying group by group", len(groups),
                     exc.cause)
@@ -156,6 +159,7 @@ class UnitExecutor:
         for t, c in cs.shared_counts.items():
             self.report.shared[t].add(c)
         self.report.email_matches.extend(cs.email_matches)
+        self.report.email_conflicts.extend(cs.email_conflicts)
         return [cs.results[g.id] for g in job.groups]
 
     def _check_shared_done(self, pre: UnitRead) -> None:
@@ -285,7 +289,10 @@ def run_serial(ex: UnitExecutor, units: list[list[GroupRef]], est: dict[int, int
                     log.info("unit %d/%d planned: groups %s", n, len(units),
                              ",".join(str(g.id) for g in unit))
                 continue
-            job = ex.build(n, unit, pre)
+            try:
+                job: Job | None = ex.build(n, unit, pre)
+            except DataRefused:  # a row the data forbids: the unit is done as a failed one
+                job = None
             if not _collect(ex, writer, est, job):
                 # unit n-1 failed: its state and unit n's were rolled back; the read of unit
                 # n+1 saw that state, so it is thrown away and done again
@@ -293,6 +300,9 @@ def run_serial(ex: UnitExecutor, units: list[list[GroupRef]], est: dict[int, int
                 ex.record(ex.do_unit(n, unit), est)
                 if following:
                     ahead.submit(following)
+                continue
+            if job is None:
+                ex.record(ex.do_unit(n, unit, pre), est)
                 continue
             writer.submit(job)
         if writer is not None:

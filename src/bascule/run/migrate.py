@@ -13,8 +13,15 @@ A run, in order:
    (``load.apply``): in this process (``executor``) or in worker processes (``parallel``).
 5. Complete the target (indexes, foreign keys, sequences), close the run.
 
+A migrate run holds the target's run lock (``load.runlock``) from step 2 to its end; before
+anything is written it checks that the groups its source name recorded are the same groups in
+the source (``preflight.check_identities``), then opens its run row (``runlog.start_run``: a
+target of an earlier release's layout is adopted under the source name there). It reads and
+writes only the bookkeeping of its source (``settings.source_name``).
+
 ``dry_run=True`` (``bascule plan``) runs steps 1–4 up to the comparison and writes nothing
-anywhere (the target is read in a read-only transaction; bascule's own tables are not created).
+anywhere (the target is read in a read-only transaction; bascule's own tables are not created;
+no lock is taken).
 """
 
 from __future__ import annotations
@@ -29,8 +36,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bascule.config import Settings
-from bascule.dbutil import make_engine
-from bascule.errors import MigrationError, require
+from bascule.errors import MigrationError
 from bascule.extract.checksums import source_checksums, supported
 from bascule.extract.drivers import source_engine
 from bascule.extract.source import GroupRef, SourceReader
@@ -45,7 +51,8 @@ from bascule.load.finish import (
     restore_indexes,
     timed,
 )
-from bascule.load.runlog import close_run, open_run
+from bascule.load.runlock import run_lock
+from bascule.load.runlog import close_run, start_run
 from bascule.model.tables import MIGRATION, Migration
 from bascule.plan.build import Planner
 from bascule.plan.ids import Preserve, RunState, Sequential, SharedCounters
@@ -57,6 +64,7 @@ from bascule.run.context import (
     inspect_both,
     lent_snapshots,
     relaxed_gc,
+    run_engines,
     take_worker_state,
     transform_context,
     worker_state,
@@ -67,12 +75,15 @@ from bascule.run.preflight import (
     UNIT_BATCHES,
     WORKER_UNIT_BATCHES,
     TargetState,
+    check_identities,
     cut_units,
     estimate_rows,
+    group_identities,
     mojibake_columns,
     preserve_preflight,
     read_target_state,
     select_groups,
+    record_identities,
     text_samples,
     workers_for,
     workers_wanted,
@@ -88,12 +99,18 @@ __all__ = ["MigrationError", "migrate"]
 
 def migrate(settings: Settings, *, dry_run: bool = False, prune: bool = False,
             progress: Progress | None = None, migration: Migration = MIGRATION,
-            source: Engine | None = None, target: Engine | None = None) -> RunReport:
-    """One run of ``bascule migrate`` (or ``bascule plan`` with ``dry_run``)."""
+            source: Engine | None = None, target: Engine | None = None,
+            wait: bool = False) -> RunReport:
+    """One run of ``bascule migrate`` (or ``bascule plan`` with ``dry_run``). ``wait``: for
+    the run lock another run holds (else CannotProceed, naming it)."""
+    with run_engines(settings, source, target) as (source, target):
+        return _migrate(settings, dry_run, prune, progress or NullProgress(), migration, source,
+                        target, wait)
+
+
+def _migrate(settings: Settings, dry_run: bool, prune: bool, progress: Progress,
+             migration: Migration, source: Engine, target: Engine, wait: bool) -> RunReport:
     t0, started = time.monotonic(), now()
-    progress = progress or NullProgress()
-    source = source or source_engine(require(settings.source_url, "source_url"))
-    target = target or make_engine(require(settings.target_url, "target_url"))
     with progress.phase("inspecting the source and the target"):
         sinfo, tinfo = inspect_both(source, target, migration, settings.source_kind)
     migration = sinfo.migration
@@ -101,16 +118,43 @@ def migrate(settings: Settings, *, dry_run: bool = False, prune: bool = False,
                        started_at=started, source=sinfo.as_dict(), target=tinfo.as_dict(),
                        settings=settings.safe_dict(), prune=prune)
     wanted = workers_wanted(settings, source, target, parallel_ok=not dry_run)
-    with relaxed_gc(), SourceReader(source, sinfo, snapshots=wanted if wanted > 1 else 0) \
-            as reader:
+    with run_lock(target, wait=wait, enabled=not dry_run), relaxed_gc(), \
+            SourceReader(source, sinfo, snapshots=wanted if wanted > 1 else 0) as reader:
         groups = select_groups(reader, settings)
-        run, changes, todo = _open(settings, migration, source, target, sinfo, tinfo, reader,
-                                   groups, report, dry_run=dry_run, prune=prune,
-                                   progress=progress)
-        _move(run, report, groups, todo, wanted, changes)
-        report.changes = changes.as_dict()
-        if changes.seconds:
-            run.timings.seconds["checksums"] = changes.seconds
+        identities = group_identities(reader, groups)
+        recorded = check_identities(target, tinfo, tinfo.book(settings.source_name), groups,
+                                    identities)
+        run_id = None
+        if not dry_run:
+            run_id = start_run(target, settings, tinfo, "migrate", sinfo.shape)
+            report.run_id = run_id
+            record_identities(target, tinfo.book(settings.source_name), recorded, identities)
+        try:
+            run, changes, todo = _open(settings, migration, source, target, sinfo, tinfo,
+                                       reader, groups, report, dry_run=dry_run, prune=prune,
+                                       progress=progress, run_id=run_id,
+                                       identities=identities)
+            _move(run, report, groups, todo, wanted, changes)
+            report.changes = changes.as_dict()
+            if changes.seconds:
+                run.timings.seconds["checksums"] = changes.seconds
+            _close(run, report, changes, prune, t0, progress)
+        except BaseException as e:
+            if run_id is not None:  # the run row says how it ended (the lock goes with it)
+                close_run(target, run_id, "interrupted" if isinstance(e, KeyboardInterrupt)
+                          else "failed", {"error": f"{type(e).__name__}: {e}"[:2000]})
+            raise
+    report.seconds = time.monotonic() - t0
+    report.ended_at = now()
+    log.info("seconds: %s (read and write run in their own threads, beside the build)",
+             ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()))
+    return report
+
+
+def _close(run: Run, report: RunReport, changes: SourceChanges, prune: bool, t0: float,
+           progress: Progress) -> None:
+    """The report's notes, status and timings; for migrate, the checksums kept (a clean run)
+    and the run row closed, before the run lock is released."""
     report.notes = run.planner.ctx.notes_summary()
     report.rows_read = run.rows_read
     report.timings = run.timings.rounded()
@@ -121,17 +165,12 @@ def migrate(settings: Settings, *, dry_run: bool = False, prune: bool = False,
                    "rows_written": report.rows_written()}
         if _keep_checksums(report, changes, prune):
             with run.timings("checksums_store"), progress.phase("storing the checksums"):
-                store_checksums(target, run.load.run_id, changes.sums or {})
+                store_checksums(run.target, run.load.run_id, changes.sums or {}, run.book)
             summary[BASIS_KEY] = changes.basis
         report.timings = run.timings.rounded()
         report.seconds = time.monotonic() - t0
         summary["seconds"] = round(report.seconds, 3)
-        close_run(target, run.load.run_id, report.status, summary)
-    report.seconds = time.monotonic() - t0
-    report.ended_at = now()
-    log.info("seconds: %s (read and write run in their own threads, beside the build)",
-             ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()))
-    return report
+        close_run(run.target, run.load.run_id, report.status, summary)
 
 
 def to_move(groups: Sequence[GroupRef], changes: SourceChanges, done: dict[int, dict]
@@ -160,17 +199,18 @@ def _keep_checksums(report: RunReport, changes: SourceChanges, prune: bool) -> b
 
 def _open(settings: Settings, migration: Migration, source: Engine, target: Engine, sinfo,
           tinfo, reader: SourceReader, groups: Sequence[GroupRef], report: RunReport, *,
-          dry_run: bool, prune: bool, progress: Progress
-          ) -> tuple[Run, SourceChanges, list[GroupRef]]:
+          dry_run: bool, prune: bool, progress: Progress, run_id: int | None,
+          identities: dict[int, str | None]) -> tuple[Run, SourceChanges, list[GroupRef]]:
     """Step 3: what the target holds, what changed in the source since the last clean run
-    (the groups to move), the transform's context, the planner; for migrate the bookkeeping,
-    the run row and the indexes deferred."""
+    (the groups to move), the transform's context, the planner; for migrate (``run_id``, its
+    run row) the bookkeeping and the indexes deferred."""
+    book = tinfo.book(settings.source_name)
     # the target's state is read (with the faster reading driver) while the source is sampled
     reading = source_engine(target.url) if target.url.drivername.endswith("+pymysql") \
         else target
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="bascule-open") as ex, \
             progress.phase("reading the target's id map, sampling the source's text"):
-        held_f = ex.submit(read_target_state, reading, tinfo, migration)
+        held_f = ex.submit(read_target_state, reading, tinfo, migration, book, run_id)
         samples = text_samples(reader, migration)
         # a rerun: the source's server computes the checksums while the samples are checked
         sums_f = ex.submit(_checksums, progress, reader, migration) \
@@ -190,21 +230,20 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
     moving = {g.id for g in todo}
     report.unchanged_groups = [g.id for g in groups if g.id not in moving]
     if settings.id_strategy == "preserve":
-        preserve_preflight(reader, target, tinfo, migration, todo)
-    state = RunState(held.shared, held.next_id, held.emails)
+        preserve_preflight(reader, target, tinfo, migration, todo, book)
+    state = RunState(held.shared, held.next_id, held.emails, held.emails2, held.holders)
     ctx = transform_context(settings, sinfo, tinfo, migration, mojibake)
     planner = Planner(migration, ctx, Preserve() if settings.id_strategy == "preserve"
                       else Sequential(state), row_encoders(target, tinfo.tables), sinfo.columns,
                       pack=not dry_run, prune=prune)
     run = Run(settings, migration, source, target, sinfo, tinfo, reader, planner, state,
               progress, groups_done=held.groups_done, written=Written(changes.compared))
-    if not dry_run:
+    if run_id is not None:
         defer_fks = prepare_bookkeeping(target, settings)
         tinfo.has_idblock = True
-        run_id = open_run(target, settings, sinfo.shape, tinfo.shape)
-        report.run_id = run_id
         run.load = UnitLoad(migration, tinfo.tables, dialect_for(target), run_id,
-                            defer_fks=defer_fks, prune=prune, rerun=held.rerun)
+                            settings.source_name, defer_fks=defer_fks, prune=prune,
+                            rerun=held.rerun, identities=identities)
         run.prepared = Prepared(defer_fks, defer_indexes(target, settings, migration, tinfo,
                                                          run_id, defer_fks))
     return run, changes, todo
@@ -304,7 +343,7 @@ class MigrateStep:
         # new id alone, compact, and no e-mails (memory that grew with the users)
         for t in run.migration.shared:
             run.state.fold(t)
-        run.state.emails = {}
+        run.state.forget_users()
         return worker_state(run)
 
     def prefetch(self, n: int) -> None:
@@ -317,6 +356,7 @@ class MigrateStep:
         become_worker(self.run, index)
         self.report.shared.clear()
         self.report.email_matches = []
+        self.report.email_conflicts = []
         ctx = self.run.planner.ctx
         ctx.counts, ctx.examples = {}, {}
         self.run.rows_read = 0
@@ -329,7 +369,8 @@ class MigrateStep:
         ctx = self.run.planner.ctx
         return {"timings": dict(self.run.timings.seconds), "counts": ctx.counts,
                 "examples": ctx.examples, "shared": dict(self.report.shared),
-                "email_matches": self.report.email_matches, "rows_read": self.run.rows_read,
+                "email_matches": self.report.email_matches,
+                "email_conflicts": self.report.email_conflicts, "rows_read": self.run.rows_read,
                 "written": self.run.written.tables}
 
     def on_result(self, n: int, results: list) -> None:
@@ -347,6 +388,7 @@ class MigrateStep:
             for t, c in f["shared"].items():
                 self.report.shared[t].add(c)
             self.report.email_matches.extend(f["email_matches"])
+            self.report.email_conflicts.extend(f["email_conflicts"])
             self.run.rows_read += f["rows_read"]
             self.run.written.merge(f["written"])
 

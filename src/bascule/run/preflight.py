@@ -4,6 +4,7 @@ Everything here only reads."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from collections import defaultdict
@@ -14,9 +15,10 @@ from sqlalchemy import String, Text, func, select
 from sqlalchemy.engine import Engine
 
 from bascule.config import Settings
-from bascule.errors import MigrationError
+from bascule.errors import MigrationError, SettingsError
 from bascule.extract.closure import group_closure, shared_refs_of
 from bascule.extract.source import GroupRef, SourceInfo, SourceReader
+from bascule.load.bookkeeping import GROUP, Book
 from bascule.load.bulk import max_ids
 from bascule.load.dialects import dialect_for
 from bascule.load.idmap import load_shared, max_new_ids, owned_old_ids
@@ -24,6 +26,7 @@ from bascule.load.runlog import groups_done, previous_run
 from bascule.load.target import TargetInfo, target_read
 from bascule.model.tables import Migration
 from bascule.plan.changeset import Entry
+from bascule.plan.ids import email_key, new_id
 from bascule.transform.clean import detect_mojibake_columns
 
 log = logging.getLogger(__name__)
@@ -88,6 +91,67 @@ def cut_units(groups: Sequence[GroupRef], est: dict[int, int], limit: int) -> li
     return units
 
 
+# -- the identity of the groups: a source name reused for another instance ---------------------
+
+
+def group_identities(reader: SourceReader, groups: Sequence[GroupRef]) -> dict[int, str | None]:
+    """Source group id → its identity, what ``bascule_group.identity`` records: its creation
+    date (``Group.cdate``), which a rename does not change and a restored copy keeps, and which
+    a group of another instance at the same id has not; None without one (a zero date)."""
+    g = reader.info.tables["Group"]
+    out: dict[int, str | None] = dict.fromkeys((x.id for x in groups), None)
+    if "cdate" not in g.c:
+        return out
+    ids = sorted(out)
+    for i in range(0, len(ids), 1000):
+        for gid, cdate in reader.scalar_rows(select(g.c.id, g.c.cdate)
+                                             .where(g.c.id.in_(ids[i:i + 1000]))):
+            if isinstance(cdate, (dt.datetime, dt.date)):
+                out[int(gid)] = "created " + cdate.isoformat(sep=" ") \
+                    if isinstance(cdate, dt.datetime) else "created " + cdate.isoformat()
+    return out
+
+
+def check_identities(engine: Engine, tinfo: TargetInfo, book: Book, groups: Sequence[GroupRef],
+                     identities: dict[int, str | None]) -> dict[int, dict]:
+    """Refuse (SettingsError, before anything is written) when a group this source name
+    recorded is another group in the source now (another identity): ``source_name`` reused for
+    another instance, whose groups would overwrite the first one's. Returns the groups recorded
+    (``bascule_group`` rows of the source)."""
+    if not tinfo.has_bookkeeping:
+        return {}
+    with target_read(engine) as conn:
+        recorded = groups_done(conn, book)
+    names = {g.id: g.name for g in groups}
+    bad = [(gid, info, identities[gid]) for gid, info in sorted(recorded.items())
+           if gid in identities and info.get("identity") and identities[gid]
+           and info["identity"] != identities[gid]]
+    if bad:
+        raise SettingsError(
+            f"source_name {book.source!r} names another instance than the one it moved: "
+            + "; ".join(f"group {gid} was {info['name']!r} ({info['identity']}), the source's "
+                        f"group {gid} is {names.get(gid)!r} ({now})"
+                        for gid, info, now in bad[:5])
+            + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
+            + ". Nothing was written: give this source its own source_name (the same name is "
+            "for the same instance: a rehearsal on a restored copy and the real night)")
+    return recorded
+
+
+def record_identities(engine: Engine, book: Book, recorded: dict[int, dict],
+                      identities: dict[int, str | None]) -> None:
+    """The identity of the groups recorded without one (by an earlier release)."""
+    t = book.table(GROUP)
+    todo = [(gid, ident) for gid, ident in sorted(identities.items())
+            if ident and gid in recorded and not recorded[gid].get("identity")]
+    if not todo:
+        return
+    with engine.begin() as conn:
+        for gid, ident in todo:
+            conn.execute(t.update().where(book.mine(t), t.c.source_group_id == gid)
+                         .values(identity=ident))
+
+
 # -- how many processes -------------------------------------------------------------------------
 
 
@@ -124,39 +188,49 @@ class TargetState:
 
     shared: dict[str, dict[int, Entry]]  # the id map of the shared rows
     next_id: dict[str, int]  # above every id present or ever allocated by bascule
-    emails: dict[str, int]  # e-mail (lower case) → target user id
+    emails: dict[str, int]  # e-mail (``email_key``) → target user id (the lowest)
+    emails2: dict[str, int]  # the same of email2
+    holders: dict[int, int]  # target user id → the source user of this source that is it
     previous_run: dict | None
     groups_done: dict[int, dict]  # bascule_group rows
     rerun: bool  # the target holds bascule's tables: the id map may be rewritten
 
 
-def read_target_state(engine: Engine, tinfo: TargetInfo, migration: Migration) -> TargetState:
+def read_target_state(engine: Engine, tinfo: TargetInfo, migration: Migration, book: Book,
+                      run_id: int | None = None) -> TargetState:
+    """What the target holds for the source of ``book`` (``run_id``: the run reading it, which
+    is not its own previous run)."""
     with target_read(engine) as conn:
         bk = conn if tinfo.has_bookkeeping else None
-        shared = load_shared(bk, migration.shared)
-        allocated = max_new_ids(bk, blocks=tinfo.has_idblock)
+        shared = load_shared(bk, migration.shared, book)
+        allocated = max_new_ids(bk, book, blocks=tinfo.has_idblock)
         present = max_ids(conn, [tinfo.tables[t] for t in migration.order
                                  if not migration[t].composite])
         next_id = {t: max(n, allocated.get(t, 0)) + 1 for t, n in present.items()}
         next_id["User"] = max(next_id["User"], 2)  # never give a moved user id 1
         u = tinfo.tables["User"]
         emails: dict[str, int] = {}
-        for uid, e1, e2 in conn.execute(select(u.c.id, u.c.email, u.c.email2)):
-            for e in (e1, e2):
-                if e:
-                    emails.setdefault(e.strip().lower(), int(uid))
-        return TargetState(shared, next_id, emails,
-                           previous_run(conn) if bk is not None else None,
-                           groups_done(conn) if bk is not None else {},
+        emails2: dict[str, int] = {}
+        for uid, e1, e2 in conn.execute(select(u.c.id, u.c.email, u.c.email2).order_by(u.c.id)):
+            k1, k2 = email_key(e1), email_key(e2)
+            if k1 is not None:
+                emails.setdefault(k1, int(uid))
+            if k2 is not None:
+                emails2.setdefault(k2, int(uid))
+        holders = {new_id(e): old for old, e in shared.get("User", {}).items()}
+        return TargetState(shared, next_id, emails, emails2, holders,
+                           previous_run(conn, book, before=run_id) if bk is not None else None,
+                           groups_done(conn, book) if bk is not None else {},
                            tinfo.has_bookkeeping)
 
 
 def preserve_preflight(reader: SourceReader, engine: Engine, tinfo: TargetInfo,
-                       migration: Migration, groups: Sequence[GroupRef]) -> None:
-    """id_strategy=preserve: refuse to start when any source id is taken in the target."""
+                       migration: Migration, groups: Sequence[GroupRef], book: Book) -> None:
+    """id_strategy=preserve: refuse to start when any source id is taken in the target (by a
+    row that this source did not move there)."""
     problems: list[str] = []
     with target_read(engine) as conn:
-        owned = defaultdict(set, owned_old_ids(conn, blocks=tinfo.has_idblock)
+        owned = defaultdict(set, owned_old_ids(conn, book, blocks=tinfo.has_idblock)
                             if tinfo.has_bookkeeping else {})
         gids = [g.id for g in groups]
         for i in range(0, len(gids), 200):

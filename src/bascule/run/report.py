@@ -27,6 +27,7 @@ class RunReport:
     shared: dict[str, TableCounts] = field(default_factory=lambda: defaultdict(TableCounts))
     notes: list[dict] = field(default_factory=list)
     email_matches: list[dict] = field(default_factory=list)
+    email_conflicts: list[dict] = field(default_factory=list)  # email2 coincidences, not merged
     vanished_groups: list[dict] = field(default_factory=list)
     sequences: dict[str, int] = field(default_factory=dict)
     run_id: int | None = None
@@ -95,6 +96,9 @@ class RunReport:
                                         target_user=x["target_user"],
                                         email=display_text(x["email"]))
                            for x in self.email_matches],
+            email_conflicts=[m.EmailConflict(**{k: display_text(v) if isinstance(v, str) else v
+                                                for k, v in x.items()})
+                             for x in self.email_conflicts],
             shared_failed=[m.SharedFailure(**x) for x in self.shared_failed],
             changes=self.changes, fk_check=m.FkCheck(**self.fk_check) if self.fk_check else None,
             indexes=self.indexes, sequences=self.sequences)

@@ -18,7 +18,10 @@ since bascule wrote them.
   reported ``absent``.
 - ``dry_run``: what would go, nothing written (not even ``bascule_run``).
 
-The run is logged in ``bascule_run`` (command ``rollback``).
+A rollback that writes holds the target's run lock (``load.runlock``; ``wait`` for it) and is
+logged in ``bascule_run`` (command ``rollback``) from its start: a refused one ends ``failed``.
+It takes out groups of its own source only (``settings.source_name``): ``--run N`` of a run of
+another source is refused.
 """
 
 from __future__ import annotations
@@ -38,9 +41,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from bascule.config import Settings
 from bascule.dbutil import make_engine
-from bascule.errors import MigrationError, require
+from bascule.errors import MigrationError, SettingsError, require
 from bascule.load.apply import row_encoders
-from bascule.load.bookkeeping import IDBLOCK, RUN, bookkeeping_metadata
+from bascule.load.bookkeeping import IDBLOCK, RUN, Book
 from bascule.load.remove import (
     Removal,
     TargetTables,
@@ -48,7 +51,8 @@ from bascule.load.remove import (
     forget_group,
     plan_removal,
 )
-from bascule.load.runlog import close_run, groups_done, open_run
+from bascule.load.runlock import run_lock
+from bascule.load.runlog import close_run, groups_done, start_run
 from bascule.load.target import TargetError, TargetInfo, inspect_target, target_read
 from bascule.model.tables import MIGRATION, Migration
 from bascule.report import models as m
@@ -153,7 +157,7 @@ class RollbackReport:
 def rollback(settings: Settings, *, groups: Sequence[int] = (), run_id: int | None = None,
              dry_run: bool = False, force: bool = False, save: str | Path | None = None,
              migration: Migration = MIGRATION, target: Engine | None = None,
-             progress: Progress | None = None) -> RollbackReport:
+             progress: Progress | None = None, wait: bool = False) -> RollbackReport:
     """One run of ``bascule rollback`` (see the module docstring)."""
     t0, started = time.monotonic(), now()
     if not groups and run_id is None:
@@ -171,35 +175,46 @@ def rollback(settings: Settings, *, groups: Sequence[int] = (), run_id: int | No
         raise MigrationError("the target has no bascule tables: nothing was migrated there")
     rep = RollbackReport(started_at=started, dry_run=dry_run, force=force,
                          target=tinfo.as_dict(), settings=settings.safe_dict(),
-                         selection={"groups": sorted(set(groups)), "run": run_id})
-    with target_read(target) as conn:
-        rep.groups = _select(conn, tinfo, groups, run_id)
-        tt = TargetTables(conn, migration)
-    work = _Work(target, tinfo, tt, force)
-    todo = [g for g in rep.groups if g.status != "absent"]
-    timings, progress = Timings(), progress or NullProgress()
-    with timings("check"), progress.phase("checking the groups' rows", len(todo)) as advance:
-        _check_all(work, todo, dry_run, advance)
-    if any(g.changed for g in todo) and settings.source_url:
-        with timings("name_columns"), progress.phase("naming the changed columns"):
-            _name_columns(settings, todo, migration)
-    if not dry_run and not any(g.status in ("refused", "skipped") for g in todo):
-        if force:
-            rep.save = str(save or _default_save(settings))
-        rep.run_id = open_run(target, settings, None, tinfo.shape, command="rollback")
+                         selection={"groups": sorted(set(groups)), "run": run_id,
+                                    "source_name": settings.source_name})
+    with run_lock(target, wait=wait, enabled=not dry_run):
+        with target_read(target) as conn:
+            rep.groups = _select(conn, tinfo, groups, run_id, tinfo.book(settings.source_name))
+            tt = TargetTables(conn, migration)
+        if not dry_run:
+            rep.run_id = start_run(target, settings, tinfo, "rollback")
+        timings = Timings()
         try:
-            with timings("remove"), progress.phase("removing groups", len(todo)) as advance:
-                for n, g in enumerate(todo, 1):
-                    _remove_one(work, g, n, rep.save)
-                    advance(1)
+            _roll_back(settings, target, tinfo, tt, rep, migration, save,
+                       progress or NullProgress(), timings)
         finally:
             rep.seconds = time.monotonic() - t0
             rep.timings = timings.rounded()
-            close_run(target, rep.run_id, rep.status, _summary(rep))
-    rep.timings = timings.rounded()
-    rep.seconds = time.monotonic() - t0
-    rep.ended_at = now()
+            rep.ended_at = now()
+            if rep.run_id is not None:
+                close_run(target, rep.run_id, rep.status, _summary(rep))
     return rep
+
+
+def _roll_back(settings: Settings, target: Engine, tinfo: TargetInfo, tt: TargetTables,
+               rep: RollbackReport, migration: Migration, save: str | Path | None,
+               progress: Progress, timings: Timings) -> None:
+    """Every group checked, its changed rows' columns named; then, unless one is refused (or
+    a dry run), each removed."""
+    work = _Work(target, tinfo, tt, rep.force, tinfo.book(settings.source_name))
+    todo = [g for g in rep.groups if g.status != "absent"]
+    with timings("check"), progress.phase("checking the groups' rows", len(todo)) as advance:
+        _check_all(work, todo, rep.dry_run, advance)
+    if any(g.changed for g in todo):
+        with timings("name_columns"), progress.phase("naming the changed columns"):
+            _name_columns(settings, todo, migration)
+    if not rep.dry_run and not any(g.status in ("refused", "skipped") for g in todo):
+        if rep.force:
+            rep.save = str(save or _default_save(settings))
+        with timings("remove"), progress.phase("removing groups", len(todo)) as advance:
+            for n, g in enumerate(todo, 1):
+                _remove_one(work, g, n, rep.save)
+                advance(1)
 
 
 @dataclass
@@ -210,6 +225,7 @@ class _Work:
     tinfo: TargetInfo
     tt: TargetTables
     force: bool
+    book: Book
 
     def __post_init__(self) -> None:
         ctx = TransformContext("2023", self.tinfo.shape, {}, migration=self.tt.migration,
@@ -220,7 +236,7 @@ class _Work:
 
     def plan(self, conn: Connection, g: GroupRollback, lock: bool) -> Removal:
         rm = plan_removal(conn, self.tt, g.source_id, self.hash_columns, self.encoders,
-                          blocks=self.tinfo.has_idblock, lock=lock)
+                          self.book, blocks=self.tinfo.has_idblock, lock=lock)
         known = {(c["table"], _idkey(c["id"])): c for c in g.changed}  # columns found before
         _fill(g, rm)
         g.changed = [known.get((c["table"], _idkey(c["id"])), c) for c in g.changed]
@@ -232,21 +248,27 @@ def _idkey(i: Any) -> str:
     return repr(tuple(i)) if isinstance(i, (list, tuple)) else repr(i)
 
 
-def _select(conn: Connection, tinfo: TargetInfo, groups: Iterable[int], run_id: int | None
-            ) -> list[GroupRollback]:
-    """The groups to roll back, as the target's bookkeeping knows them (``absent``: not in
-    the id map, already rolled back or never moved)."""
-    done = groups_done(conn)
+def _select(conn: Connection, tinfo: TargetInfo, groups: Iterable[int], run_id: int | None,
+            book: Book) -> list[GroupRollback]:
+    """The groups to roll back, as the target's bookkeeping of the source knows them
+    (``absent``: not in the id map, already rolled back or never moved)."""
+    done = groups_done(conn, book)
     wanted = set(groups)
     if run_id is not None:
-        run = bookkeeping_metadata().tables[RUN]
-        if conn.execute(select(run.c.id).where(run.c.id == run_id)).first() is None:
-            raise MigrationError(f"run {run_id}: not in bascule_run")
+        run = book.table(RUN)
+        row = conn.execute(select(run).where(run.c.id == run_id)).mappings().first()
+        if row is None:
+            raise SettingsError(f"run {run_id}: not in bascule_run (`bascule runs` lists them)")
+        if not book.legacy and row["source"] not in (None, book.source):
+            raise SettingsError(f"run {run_id} moved groups of source {row['source']!r}, not "
+                                f"of {book.source!r}: set source_name = {row['source']!r} to "
+                                "roll it back")
         found = {g for g, info in done.items() if info["run_id"] == run_id}
         if tinfo.has_idblock:
-            blk = bookkeeping_metadata().tables[IDBLOCK]
+            blk = book.table(IDBLOCK)
             found |= {int(g) for (g,) in conn.execute(
-                select(blk.c.group_id).where(blk.c.run_id == run_id).distinct())}
+                select(blk.c.group_id).where(book.mine(blk), blk.c.run_id == run_id)
+                .distinct())}
         if not found:
             log.warning("no group moved by run %d is in the id map (rolled back already?)",
                         run_id)
@@ -280,12 +302,19 @@ def _name_columns(settings: Settings, todo: list[GroupRollback], migration: Migr
     """The columns of the changed rows: those in which the target differs from the source
     built again (``run.verify`` of the group). A column the source changed since the migrate
     shows too; without a reachable source the columns stay unnamed."""
+    if not settings.source_url:
+        log.warning("the changed columns are not named: source_url is not set (they are found "
+                    "by building the group's rows again from the source)")
+        for g in todo:
+            for c in g.changed:
+                c["detail"] += " (the column is named when source_url is set)"
+        return
     for g in todo:
         if not g.changed:
             continue
         try:
             s = settings.model_copy(update={"groups": [g.source_id], "exclude_groups": []})
-            rep = verify(s, migration=migration)
+            rep = verify(s, migration=migration, record=False)  # under this run's lock
         except Exception as e:  # noqa: BLE001 - the rows are named all the same
             log.warning("group %d: the changed columns are not named (verify against the "
                         "source failed: %s)", g.source_id, e)
@@ -336,7 +365,7 @@ def _remove_one(work: _Work, g: GroupRollback, n: int, save: str | None) -> None
             if save is not None:
                 save_removal(save, g, rm, work.tt)
             delete_removal(conn, work.tt, rm)
-            forget_group(conn, g.source_id, rm.shared)
+            forget_group(conn, g.source_id, rm.shared, work.book)
             for hook in BEFORE_COMMIT:
                 hook(n)
         g.status = "removed"

@@ -16,7 +16,9 @@ from __future__ import annotations
 import logging
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from typing import Any
 
+from bascule.errors import DataRefused
 from bascule.extract.closure import all_shared_refs, empty_read, read_shared
 from bascule.extract.source import GroupRef
 from bascule.run.executor import UnitExecutor
@@ -78,11 +80,8 @@ def _shared_chunk(ex: UnitExecutor, refs: dict[str, set[int]], fold: bool) -> No
             run.reader, run.migration, {t: set(v) for t, v in refs.items()},
             run.state.unhandled))
     run.rows_read += sum(map(len, pre.shared.values()))
-    job = ex.build(0, [], pre)
-    try:
-        ex.write(job.cs, 0)
-    except Exception as e:  # noqa: BLE001 - rolled back; split to find the rows at fault
-        run.state.undo(job.undo)
+    job, e = _build_and_write(ex, pre)
+    if e is not None:  # rolled back; split to find the rows at fault
         total = sum(len(v) for v in refs.values())
         if total <= 1:
             for t, v in refs.items():
@@ -101,3 +100,18 @@ def _shared_chunk(ex: UnitExecutor, refs: dict[str, set[int]], fold: bool) -> No
     if fold:
         for t in run.migration.shared:  # written: keep the new ids alone, compact
             run.state.fold(t, keys=job.undo.shared.get(t, ()))
+
+
+def _build_and_write(ex: UnitExecutor, pre) -> tuple[Any, Exception | None]:
+    """(the chunk's job, None) once written; (None, why) when the data refuses a row (two
+    users of one e-mail, ``plan.build``) or the write failed (rolled back, state undone)."""
+    try:
+        job = ex.build(0, [], pre)
+    except DataRefused as e:
+        return None, e
+    try:
+        ex.write(job.cs, 0)
+    except Exception as e:  # noqa: BLE001 - the caller splits the chunk
+        ex.run.state.undo(job.undo)
+        return None, e
+    return job, None

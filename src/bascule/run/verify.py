@@ -23,14 +23,14 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from bascule.config import Settings
-from bascule.errors import MigrationError, require
+from bascule.errors import MigrationError
 from bascule.extract.closure import UnitRead, all_shared_refs, empty_read, read_shared
-from bascule.extract.drivers import source_engine
 from bascule.extract.source import GroupRef, SourceReader
-from bascule.load.bookkeeping import IDMAP, bookkeeping_metadata
+from bascule.load.bookkeeping import IDMAP, Book
 from bascule.load.dialects import dialect_for
 from bascule.load.indexes import pending
-from bascule.load.runlog import groups_done
+from bascule.load.runlock import run_lock
+from bascule.load.runlog import close_run, groups_done, start_run
 from bascule.load.target import dangling_foreign_keys, fk_check_ways
 from bascule.model.tables import MIGRATION, Migration
 from bascule.plan.build import Planner
@@ -44,6 +44,7 @@ from bascule.run.context import (
     inspect_both,
     lent_snapshots,
     relaxed_gc,
+    run_engines,
     take_worker_state,
     transform_context,
     worker_state,
@@ -54,8 +55,10 @@ from bascule.run.preflight import (
     UNIT_BATCHES,
     VERIFY_WORKER_UNIT_BATCHES,
     TargetState,
+    check_identities,
     cut_units,
     estimate_rows,
+    group_identities,
     mojibake_columns,
     read_target_state,
     workers_for,
@@ -75,15 +78,22 @@ SHARED_CHUNK = 20_000
 def verify(settings: Settings, *, progress: Progress | None = None,
            migration: Migration = MIGRATION, source: Engine | None = None,
            target: Engine | None = None, changed_only: bool = False,
-           sample: float = DEFAULT_SAMPLE, seed: int | None = None) -> VerifyReport:
+           sample: float = DEFAULT_SAMPLE, seed: int | None = None, wait: bool = False,
+           record: bool = True) -> VerifyReport:
     """One run of ``bascule verify`` (see the module docstring). ``changed_only``: what the
     last migrate run wrote, what changed in the source since, and a random ``sample`` of the
-    other groups (``run.verify_scope``)."""
+    other groups (``run.verify_scope``). ``record``: hold the run lock (``wait``: for it) and
+    log the run in ``bascule_run``; not when a rollback that holds them verifies a group."""
+    # verify only reads Camap's tables: a MariaDB target is read with mysqlclient (C) too
+    with run_engines(settings, source, target, read_target=True) as (source, target):
+        return _verify_run(settings, progress or NullProgress(), migration, source, target,
+                           changed_only, sample, seed, wait, record)
+
+
+def _verify_run(settings: Settings, progress: Progress, migration: Migration,
+                source: Engine, target: Engine, changed_only: bool, sample: float,
+                seed: int | None, wait: bool, record: bool) -> VerifyReport:
     t0, started = time.monotonic(), now()
-    progress = progress or NullProgress()
-    source = source or source_engine(require(settings.source_url, "source_url"))
-    # verify only reads the target: a MariaDB target is read with mysqlclient (C) too
-    target = target or source_engine(require(settings.target_url, "target_url"))
     with progress.phase("inspecting the source and the target"):
         sinfo, tinfo = inspect_both(source, target, migration, settings.source_kind)
     migration = sinfo.migration
@@ -91,35 +101,59 @@ def verify(settings: Settings, *, progress: Progress | None = None,
         raise MigrationError("the target has no bascule tables: nothing was migrated yet")
     rep = VerifyReport(started_at=started, settings=settings.safe_dict(),
                        source=sinfo.as_dict(), target=tinfo.as_dict())
-    with target.connect() as conn:
-        done = groups_done(conn)
-        rep.indexes_missing = [f"{x['table_name']}.{x['index_name']}" for x in pending(conn)]
-    _warn_missing_indexes(rep.indexes_missing)
     wanted = workers_wanted(settings, source, target, parallel_ok=True)
-    with relaxed_gc(), SourceReader(source, sinfo, snapshots=wanted if wanted > 1 else 0) \
-            as reader:
+    with run_lock(target, wait=wait, enabled=record), relaxed_gc(), \
+            SourceReader(source, sinfo, snapshots=wanted if wanted > 1 else 0) as reader:
+        book = tinfo.book(settings.source_name)
+        with target.connect() as conn:
+            done = groups_done(conn, book)
+            rep.indexes_missing = [f"{x['table_name']}.{x['index_name']}" for x in pending(conn)]
+        _warn_missing_indexes(rep.indexes_missing)
         groups = _moved_groups(reader, settings, done, rep)
-        with progress.phase("reading the target's id map, sampling the source's text"):
-            run, held, mojibake = _open(settings, migration, source, target, sinfo, tinfo,
-                                        reader, progress)
-        if changed_only:
-            with progress.phase("finding what changed since the last run"):
-                scope = changed_scope(run, held.previous_run, groups, mojibake, sample, seed)
-        else:
-            scope = Scope(groups)
-        rep.scope = scope.as_dict()
-        run.written = Written(scope.restricted)  # the rows whose foreign keys are checked
-        if any(scope.shared.values()):
-            compare_shared(run, rep, scope.shared)
-        _compare_all(run, rep, scope.groups, wanted)
+        check_identities(target, tinfo, book, groups, group_identities(reader, groups))
+        run_id = start_run(target, settings, tinfo, "verify", sinfo.shape) if record else None
+        try:
+            _verify(settings, migration, source, target, sinfo, tinfo, reader, rep, groups,
+                    progress, changed_only, sample, seed, wanted)
+            rep.seconds = time.monotonic() - t0
+            rep.ended_at = now()
+        except BaseException as e:
+            if run_id is not None:
+                close_run(target, run_id, "interrupted" if isinstance(e, KeyboardInterrupt)
+                          else "failed", {"error": f"{type(e).__name__}: {e}"[:2000]})
+            raise
+        if run_id is not None:
+            rep.run_id = run_id
+            close_run(target, run_id, "done" if rep.ok else "failed",
+                      {"groups": len(groups), "differences": len(rep.differences),
+                       "scope": rep.scope, "seconds": round(rep.seconds, 3)})
+    return rep
+
+
+def _verify(settings: Settings, migration: Migration, source: Engine, target: Engine, sinfo,
+            tinfo, reader: SourceReader, rep: VerifyReport, groups: list[GroupRef],
+            progress: Progress, changed_only: bool, sample: float, seed: int | None,
+            wanted: int) -> None:
+    """The comparison of ``groups`` (all of them, or ``--changed``'s scope), then the foreign
+    keys and the moved users."""
+    with progress.phase("reading the target's id map, sampling the source's text"):
+        run, held, mojibake = _open(settings, migration, source, target, sinfo, tinfo,
+                                    reader, progress)
+    if changed_only:
+        with progress.phase("finding what changed since the last run"):
+            scope = changed_scope(run, held.previous_run, groups, mojibake, sample, seed)
+    else:
+        scope = Scope(groups)
+    rep.scope = scope.as_dict()
+    run.written = Written(scope.restricted)  # the rows whose foreign keys are checked
+    if any(scope.shared.values()):
+        compare_shared(run, rep, scope.shared)
+    _compare_all(run, rep, scope.groups, wanted)
     with target.connect() as conn:
         with run.timings("fk_check"), run.progress.phase("checking foreign keys"):
             _check_fks(conn, rep, run.written.tables, target)
-        _check_users(conn, tinfo, rep)
+        _check_users(conn, tinfo, rep, run.book)
     rep.timings = run.timings.rounded()
-    rep.seconds = time.monotonic() - t0
-    rep.ended_at = now()
-    return rep
 
 
 def _warn_missing_indexes(missing: list[str]) -> None:
@@ -162,9 +196,9 @@ def _moved_groups(reader: SourceReader, settings: Settings, done: dict[int, dict
 def _open(settings: Settings, migration: Migration, source: Engine, target: Engine, sinfo,
           tinfo, reader: SourceReader, progress: Progress
           ) -> tuple[Run, TargetState, list[str]]:
-    held = read_target_state(target, tinfo, migration)
+    held = read_target_state(target, tinfo, migration, tinfo.book(settings.source_name))
     mojibake = mojibake_columns(reader, migration)
-    state = RunState(held.shared, held.next_id, held.emails)
+    state = RunState(held.shared, held.next_id, held.emails, held.emails2, held.holders)
     ctx = transform_context(settings, sinfo, tinfo, migration, mojibake)
     planner = Planner(migration, ctx, ReadOnly(), _no_encoding, sinfo.columns, capture=True,
                       pack=False)
@@ -331,13 +365,13 @@ def _check_fks(conn: Connection, rep: VerifyReport,
             column=cols))
 
 
-def _check_users(conn: Connection, tinfo, rep: VerifyReport) -> None:
-    """No moved user has id 1 or site rights."""
-    idm = bookkeeping_metadata().tables[IDMAP]
+def _check_users(conn: Connection, tinfo, rep: VerifyReport, book: Book) -> None:
+    """No user moved from this source has id 1 or site rights."""
+    idm = book.table(IDMAP)
     u = tinfo.tables["User"]
     stmt = (select(idm.c.old_id, u.c.id, u.c.rights)
             .select_from(idm.join(u, u.c.id == idm.c.new_id))
-            .where(idm.c.table_name == "User", idm.c.row_hash.is_not(None))
+            .where(book.mine(idm), idm.c.table_name == "User", idm.c.row_hash.is_not(None))
             .where((u.c.id == 1) | (u.c.rights != 0)))
     for old, new, rights in conn.execute(stmt):
         rep.differences.append(Difference("user", "User", f"moved user has id {new} / "

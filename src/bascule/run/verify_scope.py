@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bascule.extract.source import GroupRef
-from bascule.load.bookkeeping import IDMAP, bookkeeping_metadata
+from bascule.load.bookkeeping import IDMAP
 from bascule.run.changes import find_changes
 from bascule.run.context import Run
 
@@ -88,10 +88,11 @@ def _full(groups: Sequence[GroupRef], why: str) -> Scope:
 
 def _shared_written(run: Run, run_id: int) -> dict[str, set[int]]:
     """The shared rows (bascule's own) that run ``run_id`` wrote."""
-    t = bookkeeping_metadata().tables[IDMAP]
+    book = run.book
+    t = book.table(IDMAP)
     out: dict[str, set[int]] = {}
     stmt = select(t.c.table_name, t.c.old_id).where(
-        t.c.run_id == run_id, t.c.group_id.is_(None), t.c.row_hash.is_not(None))
+        book.mine(t), t.c.run_id == run_id, t.c.group_id.is_(None), t.c.row_hash.is_not(None))
     with run.target.connect() as conn:
         for tn, old in conn.execute(stmt):
             if tn in run.migration.shared:

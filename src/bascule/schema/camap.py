@@ -652,6 +652,38 @@ def waiting_list(s: _Shape) -> Table:
     )
 
 
+#: Camap's TypeORM migrations, (timestamp, name), in the order Camap runs them: the files of
+#: camap-ts ``packages/api-core/src/migrations`` (v3.0.8, 52040e3). The name is the migration's
+#: class name and its ``name`` property (lower camel case, but ``EmailDigests``), which Camap's
+#: dataset step (``dataset-generator.ts`` ``genMigrations``) writes into ``migrations`` from the
+#: file name (the part after the timestamp, dashes to camel case, then the timestamp) and which
+#: TypeORM's ``migration:run`` looks up to skip a migration already run. A current Camap
+#: ("head") has run all of them; the March 2023 fork ("2023") none (the first is of May 2024).
+CAMAP_MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (1716452582359, "stocksRework1716452582359"),
+    (1716557457926, "updateGroupFlagValue1716557457926"),
+    (1716900422752, "roleGroupEnabledByDefault1716900422752"),
+    (1717668928327, "fixTypo1717668928327"),
+    (1719302680137, "daysAfterClosingBeforeHidingDutyPeriods1719302680137"),
+    (1719475818737, "addCatalogFirstDistrib1719475818737"),
+    (1720184612071, "addDistribQuantities1720184612071"),
+    (1721184612071, "addCompanyNumber1721184612071"),
+    (1741445966001, "groupDisabled1741445966001"),
+    (1760631262459, "producteur1760631262459"),
+    (1762796759023, "vendorShowPhone1762796759023"),
+    (1773912252829, "EmailDigests1773912252829"),
+)
+
+
+def migration_rows(shape: str) -> list[dict]:
+    """The rows of ``migrations`` in a Camap database of that shape, as Camap's dataset step
+    writes them after its schema sync (ids from 1, in file order); none for "2023"."""
+    if shape != "head":
+        return []
+    return [{"id": i, "timestamp": ts, "name": name}
+            for i, (ts, name) in enumerate(CAMAP_MIGRATIONS, 1)]
+
+
 def migrations(s: _Shape) -> Table | None:
     """TypeORM's own table (head only: the first migration dates from 2024)."""
     if not s.head:

@@ -26,7 +26,8 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, create_engine
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 MYSQL = "mysql"
@@ -377,6 +378,32 @@ class Dialect:
 
     def set_sequence(self, conn: Connection, table: Table, column: str, mx: int) -> None:
         """Make ``table``'s id generator hand out ids above ``mx``."""
+
+
+    # -- the run lock, and which database a connection reaches -----------------------------
+
+    def take_run_lock(self, engine: Engine, wait: bool) -> Callable[[], None] | None:
+        """Take the run lock of the database of ``engine`` (one bascule run at a time writes
+        there): the function that releases it, or None when another run holds it. ``wait``:
+        until it is free. The lock goes with the process that holds it, however it ends."""
+        raise NotImplementedError
+
+    def same_database(self, a: Engine, b: Engine) -> bool:
+        """Whether two engines of this kind reach the same database, as the servers say (the
+        URLs' text aside: ``localhost`` and ``127.0.0.1``, two user names, a proxy)."""
+        raise NotImplementedError
+
+    def describe_database(self, engine: Engine) -> str:
+        """The database of ``engine`` as its server names it (for messages)."""
+        return engine.url.render_as_string(hide_password=True)
+
+
+def hold_connection(engine: Engine) -> Connection:
+    """A connection of its own (not one of the engine's pool, which the run uses whole) in
+    autocommit, for a lock held for a whole run (no transaction left open meanwhile); closing
+    it ends the session."""
+    own = create_engine(engine.url, poolclass=NullPool)
+    return own.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 def _is_numeric(typ) -> bool:

@@ -11,10 +11,12 @@ statement (the writer's ``prefetch``).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import re
 import tempfile
+import uuid
 from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -30,6 +32,7 @@ from bascule.load.dialects.base import (
     Dialect,
     Op,
     decorator_processors,
+    hold_connection,
     quote,
     quote_list,
     quote_table,
@@ -37,6 +40,9 @@ from bascule.load.dialects.base import (
 from bascule.load.encode import load_data_line, make_mysql_literal, mysql_row_encoder
 
 _tmp_counter = itertools.count(1)
+#: GET_LOCK's timeout when a run waits for the run lock (seconds: a year; MariaDB takes no
+#: negative "forever").
+LOCK_WAIT_S = 365 * 86400
 
 _MY_COL_PATTERNS = [
     re.compile(r"for column `[^`]*`\.`[^`]*`\.`([^`]+)`"),  # MariaDB: `db`.`t`.`c`
@@ -365,3 +371,57 @@ class MySQL(Dialect):
         if cur is None or int(cur) <= mx:
             conn.execute(text(f"ALTER TABLE {quote_table(conn, table)} AUTO_INCREMENT = "
                               f"{mx + 1}"))
+
+    # -- the run lock, and which database a connection reaches -----------------------------
+
+    def take_run_lock(self, engine: Engine, wait: bool):
+        """``GET_LOCK('bascule:<database>')``: a named lock of the server, held by one
+        connection (the server releases it when that connection ends)."""
+        conn = hold_connection(engine)
+        try:
+            name = _lock_name(conn.execute(text("SELECT DATABASE()")).scalar() or "")
+            got = conn.execute(text("SELECT GET_LOCK(:n, :t)"),
+                               {"n": name, "t": LOCK_WAIT_S if wait else 0}).scalar()
+        except BaseException:
+            conn.close()
+            raise
+        if got != 1:
+            conn.close()
+            return None
+
+        def release() -> None:
+            try:
+                conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": name})
+            finally:
+                conn.close()
+        return release
+
+    def same_database(self, a: Engine, b: Engine) -> bool:
+        """A lock of a random name taken on ``b`` is seen by ``a`` (``IS_USED_LOCK``): the same
+        server; then the same database name (``DATABASE()``, compared as the server compares
+        names)."""
+        name = "bascule-probe-" + uuid.uuid4().hex
+        with b.connect() as cb, a.connect() as ca:
+            if cb.execute(text("SELECT GET_LOCK(:n, 0)"), {"n": name}).scalar() != 1:
+                return False
+            try:
+                used = ca.execute(text("SELECT IS_USED_LOCK(:n)"), {"n": name}).scalar()
+            finally:
+                cb.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": name})
+            if used is None:
+                return False
+            da, lower = ca.execute(text("SELECT DATABASE(), @@lower_case_table_names")).one()
+            db = cb.execute(text("SELECT DATABASE()")).scalar()
+            return da == db or bool(lower) and (da or "").lower() == (db or "").lower()
+
+    def describe_database(self, engine: Engine) -> str:
+        with engine.connect() as c:
+            host, port, db, version = c.execute(text(
+                "SELECT @@hostname, @@port, DATABASE(), VERSION()")).one()
+        return f"database {db} on server {host}:{port} ({version})"
+
+
+def _lock_name(database: str) -> str:
+    """The run lock's name: GET_LOCK names are the server's (64 characters at most)."""
+    name = "bascule:" + database
+    return name if len(name) <= 64 else "bascule:" + hashlib.sha1(database.encode()).hexdigest()

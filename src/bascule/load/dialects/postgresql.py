@@ -9,7 +9,9 @@ when the unit is built, and hashes that text). Upsert and update COPY the chunk 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import random
 import re
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -24,6 +26,7 @@ from bascule.load.dialects.base import (
     Dialect,
     Op,
     decorator_processors,
+    hold_connection,
     quote,
     quote_list,
     quote_table,
@@ -31,6 +34,9 @@ from bascule.load.dialects.base import (
 from bascule.load.encode import pg_copy_line, pg_row_encoder
 
 _tmp_counter = itertools.count(1)
+#: The key of the run lock (an advisory lock, of the database it is taken in).
+RUN_LOCK_KEY = int.from_bytes(hashlib.blake2b(b"bascule run lock", digest_size=8).digest(),
+                              "big", signed=True)
 _PG_KEY = re.compile(r"Key \(([^)]+)\)=")
 _PG_COPY_COL = re.compile(r"column ([^:]+):")
 #: planner switches turned off while a chunk's TEMP table is joined to the target (see update)
@@ -299,3 +305,52 @@ class PostgreSQL(Dialect):
             conn.execute(text("SELECT setval(:s, :v, true)"), {"s": seq, "v": mx})
         else:
             conn.execute(text("SELECT setval(:s, 1, false)"), {"s": seq})
+
+    # -- the run lock, and which database a connection reaches -----------------------------
+
+    def take_run_lock(self, engine: Engine, wait: bool):
+        """``pg_advisory_lock``: a lock of this database, held by one session (the server
+        releases it when that session ends)."""
+        conn = hold_connection(engine)
+        try:
+            if wait:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": RUN_LOCK_KEY})
+                got = True
+            else:
+                got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                   {"k": RUN_LOCK_KEY}).scalar()
+        except BaseException:
+            conn.close()
+            raise
+        if not got:
+            conn.close()
+            return None
+
+        def release() -> None:
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": RUN_LOCK_KEY})
+            finally:
+                conn.close()
+        return release
+
+    def same_database(self, a: Engine, b: Engine) -> bool:
+        """An advisory lock of a random key taken on ``b`` is in ``a``'s ``pg_locks`` for
+        ``a``'s database: the same cluster and the same database."""
+        key = random.SystemRandom().randrange(1, 1 << 62)
+        with b.connect() as cb, a.connect() as ca:
+            cb.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                n = ca.execute(text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
+                    "database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                    " AND classid::bigint = :hi AND objid::bigint = :lo AND objsubid = 1"),
+                    {"hi": key >> 32, "lo": key & 0xFFFFFFFF}).scalar()
+            finally:
+                cb.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        return bool(n)
+
+    def describe_database(self, engine: Engine) -> str:
+        with engine.connect() as c:
+            addr, port, db = c.execute(text(
+                "SELECT inet_server_addr(), inet_server_port(), current_database()")).one()
+        return f"database {db} on server {addr or 'local socket'}:{port}"

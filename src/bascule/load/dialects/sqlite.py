@@ -4,6 +4,8 @@ process."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import zlib
 from collections.abc import Sequence
@@ -170,3 +172,40 @@ class SQLite(Dialect):
         elif int(row[0] or 0) < mx:
             conn.execute(text("UPDATE sqlite_sequence SET seq = :v WHERE name = :n"),
                          {"n": table.name, "v": mx})
+
+    # -- the run lock, and which database a connection reaches -----------------------------
+
+    def take_run_lock(self, engine: Engine, wait: bool):
+        """An exclusive ``flock`` on ``<file>.bascule-lock`` beside the database file (not on
+        the file itself: closing another descriptor of it would drop SQLite's own locks); the
+        kernel releases it when the process ends. An in-memory database has no other run."""
+        path = _file_of(engine)
+        if path is None:
+            return lambda: None
+        fd = os.open(path + ".bascule-lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        return lambda: os.close(fd)
+
+    def same_database(self, a: Engine, b: Engine) -> bool:
+        """The same file (``os.path.samefile``: links and relative paths resolved)."""
+        pa, pb = _file_of(a), _file_of(b)
+        if pa is None or pb is None or not (os.path.exists(pa) and os.path.exists(pb)):
+            return False
+        return os.path.samefile(pa, pb)
+
+    def describe_database(self, engine: Engine) -> str:
+        path = _file_of(engine)
+        return f"file {os.path.realpath(path)}" if path else "an in-memory database"
+
+
+def _file_of(engine: Engine) -> str | None:
+    """The database file of a SQLite engine (None: in memory)."""
+    db = engine.url.database
+    return None if not db or db == ":memory:" or db.startswith("file::memory:") else db
