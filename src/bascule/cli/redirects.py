@@ -15,9 +15,9 @@ from bascule.cli.options import (
     source_name_option,
     verbosity_options,
 )
-from bascule.redirects import FORMATS, EmitError
 from bascule.config import safe_url
 from bascule.errors import EXIT_DATA
+from bascule.redirects import FORMATS, EmitError
 from bascule.redirects.check import DEFAULT_PER_ROUTE
 from bascule.redirects.common import DEFAULT_MAX_AGE
 
