@@ -83,7 +83,8 @@ def hosted_rows(tgt: str) -> set[tuple]:
 def check_redirects(tmp_path, s, src: str, tgt: str) -> None:
     """Camap's own URLs of the old instance, served by a real nginx: new host, new ids."""
     conf_dir = tmp_path / "redirects"
-    settings = s.model_copy(update={"old_host": OLD, "new_host": "camap.example.org"})
+    settings = s.model_copy(update={"old_host": OLD, "new_host": "camap.example.org",
+                                    "redirect_until": dt.date.today() + dt.timedelta(days=30)})
     opts = api.emit_options(settings, config_dir=str(conf_dir))
     opts.cut = dt.datetime.now(opts.cut.tzinfo) + dt.timedelta(days=30)
     api.redirects(settings, "nginx", opts, out_dir=conf_dir)

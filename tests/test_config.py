@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from bascule.config import ConfigError, load_settings, safe_url
 from bascule.config.settings import Settings
+from bascule.errors import SettingsError
 
 
 def test_precedence_file_env_flags(tmp_path, monkeypatch):
@@ -36,9 +36,14 @@ def test_default_file_is_read_from_cwd(tmp_path, monkeypatch):
 def test_defaults():
     s = load_settings(None)
     assert (s.old_host, s.new_host) == ("app.cagette.net", "camap.alilo.fr")
-    assert s.cutover_date == dt.date(2023, 3, 14) and s.redirect_until == dt.date(2023, 8, 31)
+    # the dates of a move have no default: each move sets its own
+    assert s.cutover_date is None and s.redirect_until is None
+    with pytest.raises(SettingsError) as e:
+        s.redirect_end
+    assert e.value.exit_code == 2 and "redirect_until is not set" in str(e.value)
     assert s.timezone == "Europe/Paris" and s.id_strategy == "remap"
     assert not s.keep_linked_stock and s.batch_size == 5000
+    s = load_settings(None, cutover_date="2023-03-14", redirect_until="2023-08-31")
     # end of 31 August 2023 in Paris (CEST)
     assert s.redirect_end.isoformat() == "2023-09-01T00:00:00+02:00"
 
@@ -63,7 +68,8 @@ def test_passwords_never_shown(tmp_path):
     ({"batch_size": 0}, "setting batch_size"),
     ({"id_strategy": "copy"}, "setting id_strategy"),
     ({"source_url": "oracle://u@h/d"}, "not supported"),
-    ({"redirect_until": "2023-01-01"}, "redirect_until must not be before cutover_date"),
+    ({"redirect_until": "2023-01-01", "cutover_date": "2023-03-14"},
+     "redirect_until must not be before cutover_date"),
     ({"groups": (3,), "exclude_groups": (3,)}, "both selected and excluded"),
 ])
 def test_validation_errors_are_one_clear_line_each(flags, expect):

@@ -7,6 +7,7 @@ anything is written."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
@@ -82,7 +83,8 @@ def test_two_sources_side_by_side(db_factory, tmp_path, target_kind):
     finally:
         eng.dispose()
     buf = io.StringIO()
-    api.redirects(sb, "csv", api.emit_options(sb, config_dir=str(tmp_path)), stream=buf)
+    sb_dated = sb.model_copy(update={"redirect_until": dt.date.today() + dt.timedelta(days=30)})
+    api.redirects(sb, "csv", api.emit_options(sb_dated, config_dir=str(tmp_path)), stream=buf)
     lines = list(csv.DictReader(io.StringIO(buf.getvalue())))
     assert lines and all(r["old_url"].startswith("https://camap.alilo.fr/") for r in lines)
     groups = {int(r["old_id"]): r["new_url"] for r in lines if r["route"] == "user.choose"}

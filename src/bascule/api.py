@@ -10,6 +10,7 @@ api.migrate(settings, prune=False)   -> RunReport
 api.verify(settings)                 -> VerifyReport
 api.rollback(settings, groups=[...]) -> RollbackReport (or run_id=N; dry_run, force, save)
 api.redirects(settings, "nginx", out_dir=Path(...)) -> (files written, how to install them)
+api.check_redirects(settings, "http://old-host", opts) -> CheckResult (the deployed redirects)
 api.producers(settings)              -> [Producer]
 api.create_schema(settings, "head")  (an empty Camap schema in an empty target)
 api.runs(settings)                   -> [dict] (the runs in the target, oldest first)
@@ -25,14 +26,16 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import inspect
+from sqlalchemy import Column, Integer, MetaData, Table, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 
-from bascule.config import Settings, load_settings
+from bascule.config import Settings, load_settings, safe_url
 from bascule.dbutil import make_engine
 from bascule.errors import CannotProceed, MigrationError, SettingsError, require
 from bascule.extract.describe import SourceDescription, describe_source
@@ -44,6 +47,8 @@ from bascule.model.tables import MIGRATION, Migration
 from bascule.producers.notice import Producer, find_producers
 from bascule.redirects import EmitOptions, emit
 from bascule.redirects.camap_routes import CAMAP_ACTIVE_ROUTES
+from bascule.redirects.check import DEFAULT_PER_ROUTE, CheckResult
+from bascule.redirects.check import check as check_deployed
 from bascule.redirects.common import DEFAULT_MAX_AGE
 from bascule.redirects.mapping import DbMapping
 from bascule.redirects.routes import ACTIVE_ROUTES
@@ -56,7 +61,7 @@ from bascule.run.verify import verify as _verify
 from bascule.run.verify_scope import DEFAULT_SAMPLE
 
 __all__ = ["MigrationError", "create_schema", "describe", "migrate", "plan", "producers",
-           "redirects", "rollback", "runs", "settings", "verify"]
+           "check_redirects", "redirects", "rollback", "runs", "settings", "verify"]
 
 
 def settings(config_file: str | None = None, **values: Any) -> Settings:
@@ -172,18 +177,25 @@ def emit_options(s: Settings, *, fallback: str = "410", max_age: int = DEFAULT_M
 
 
 def redirects(s: Settings, fmt: str, opts: EmitOptions, *, out_dir: Path | None = None,
-              stream: TextIO | None = None) -> tuple[list[Path], str]:
+              stream: TextIO | None = None, allow_expired: bool = False
+              ) -> tuple[list[Path], str]:
     """The redirect configuration of ``fmt`` from the id map in the target: (files written,
-    how to install them). csv/json go to ``stream`` when given."""
+    how to install them). csv/json go to ``stream`` when given. An end date already past is
+    refused (SettingsError, before anything is written) unless ``allow_expired``."""
+    refuse_expired(opts, allow_expired)
     eng = make_engine(require(s.target_url, "target_url",
                             " (the id mapping lives in the target database)"))
     try:
         mapping = DbMapping(eng, source=s.source_name)
-        if opts.routes == ACTIVE_ROUTES and mapping.from_camap():
-            opts = replace(opts, routes=list(CAMAP_ACTIVE_ROUTES))  # Camap's URLs, not Cagette's
-        return emit(fmt, mapping, opts, out_dir=out_dir, stream=stream)
+        return emit(fmt, mapping, _routes_of(mapping, opts), out_dir=out_dir, stream=stream)
     finally:
         eng.dispose()
+
+
+def _routes_of(mapping: DbMapping, opts: EmitOptions) -> EmitOptions:
+    if opts.routes == ACTIVE_ROUTES and mapping.from_camap():
+        return replace(opts, routes=list(CAMAP_ACTIVE_ROUTES))  # Camap's URLs, not Cagette's
+    return opts
 
 
 def redirects_left(opts: EmitOptions) -> dt.timedelta:
@@ -191,13 +203,62 @@ def redirects_left(opts: EmitOptions) -> dt.timedelta:
     return opts.cut - dt.datetime.now(opts.cut.tzinfo)
 
 
+def refuse_expired(opts: EmitOptions, allow_expired: bool = False) -> None:
+    """SettingsError when the redirects of ``opts`` would already be over (their end date is
+    past): deployed, every old URL would get the fallback from the first day."""
+    if allow_expired or redirects_left(opts).total_seconds() > 0:
+        return
+    raise SettingsError(
+        f"redirect_until: the redirects end at {opts.cut.isoformat()}, which is past: deployed "
+        "now, every old URL of a moved entity would get the fallback, never the redirect; set a "
+        "later redirect_until (bascule.toml, BASCULE_REDIRECT_UNTIL or --until), or pass "
+        "--allow-expired to emit it anyway")
+
+
+def check_redirects(s: Settings, base_url: str, opts: EmitOptions, *,
+                    per_route: int = DEFAULT_PER_ROUTE, seed: int | None = None,
+                    timeout: float = 10.0,
+                    progress: Callable[[int, int], None] | None = None) -> CheckResult:
+    """``bascule redirects --check URL``: ask the deployed old host (``base_url``) a sample of
+    old URLs and compare its answers with the id map in the target (see redirects/check.py).
+    The groups not moved are read from the source when ``source_url`` is set."""
+    eng = make_engine(require(s.target_url, "target_url",
+                            " (the id mapping lives in the target database)"))
+    try:
+        mapping = DbMapping(eng, source=s.source_name)
+        opts = _routes_of(mapping, opts)
+        groups = not_moved_groups(s, mapping) if s.source_url else []
+        return check_deployed(mapping, opts, base_url, per_route=per_route, seed=seed,
+                              not_moved_groups=groups, timeout=timeout, progress=progress)
+    finally:
+        eng.dispose()
+
+
+def not_moved_groups(s: Settings, mapping: DbMapping) -> list[int]:
+    """The source's groups that the id map does not hold (shop mode, excluded, failed)."""
+    src = make_engine(require(s.source_url, "source_url"))
+    try:
+        grp = Table("Group", MetaData(), Column("id", Integer))
+        with src.connect() as c:
+            ids = [int(r[0]) for r in c.execute(select(grp.c.id))]
+    except SQLAlchemyError as e:
+        why = str(getattr(e, "orig", None) or e).splitlines()[0]
+        raise CannotProceed(f"redirects --check: cannot read the groups of the source "
+                            f"{safe_url(s.source_url)} ({why}); unset source_url to check "
+                            "without them") from None
+    finally:
+        src.dispose()
+    return [g for g in ids if mapping.get("Group", g) is None]
+
+
 def producers(s: Settings) -> list[Producer]:
     """The producers whose catalogs were linked to a producer space, with their Camap links."""
     src = make_engine(require(s.source_url, "source_url"))
     tgt = make_engine(require(s.target_url, "target_url"))
     try:
+        day = s.cutover_date or dt.datetime.now(ZoneInfo(s.timezone)).date()
         return find_producers(src, DbMapping(tgt, source=s.source_name), new_host=s.new_host,
-                              cutover_date=s.cutover_date)
+                              cutover_date=day)
     finally:
         src.dispose()
         tgt.dispose()

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -24,6 +25,10 @@ from bascule.generate import generate
 from bascule.producers.notice import to_markdown, to_table
 from bascule.report import print_report, write_reports
 from bascule.report.describe import print_description
+
+
+#: How long the demo's redirects live after the day it runs (about six months).
+DEMO_REDIRECT_DAYS = 183
 
 
 class _Out:
@@ -53,8 +58,13 @@ def run_demo(workdir: Path, *, scale: float, seed: int, shape: str, camap: str,
         if f.exists():
             f.unlink()
     reports = workdir / "reports"
+    today = dt.date.today()
+    # the dates of a move are the day it runs and a few months on: the demo's redirects are
+    # live the day they are emitted
     settings = api.settings(source_url=f"sqlite:///{src_file}",
-                            target_url=f"sqlite:///{tgt_file}", report_dir=str(reports))
+                            target_url=f"sqlite:///{tgt_file}", report_dir=str(reports),
+                            cutover_date=today,
+                            redirect_until=today + dt.timedelta(days=DEMO_REDIRECT_DAYS))
     label = "Cagette" if source_kind == "cagette" else "Camap"
 
     out.rule(f"1. a {label} database")

@@ -31,6 +31,8 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bascule.errors import SettingsError
+
 DEFAULT_CONFIG_FILE = "bascule.toml"
 
 log = logging.getLogger(__name__)
@@ -92,12 +94,16 @@ class Settings(BaseSettings):
         "night read the same instance: give them the same name.",
     )
     new_host: str = Field(default="camap.alilo.fr", description="Host of the new instance.")
-    cutover_date: dt.date = Field(
-        default=dt.date(2023, 3, 14), description="Day of the move (informative, in reports)."
+    cutover_date: dt.date | None = Field(
+        default=None,
+        description="Day of the move: the producer notice lists the distributions from that day "
+        "on (unset: from the day it runs). No default: each move sets its own.",
     )
-    redirect_until: dt.date = Field(
-        default=dt.date(2023, 8, 31),
-        description="Last day the old URLs redirect (until the end of that day, in `timezone`).",
+    redirect_until: dt.date | None = Field(
+        default=None,
+        description="Last day the old URLs redirect (until the end of that day, in `timezone`). "
+        "No default: `bascule redirects` refuses to run without it (exit 2), and refuses a day "
+        "already past unless --allow-expired.",
     )
     timezone: str = Field(default="Europe/Paris", description="Time zone of redirect_until.")
     groups: Annotated[list[int], NoDecode] = Field(
@@ -217,7 +223,8 @@ class Settings(BaseSettings):
     def _check_dates(self) -> "Settings":
         if not self.source_name:
             self.source_name = self.old_host
-        if self.redirect_until < self.cutover_date:
+        if self.redirect_until is not None and self.cutover_date is not None \
+                and self.redirect_until < self.cutover_date:
             raise ValueError("redirect_until must not be before cutover_date")
         overlap = set(self.groups) & set(self.exclude_groups)
         if overlap:
@@ -228,7 +235,14 @@ class Settings(BaseSettings):
 
     @property
     def redirect_end(self) -> dt.datetime:
-        """The instant the redirects stop: end of ``redirect_until`` in ``timezone`` (aware)."""
+        """The instant the redirects stop: end of ``redirect_until`` in ``timezone`` (aware).
+        A SettingsError (exit 2) naming the setting when it is not set."""
+        if self.redirect_until is None:
+            raise SettingsError(
+                "redirect_until is not set: the last day the old URLs redirect to new_host "
+                "(bascule.toml: redirect_until = \"YYYY-MM-DD\", BASCULE_REDIRECT_UNTIL or "
+                "redirects --until); bascule has no default, each move chooses its own (the "
+                "README suggests a few months after cutover_date)")
         tz = ZoneInfo(self.timezone)
         nxt = self.redirect_until + dt.timedelta(days=1)
         return dt.datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz)
