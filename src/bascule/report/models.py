@@ -322,6 +322,8 @@ class RollbackGroup(GroupEntry):
     added_count: int = 0
     missing: dict[str, int] = Field(default_factory=dict)
     error: str | None = None
+    note: str | None = Field(None, description="rollback --run: the later runs that moved the "
+                             "group again, and that it is rolled back as it is now")
 
 
 class RollbackReportModel(ReportBase):

@@ -409,6 +409,7 @@ def rollback_view(r: m.RollbackReportModel) -> View:
         lines += [f"added: {a['table']} id {a['id']} references {a['parent']} "
                   f"{a['parent_id']} ({a['column']}): written since the migrate"
                   for a in g.added]
+        lines = ([g.note] if g.note else []) + lines
         lines += [f"kept: {k['table']} {k['id']}: {k['reason']}" for k in g.kept[:10]]
         if g.kept_count > 10:
             lines.append(f"... {g.kept_count - 10} more shared rows kept (see the JSON report)")
@@ -418,7 +419,7 @@ def rollback_view(r: m.RollbackReportModel) -> View:
             lines.append("refused; nothing removed (--force removes these rows too, after "
                          "saving them)")
         if g.status == "absent":
-            lines.append("not in the id map (rolled back already, or never moved)")
+            lines.append("not in the id map (rolled back already)")
         if lines:
             v.lines.append((f"Group {g.source_id} {g.name}".rstrip(), lines))
     return v

@@ -54,10 +54,35 @@ def select_groups(reader: SourceReader, settings: Settings) -> list[GroupRef]:
             elif gid not in by_id:
                 problems.append(f"group {gid}: is a shop-mode group ((flags & 2) != 0), never moved")
         if problems:
-            raise MigrationError("; ".join(problems))
+            raise SettingsError("; ".join(problems) + " (`bascule describe` lists the source's "
+                                "groups and their mode)")
         amap = [by_id[g] for g in sorted(set(settings.groups))]
     excl = set(settings.exclude_groups)
     return [g for g in amap if g.id not in excl]
+
+
+def check_before_create(settings: Settings, shape: str, migration: Migration) -> None:
+    """``migrate --create-schema``: what the run would refuse once the schema is there, found
+    before the schema is created (so that a refused run leaves the target as it was): the
+    source readable and of a kind and shape that moves into a Camap ``shape``, the target not
+    the source's own database, the selected groups in the source and in AMAP mode. Reads the
+    source only (and asks the target's server whether it is the source's database)."""
+    from bascule.extract.source import SourceError, inspect_source
+    from bascule.run.context import run_engines
+    from bascule.load.target import refuse_source_as_target
+
+    with run_engines(settings, None, None) as (source, target):
+        refuse_source_as_target(source, target)
+        try:
+            sinfo = inspect_source(source, migration, settings.source_kind)
+        except SourceError as e:
+            raise MigrationError(f"source: {e}") from None
+        if sinfo.migration is not migration and shape != "head":
+            raise SettingsError(f"--create-schema {shape}: a current Camap source "
+                                f"({sinfo.shape}) moves only into a current Camap: "
+                                "--create-schema head")
+        with SourceReader(source, sinfo) as reader:
+            select_groups(reader, settings)
 
 
 def estimate_rows(reader: SourceReader, groups: Sequence[GroupRef]) -> dict[int, int]:
