@@ -162,7 +162,9 @@ def _close(run: Run, report: RunReport, changes: SourceChanges, prune: bool, t0:
     if run.load is not None:
         summary = {"groups": len(report.groups), "failed": len(report.failed),
                    "unchanged": len(report.unchanged_groups),
-                   "rows_written": report.rows_written()}
+                   "rows_written": report.rows_written(),
+                   # the groups it wrote: `rollback --run` finds them after a later run
+                   "moved": sorted(g.source_id for g in report.groups if g.status == "done")}
         if _keep_checksums(report, changes, prune):
             with run.timings("checksums_store"), progress.phase("storing the checksums"):
                 store_checksums(run.target, run.load.run_id, changes.sums or {}, run.book)

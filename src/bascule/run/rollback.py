@@ -1,7 +1,7 @@
 """`bascule rollback`: remove from the target exactly what bascule wrote for some groups.
 
-The groups are named (source group ids, ``--group``) or are those a run moved (``--run``: the
-groups whose ``bascule_group`` row or id blocks carry that run's id). For each one,
+The groups are named (source group ids, ``--group``) or are those a run moved (``--run``, see
+below). For each one,
 ``load.remove.plan_removal`` says what its removal takes: the rows of its id map, the rows added
 since that reference them, the shared rows nothing else references, and which rows changed
 since bascule wrote them.
@@ -21,9 +21,11 @@ since bascule wrote them.
   naming it; one that a rollback of the source removed already is ``absent`` (each rollback
   records the groups it removed in its ``bascule_run`` row, in the transaction of each group,
   so that a killed one is known too).
-- ``run_id``: a group of that run that a later run moved again (its ``bascule_group`` row or
-  an id block of a later run) is rolled back as it is now, the rows of the later runs with it;
-  ``GroupRollback.note`` says so, one line per group.
+- ``run_id``: the groups that run wrote (its summary's ``moved``; for a run of an earlier
+  release, those whose ``bascule_group`` row or id blocks still carry its id). A group of it
+  that a later migrate run moved again (the later run's ``moved``, or its ``bascule_group`` row
+  or an id block of a later run) is rolled back as it is now, the rows of the later runs with
+  it; ``GroupRollback.note`` says so, one line per group.
 - ``confirm``: called with the report once every group is checked (nothing refused, something
   to remove), before anything is written; when it returns False nothing is written and the
   rollback raises DataRefused (the command line asks on a terminal, unless ``--yes``).
@@ -280,6 +282,7 @@ def _select(conn: Connection, tinfo: TargetInfo, groups: Iterable[int], run_id: 
                                 f"of {book.source!r}: set source_name = {row['source']!r} to "
                                 "roll it back")
         found = {g for g, info in done.items() if info["run_id"] == run_id}
+        found |= set(_summary_of(row).get("moved") or ())  # the groups it wrote
         if tinfo.has_idblock:
             blk = book.table(IDBLOCK)
             found |= {int(g) for (g,) in conn.execute(
@@ -330,11 +333,24 @@ def _rolled_back(conn: Connection, book: Book) -> set[int]:
     return out
 
 
+def _summary_of(row: Any) -> dict:
+    try:
+        out = json.loads(row["summary"] or "{}")
+    except ValueError:
+        return {}
+    return out if isinstance(out, dict) else {}
+
+
 def _moved_later(conn: Connection, tinfo: TargetInfo, book: Book, run_id: int,
                  done: dict[int, dict]) -> dict[int, list[int]]:
-    """Group → the runs after ``run_id`` that wrote it (its ``bascule_group`` row, its id
-    blocks)."""
+    """Group → the migrate runs after ``run_id`` that wrote it (their summaries, its
+    ``bascule_group`` row, its id blocks)."""
     later: dict[int, set[int]] = {}
+    run = book.table(RUN)
+    for row in conn.execute(select(run).where(book.mine(run), run.c.command == "migrate",
+                                              run.c.id > run_id)).mappings():
+        for gid in _summary_of(row).get("moved") or ():
+            later.setdefault(int(gid), set()).add(int(row["id"]))
     for gid, info in done.items():
         if info.get("run_id") is not None and int(info["run_id"]) > run_id:
             later.setdefault(gid, set()).add(int(info["run_id"]))
