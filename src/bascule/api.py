@@ -108,7 +108,7 @@ def plan(s: Settings, *, progress: Progress | None = None, migration: Migration 
         try:
             create_camap_schema(empty, create_schema, migration)
             rep = _migrate(s, dry_run=True, prune=prune, progress=progress,
-                           migration=migration, target=empty)
+                           migration=migration, target=empty, target_backend=backend)
         finally:
             empty.dispose()
     rep.target.update(backend=backend, has_bookkeeping=False, shape_reasons=[

@@ -154,6 +154,8 @@ def run_summary(r: m.RunReportModel) -> str:
         tail.append(plural(len(r.fk_check.dangling), "dangling foreign key"))
     if r.shared_failed:
         tail.append(plural(len(r.shared_failed), "shared row") + " could not move")
+    if r.refused_values_count:
+        tail.append(plural(r.refused_values_count, "value") + " the target will refuse")
     return head + "; " + "; ".join(tail)
 
 
@@ -199,6 +201,15 @@ def run_view(r: m.RunReportModel) -> View:
     if failed:
         v.lines.append(("Failed groups (rolled back, named with table, id and column)",
                         [f"group {g.source_id} ({g.name}): {g.error}" for g in failed]))
+    if r.refused_values:
+        v.lines.append((
+            f"Values the target will refuse ({n(r.refused_values_count)}): migrate fails "
+            "their groups, named", [
+                f"{x.table} source id {x.source_id}, column {x.column}"
+                + (f" (group {x.group})" if x.group is not None else "") + f": {x.reason}"
+                for x in r.refused_values[:200]]
+            + ([f"... and {n(r.refused_values_count - 200)} more (see the JSON report)"]
+               if r.refused_values_count > 200 else [])))
     _run_details(r, v)
     v.lines += _run_lines(r)
     return v

@@ -281,6 +281,41 @@ def _taken(conn, tinfo: TargetInfo, table: str, want: list[int]) -> list[str]:
     return out
 
 
+# -- values the target refuses ---------------------------------------------------------------
+
+
+def refused_value_checks(engine: Engine, tinfo: TargetInfo, migration: Migration,
+                         backend: str | None = None
+                         ) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Table → its text columns whose values the target may refuse, with the kind
+    (``plan.values``): every text column of a PostgreSQL target (NUL), the ``utf8mb3`` columns
+    of a MariaDB/MySQL one (characters beyond U+FFFF). ``backend``: the target as
+    ``--create-schema`` would make it on that backend, when ``engine`` is a stand-in (a
+    PostgreSQL one refuses NUL; a MariaDB one is utf8mb4, which takes every character)."""
+    from bascule.plan.values import FOUR_BYTES, NUL
+
+    dialect = dialect_for(engine) if backend is None else None
+    nul = dialect.text_refuses_nul if dialect is not None else backend == "postgresql"
+    narrow: dict[str, set[str]] = {}
+    if dialect is not None:
+        with target_read(engine) as conn:
+            narrow = dialect.bmp_only_columns(conn)
+    out: dict[str, tuple[tuple[str, str], ...]] = {}
+    for t in migration.order:
+        tbl = tinfo.tables.get(t)
+        if tbl is None:
+            continue
+        checks = [(c.name, NUL) for c in tbl.columns
+                  if nul and isinstance(c.type, (String, Text))]
+        checks += [(c, FOUR_BYTES) for c in sorted(narrow.get(t, ()))]
+        if checks:
+            out[t] = tuple(checks)
+    if narrow:
+        log.info("utf8mb3 columns of the target (no character beyond U+FFFF): %s",
+                 ", ".join(f"{t}.{c}" for t, cs in sorted(narrow.items()) for c in sorted(cs)))
+    return out
+
+
 # -- double-encoded text --------------------------------------------------------------------
 
 
