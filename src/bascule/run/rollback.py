@@ -282,7 +282,8 @@ def _select(conn: Connection, tinfo: TargetInfo, groups: Iterable[int], run_id: 
                                 f"of {book.source!r}: set source_name = {row['source']!r} to "
                                 "roll it back")
         found = {g for g, info in done.items() if info["run_id"] == run_id}
-        found |= set(_summary_of(row).get("moved") or ())  # the groups it wrote
+        # the groups it wrote that the target still holds (moved again since, maybe)
+        found |= {int(g) for g in _summary_of(row).get("moved") or ()} & set(done)
         if tinfo.has_idblock:
             blk = book.table(IDBLOCK)
             found |= {int(g) for (g,) in conn.execute(
