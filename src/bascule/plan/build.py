@@ -28,6 +28,7 @@ from bascule.errors import DataRefused, MigrationError
 from bascule.extract.closure import UnitRead
 from bascule.extract.source import GroupRef
 from bascule.model.tables import Migration
+from bascule.plan import values
 from bascule.plan.changeset import (
     ChangeSet,
     Entry,
@@ -39,7 +40,6 @@ from bascule.plan.changeset import (
     TableCounts,
 )
 from bascule.plan.hashing import key_hash, written_hash
-from bascule.plan import values
 from bascule.plan.ids import Allocator, RunState, StateDelta, email_key, new_id
 from bascule.plan.unit import Unit
 from bascule.transform.context import TransformContext

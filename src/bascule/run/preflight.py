@@ -17,16 +17,24 @@ from sqlalchemy.engine import Engine
 from bascule.config import Settings
 from bascule.errors import MigrationError, SettingsError
 from bascule.extract.closure import group_closure, shared_refs_of
-from bascule.extract.source import GroupRef, SourceInfo, SourceReader
+from bascule.extract.source import (
+    GroupRef,
+    SourceError,
+    SourceInfo,
+    SourceReader,
+    inspect_source,
+)
 from bascule.load.bookkeeping import GROUP, Book
 from bascule.load.bulk import max_ids
 from bascule.load.dialects import dialect_for
 from bascule.load.idmap import load_shared, max_new_ids, owned_old_ids
 from bascule.load.runlog import groups_done, previous_run
-from bascule.load.target import TargetInfo, target_read
+from bascule.load.target import TargetInfo, refuse_source_as_target, target_read
 from bascule.model.tables import Migration
 from bascule.plan.changeset import Entry
 from bascule.plan.ids import email_key, new_id
+from bascule.plan.values import FOUR_BYTES, NUL
+from bascule.run.context import run_engines
 from bascule.transform.clean import detect_mojibake_columns
 
 log = logging.getLogger(__name__)
@@ -67,10 +75,6 @@ def check_before_create(settings: Settings, shape: str, migration: Migration) ->
     source readable and of a kind and shape that moves into a Camap ``shape``, the target not
     the source's own database, the selected groups in the source and in AMAP mode. Reads the
     source only (and asks the target's server whether it is the source's database)."""
-    from bascule.extract.source import SourceError, inspect_source
-    from bascule.run.context import run_engines
-    from bascule.load.target import refuse_source_as_target
-
     with run_engines(settings, None, None) as (source, target):
         refuse_source_as_target(source, target)
         try:
@@ -292,8 +296,6 @@ def refused_value_checks(engine: Engine, tinfo: TargetInfo, migration: Migration
     of a MariaDB/MySQL one (characters beyond U+FFFF). ``backend``: the target as
     ``--create-schema`` would make it on that backend, when ``engine`` is a stand-in (a
     PostgreSQL one refuses NUL; a MariaDB one is utf8mb4, which takes every character)."""
-    from bascule.plan.values import FOUR_BYTES, NUL
-
     dialect = dialect_for(engine) if backend is None else None
     nul = dialect.text_refuses_nul if dialect is not None else backend == "postgresql"
     narrow: dict[str, set[str]] = {}

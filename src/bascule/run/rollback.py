@@ -23,8 +23,8 @@ since bascule wrote them.
   so that a killed one is known too).
 - ``run_id``: the groups that run wrote (its summary's ``moved``; for a run of an earlier
   release, those whose ``bascule_group`` row or id blocks still carry its id). A group of it
-  that a later migrate run moved again (the later run's ``moved``, or its ``bascule_group`` row
-  or an id block of a later run) is rolled back as it is now, the rows of the later runs with
+  that a later migrate run moved again (the later run's ``moved``, or an id block of a later
+  run) is rolled back as it is now, the rows of the later runs with
   it; ``GroupRollback.note`` says so, one line per group.
 - ``confirm``: called with the report once every group is checked (nothing refused, something
   to remove), before anything is written; when it returns False nothing is written and the
@@ -186,7 +186,7 @@ def rollback(settings: Settings, *, groups: Sequence[int] = (), run_id: int | No
     except TargetError as e:
         raise MigrationError(f"target: {e}") from None
     if not tinfo.has_bookkeeping:
-        raise SettingsError("the target has no bascule tables: nothing was migrated there")
+        raise MigrationError("the target has no bascule tables: nothing was migrated there")
     rep = RollbackReport(started_at=started, dry_run=dry_run, force=force,
                          target=tinfo.as_dict(), settings=settings.safe_dict(),
                          selection={"groups": sorted(set(groups)), "run": run_id,
@@ -300,7 +300,7 @@ def _select(conn: Connection, tinfo: TargetInfo, groups: Iterable[int], run_id: 
                             + (f"; and {len(unknown) - 10} more" if len(unknown) > 10 else "")
                             + " (`bascule runs` lists the runs; --source-name chooses the "
                             "source)")
-    later = _moved_later(conn, tinfo, book, run_id, done) if run_id is not None else {}
+    later = _moved_later(conn, tinfo, book, run_id) if run_id is not None else {}
     out = []
     for gid in sorted(wanted):
         info = done.get(gid)
@@ -342,19 +342,16 @@ def _summary_of(row: Any) -> dict:
     return out if isinstance(out, dict) else {}
 
 
-def _moved_later(conn: Connection, tinfo: TargetInfo, book: Book, run_id: int,
-                 done: dict[int, dict]) -> dict[int, list[int]]:
-    """Group → the migrate runs after ``run_id`` that wrote it (their summaries, its
-    ``bascule_group`` row, its id blocks)."""
+def _moved_later(conn: Connection, tinfo: TargetInfo, book: Book, run_id: int
+                 ) -> dict[int, list[int]]:
+    """Group → the migrate runs after ``run_id`` that wrote it (their summaries, its id
+    blocks; not its ``bascule_group`` row, which a later run that failed it updates too)."""
     later: dict[int, set[int]] = {}
     run = book.table(RUN)
     for row in conn.execute(select(run).where(book.mine(run), run.c.command == "migrate",
                                               run.c.id > run_id)).mappings():
         for gid in _summary_of(row).get("moved") or ():
             later.setdefault(int(gid), set()).add(int(row["id"]))
-    for gid, info in done.items():
-        if info.get("run_id") is not None and int(info["run_id"]) > run_id:
-            later.setdefault(gid, set()).add(int(info["run_id"]))
     if tinfo.has_idblock:
         blk = book.table(IDBLOCK)
         for gid, rid in conn.execute(select(blk.c.group_id, blk.c.run_id)
