@@ -73,7 +73,7 @@ def test_unwritable_outputs_refused_before_the_target_is_written(db_factory, tmp
     assert table_checksums(tgt) == before
 
 
-@pytest.mark.parametrize("kind", ["mysql", "postgresql"])
+@pytest.mark.parametrize("kind", ["mysql", "postgresql", "sqlite"])
 def test_create_schema_checks_the_selection_before_creating(db_factory, tmp_path, kind):
     src = make_source(db_factory("mysql"), seed=3, scale=0.002)
     amap, shop = amap_and_shop(src)

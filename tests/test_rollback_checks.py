@@ -33,7 +33,7 @@ def _invoke(*args, **kw):
     return CliRunner().invoke(cli, ["rollback", *args], **kw)
 
 
-@pytest.mark.parametrize("kind", ["mysql", "postgresql"])
+@pytest.mark.parametrize("kind", ["mysql", "postgresql", "sqlite"])
 def test_never_moved_group_is_refused_and_confirmation(db_factory, tmp_path, kind, monkeypatch):
     src, tgt, s, amap, _empty = _moved(db_factory, tmp_path, kind)
     before = table_checksums(tgt)  # bascule's tables too: not even a run row
