@@ -53,7 +53,7 @@ def rollback_and_kill(tgt: str, tmp_path, nth: int, extra: list[str]) -> bool:
     """Start `bascule rollback` (options ``extra``) and SIGKILL it while the rollback of its
     nth group is deleted but not committed. True when it was killed there."""
     env = dict(os.environ, BASCULE_TEST_PAUSE_ROLLBACK_COMMIT=str(nth))
-    p = subprocess.Popen(BASCULE + ["-v", "rollback", "--target", tgt, "--report-dir",
+    p = subprocess.Popen(BASCULE + ["-v", "rollback", "--yes", "--target", tgt, "--report-dir",
                                     str(tmp_path / "out"), *extra],
                          stdin=subprocess.PIPE, stderr=subprocess.PIPE,
                          stdout=subprocess.DEVNULL, env=env, text=True)

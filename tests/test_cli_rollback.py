@@ -48,12 +48,12 @@ def test_rollback_by_run_json_and_dry_run(db_factory, tmp_path):
     assert {p.suffix for p in (tmp_path / "out").glob("rollback-*")} == {".json", ".md", ".html"}
     assert rows(tgt, "SELECT COUNT(*) FROM bascule_group WHERE source_group_id = :g",
                 g=last) == [(1,)]
-    r = _invoke("--target", tgt, "--run", "2", "--report-dir", out)
+    r = _invoke("--target", tgt, "--run", "2", "--report-dir", out, "--yes")
     assert r.exit_code == 0, r.output
     assert "1 of 1 group removed" in r.stdout and "reports: " in r.stderr
     assert rows(tgt, "SELECT COUNT(*) FROM bascule_group WHERE source_group_id = :g",
                 g=last) == [(0,)]
-    r = _invoke("--target", tgt, "--group", str(last), "--report-dir", out)
+    r = _invoke("--target", tgt, "--group", str(last), "--report-dir", out, "--yes")
     assert r.exit_code == 0 and "not in the id map" in r.output
 
 
@@ -64,11 +64,12 @@ def test_refused_exits_1_then_force_saves(db_factory, tmp_path):
     (place,) = rows(tgt, 'SELECT MIN(id) FROM "Place" WHERE "groupId" = :g', g=g)[0]
     execute(tgt, 'UPDATE "Place" SET name = :n WHERE id = :p', n="Salle des fêtes", p=place)
     out = tmp_path / "out"
-    r = _invoke("--target", tgt, "--group", str(last), "--report-dir", str(out))
+    r = _invoke("--target", tgt, "--group", str(last), "--report-dir", str(out), "--yes")
     assert r.exit_code == 1
     assert f"changed: Place id {place}" in r.stdout and "refused" in r.stdout
     assert rows(tgt, 'SELECT COUNT(*) FROM "Place" WHERE id = :p', p=place) == [(1,)]
-    r = _invoke("--target", tgt, "--group", str(last), "--force", "--report-dir", str(out))
+    r = _invoke("--target", tgt, "--group", str(last), "--force", "--report-dir", str(out),
+                "--yes")
     assert r.exit_code == 0, r.output
     saved = next(out.glob("rollback-saved-*.json"))
     assert f"saved to: {saved}" in r.stdout

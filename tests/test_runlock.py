@@ -14,7 +14,7 @@ import threading
 import pytest
 
 from bascule import api
-from bascule.errors import CannotProceed
+from bascule.errors import CannotProceed, SettingsError
 
 from faults import BASCULE
 from helpers import amap_and_shop, make_source, make_target, rows, settings_for
@@ -69,7 +69,8 @@ def test_a_second_run_refuses_then_waits(db_factory, tmp_path, target_kind):
             assert str(started)[:16] in msg and "\n" not in msg
         # plan and a dry-run rollback take no lock
         assert api.plan(s) is not None
-        assert api.rollback(s, groups=[group], dry_run=True) is not None
+        with pytest.raises(SettingsError, match=f"group {group} was never moved"):
+            api.rollback(s, groups=[group], dry_run=True)  # not committed yet: not moved
         # --wait: the second run starts when the first one ends
         waiting = _Waiting()
         logging.getLogger("bascule").addHandler(waiting)

@@ -54,6 +54,7 @@ from bascule.redirects.mapping import DbMapping
 from bascule.redirects.routes import ACTIVE_ROUTES
 from bascule.run.compare import VerifyReport
 from bascule.run.migrate import migrate as _migrate
+from bascule.run.preflight import check_before_create
 from bascule.run.report import Progress, RunReport
 from bascule.run.rollback import RollbackReport
 from bascule.run.rollback import rollback as _rollback
@@ -79,6 +80,10 @@ def describe(s: Settings) -> SourceDescription:
 
 def create_schema(s: Settings, shape: str, migration: Migration = MIGRATION) -> None:
     """An empty Camap schema of that shape ("2023" or "head") in an empty target."""
+    _new_schema(s, shape, migration)
+
+
+def _new_schema(s: Settings, shape: str, migration: Migration) -> None:
     try:
         create_camap_schema(make_engine(require(s.target_url, "target_url")), shape, migration)
     except TargetError as e:
@@ -108,7 +113,7 @@ def plan(s: Settings, *, progress: Progress | None = None, migration: Migration 
         try:
             create_camap_schema(empty, create_schema, migration)
             rep = _migrate(s, dry_run=True, prune=prune, progress=progress,
-                           migration=migration, target=empty)
+                           migration=migration, target=empty, target_backend=backend)
         finally:
             empty.dispose()
     rep.target.update(backend=backend, has_bookkeeping=False, shape_reasons=[
@@ -118,8 +123,18 @@ def plan(s: Settings, *, progress: Progress | None = None, migration: Migration 
 
 
 def migrate(s: Settings, *, prune: bool = False, progress: Progress | None = None,
-            migration: Migration = MIGRATION, wait: bool = False) -> RunReport:
-    """Move the selected AMAP groups into the target (again: bring it up to date)."""
+            migration: Migration = MIGRATION, wait: bool = False,
+            create_schema: str | None = None,
+            created: Callable[[str], None] | None = None) -> RunReport:
+    """Move the selected AMAP groups into the target (again: bring it up to date).
+    ``create_schema`` ("2023" or "head"): first an empty Camap schema of that shape in the
+    empty target, once the source, the settings and the selection of groups are checked
+    (nothing is created when one is refused); ``created`` is then called with the shape."""
+    if create_schema:
+        check_before_create(s, create_schema, migration)
+        _new_schema(s, create_schema, migration)
+        if created is not None:
+            created(create_schema)
     return _migrate(s, prune=prune, progress=progress, migration=migration, wait=wait)
 
 
@@ -137,13 +152,16 @@ def verify(s: Settings, *, progress: Progress | None = None,
 def rollback(s: Settings, *, groups: Sequence[int] = (), run_id: int | None = None,
              dry_run: bool = False, force: bool = False, save: str | Path | None = None,
              migration: Migration = MIGRATION, progress: Progress | None = None,
-             wait: bool = False) -> RollbackReport:
+             wait: bool = False, confirm: Callable[[RollbackReport], bool] | None = None
+             ) -> RollbackReport:
     """Remove from the target what bascule wrote for these source groups (or for the groups
     run ``run_id`` moved), with their id map: refused when rows changed or were added since,
-    unless ``force`` (which first writes them all to the JSON file ``save``)."""
+    unless ``force`` (which first writes them all to the JSON file ``save``). A group named
+    that this source never moved is a SettingsError. ``confirm(report)``: asked once every
+    group is checked, before anything is written (False: DataRefused, nothing removed)."""
     return _rollback(s, groups=groups, run_id=run_id, dry_run=dry_run, force=force,
                      save=save, migration=migration, progress=progress,
-                     wait=wait)
+                     wait=wait, confirm=confirm)
 
 
 def runs(s: Settings, *, source: str | None = None) -> list[dict]:

@@ -20,7 +20,14 @@ import click
 from bascule.cli import console
 from bascule.cli.progress import RichProgress
 from bascule.config import ConfigError, Settings, load_settings
-from bascule.report import ReportBase, print_report, report_csv, to_markdown, write_reports
+from bascule.report import (
+    ReportBase,
+    check_outputs,
+    print_report,
+    report_csv,
+    to_markdown,
+    write_reports,
+)
 
 log = logging.getLogger("bascule")
 
@@ -154,6 +161,17 @@ def transfer_options(f):
     for o in reversed(opts):
         f = o(f)
     return f
+
+
+def check_report_files(settings: Settings, json_file: str | None, md_file: str | None,
+                       html_file: str | None, **more: Any) -> None:
+    """Before the run: every file it will write can be written (SettingsError naming the path
+    and why, exit 2), so that a run never ends without its report. ``more``: other files the
+    verb writes (option → path), and ``report_dir_too=True`` when one of them goes to
+    report_dir by default."""
+    uses_dir = more.pop("report_dir_too", False) or not (json_file and md_file and html_file)
+    check_outputs(settings.report_dir if uses_dir else None,
+                  {"--json": json_file, "--markdown": md_file, "--html": html_file, **more})
 
 
 def report_files(r: ReportBase, settings: Settings, json_file: str | None,

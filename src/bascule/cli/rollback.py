@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from bascule import api
+from bascule.cli import console
 from bascule.cli.options import (
+    check_report_files,
     config_option,
     emit,
     format_option,
@@ -21,6 +23,29 @@ from bascule.cli.options import (
     verbosity_options,
     wait_option,
 )
+from bascule.transform.clean import display_text
+
+
+def on_terminal() -> bool:
+    """Whether a person can answer a question (stdin and stderr are terminals)."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _confirm(bar):
+    """The question asked once every group is checked: the groups, their rows, yes or no."""
+    def ask(rep) -> bool:
+        bar.stop()
+        todo = [g for g in rep.groups if g.status == "would remove"]
+        out = console.err()
+        out.print(f"rollback will remove {len(todo)} group{'s' if len(todo) != 1 else ''} "
+                  "from the target:", soft_wrap=True, highlight=False)
+        for g in todo:
+            rows = sum(g.rows.values())
+            out.print(f"  group {g.source_id} {display_text(g.name)} (target id {g.target_id}):"
+                      f" {rows} rows" + (f", {g.note}" if g.note else ""),
+                      soft_wrap=True, highlight=False, markup=False)
+        return click.confirm("Remove them?", default=False, err=True)
+    return ask
 
 
 def _report_options(f):
@@ -42,6 +67,8 @@ def _report_options(f):
               "(its id in bascule_run, in migrate's report).")
 @click.option("--dry-run", is_flag=True, help="Show what would go (and what is refused); "
               "write nothing.")
+@click.option("--yes", "-y", "yes", is_flag=True, help="Do not ask for confirmation (needed "
+              "off a terminal: cron, CI, a pipe).")
 @click.option("--force", is_flag=True, help="Remove even the rows changed or added in Camap "
               "since the migrate (saved to --save first).")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path),
@@ -54,8 +81,8 @@ def _report_options(f):
 @source_name_option
 @wait_option
 @click.pass_context
-def rollback_cmd(ctx, groups, run_id, dry_run, force, save, json_file, md_file, html_file, fmt,
-                 wait, **flags):
+def rollback_cmd(ctx, groups, run_id, dry_run, yes, force, save, json_file, md_file, html_file,
+                 fmt, wait, **flags):
     """Remove from the target what bascule wrote for some moved groups.
 
     Exactly the rows of the groups' id map go, children first, one transaction per group, with
@@ -63,21 +90,32 @@ def rollback_cmd(ctx, groups, run_id, dry_run, force, save, json_file, md_file, 
     notice no longer list them. Users, vendors and files go only when nothing else references
     them (a user matched by e-mail to a user the target had never goes). A row changed or added
     in Camap since the migrate makes the rollback refuse (table, id, column named; nothing is
-    removed) unless --force, which first saves every row it removes to a JSON file. Exits 0 when
-    done (groups already rolled back are reported absent), 1 when refused or failed. The
-    summary goes to stdout (--format), the reports (JSON, Markdown, HTML) to report_dir.
+    removed) unless --force, which first saves every row it removes to a JSON file. On a
+    terminal it lists the groups and their rows and asks before removing anything, unless
+    --yes; off a terminal --yes is required. Exits 0 when done (groups already rolled back are
+    reported absent), 1 when refused, failed or not confirmed, 2 for a group this source never
+    moved into the target. The summary goes to stdout (--format), the reports (JSON, Markdown,
+    HTML) to report_dir.
     """
     if not groups and run_id is None:
         raise click.UsageError("name the groups to roll back: --group ID (repeatable) or "
                                "--run RUN_ID")
     if save is not None and not force:
         raise click.UsageError("--save is the file of --force")
+    if not dry_run and not yes and not on_terminal():
+        raise click.UsageError("rollback removes groups from the target: off a terminal it "
+                               "asks no confirmation, add --yes (or --dry-run to see what "
+                               "would go)")
     flags = {k: v for k, v in flags.items() if v is not None}
     settings = settings_from(ctx, **flags)
     bar = progress_for(ctx, "rollback", True, settings)
     try:
+        check_report_files(settings, json_file, md_file, html_file,
+                           **({"--save": save} if force and not dry_run else {}),
+                           report_dir_too=force and not dry_run and save is None)
         rep = api.rollback(settings, groups=groups, run_id=run_id, dry_run=dry_run,
-                           force=force, save=save, progress=bar, wait=wait)
+                           force=force, save=save, progress=bar, wait=wait,
+                           confirm=None if yes or dry_run else _confirm(bar))
     except api.MigrationError as e:
         raise click.ClickException(str(e))
     finally:

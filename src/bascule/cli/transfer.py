@@ -9,6 +9,7 @@ import click
 from bascule import api
 from bascule.cli import console
 from bascule.cli.options import (
+    check_report_files,
     emit,
     progress_for,
     report_files,
@@ -56,14 +57,15 @@ def _transfer(ctx: click.Context, *, dry_run: bool, prune: bool, create_schema: 
     label = "plan" if dry_run else "migrate"
     bar = progress_for(ctx, label, progress, settings)
     try:
+        check_report_files(settings, json_file, md_file, html_file)
         if dry_run:
             report = api.plan(settings, progress=bar, prune=prune, create_schema=create_schema)
         else:
-            if create_schema:
-                api.create_schema(settings, create_schema)
-                console.err().print(f"created an empty Camap {create_schema} schema in "
-                                    f"{safe_url(settings.target_url)}", soft_wrap=True)
-            report = api.migrate(settings, prune=prune, progress=bar, wait=wait)
+            report = api.migrate(settings, prune=prune, progress=bar, wait=wait,
+                                 create_schema=create_schema,
+                                 created=lambda shape: console.err().print(
+                                     f"created an empty Camap {shape} schema in "
+                                     f"{safe_url(settings.target_url)}", soft_wrap=True))
     except api.MigrationError as e:
         raise click.ClickException(str(e))
     finally:
@@ -158,6 +160,7 @@ def verify_cmd(ctx, json_file, md_file, html_file, fmt, progress, changed_only, 
     settings = settings_from(ctx, **flags)
     bar = progress_for(ctx, "verify", progress, settings)
     try:
+        check_report_files(settings, json_file, md_file, html_file)
         rep = api.verify(settings, progress=bar, changed_only=changed_only, sample=sample,
                          seed=seed, wait=wait)
     except api.MigrationError as e:

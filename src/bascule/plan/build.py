@@ -28,6 +28,7 @@ from bascule.errors import DataRefused, MigrationError
 from bascule.extract.closure import UnitRead
 from bascule.extract.source import GroupRef
 from bascule.model.tables import Migration
+from bascule.plan import values
 from bascule.plan.changeset import (
     ChangeSet,
     Entry,
@@ -61,6 +62,10 @@ class Planner:
     capture: bool = False  # verify: keep the expected rows, no hashing
     pack: bool = True  # the id map of the changed groups (not for plan)
     prune: bool = False
+    #: the columns whose values the target refuses (``plan.values``): table → (column, kind)
+    checks: dict[str, tuple[tuple[str, str], ...]] | None = None
+    #: plan: list the refused values (``ChangeSet.refused``); migrate: DataRefused
+    collect_refused: bool = False
 
     def build(self, groups: Sequence[GroupRef], read: UnitRead, existing: ExistingEntries,
               state: RunState) -> tuple[ChangeSet, StateDelta]:
@@ -289,9 +294,57 @@ def transform_table(b: _Build, ctx: TransformContext, t: str, grants: dict) -> N
     else:
         _id_rows(b, ctx, t, src, changes, getcols, encode)
     b.cs.tables[t] = changes
+    if b.p.checks and t in b.p.checks and not b.p.capture:
+        check_values(b, t, src, changes)
     if t == "Group":
         for r in src:
             b.cs.results[r["id"]].target_id = b.alloc["Group"][r["id"]]
+
+
+def check_values(b: _Build, t: str, src: list[dict], changes: TableChanges) -> None:
+    """The values of the rows to write that the target refuses (``plan.values``): listed
+    (plan) or the unit refused, named with the first (migrate)."""
+    assert b.p.checks is not None
+    cols = changes.columns
+    checks = [(cols.index(c), c, k) for c, k in b.p.checks[t] if c in cols]
+    if not checks:
+        return
+    found: list[dict] = []
+    for rows in (changes.inserts, changes.updates):
+        for n, col, kind, why in values.find(rows, checks):
+            where = _source_of(b, t, src, rows[n], cols)
+            where.update(column=col, kind=kind, reason=why)
+            found.append(where)
+    if not found:
+        return
+    if not b.p.collect_refused:
+        raise DataRefused(values.message(found))
+    b.cs.refused.extend(found)
+
+
+def _source_of(b: _Build, t: str, src: list[dict], row: Sequence[Any],
+               cols: tuple[str, ...]) -> dict:
+    """The table, source id and group of a row about to be written (looked up: rare)."""
+    spec = b.p.migration[t]
+    if spec.composite:
+        _skey, tkey = b.p.migration.composite[t]
+        key = ", ".join(str(row[cols.index(c)]) for c in tkey if c in cols)
+        return {"table": t, "source_id": f"({key}) in the target", "group": None}
+    tid = row[cols.index("id")] if "id" in cols else None
+    old: Any = None
+    if spec.shared:
+        for o, e in b.delta.entries(t).items():
+            if e[0] == tid:
+                old = o
+                break
+        return {"table": t, "source_id": old, "group": None}
+    for o, nid in b.alloc.get(t, {}).items():
+        if nid == tid:
+            old = o
+            break
+    owner = b.unit.owner(t)
+    gid = next((owner(r) for r in src if r["id"] == old), None)
+    return {"table": t, "source_id": old, "group": gid}
 
 
 def _values(out: dict, getcols, cols: tuple[str, ...]) -> tuple:

@@ -125,4 +125,6 @@ class ChangeSet:
     email_matches: list[dict] = field(default_factory=list)
     #: users whose email2 coincides with another user's email (or the reverse): not merged
     email_conflicts: list[dict] = field(default_factory=list)
+    #: plan: values of the rows to write that the target refuses (``plan.values``)
+    refused: list[dict] = field(default_factory=list)
     expected: Expected | None = None

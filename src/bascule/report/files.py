@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import tempfile
 from pathlib import Path
 
+from bascule.errors import SettingsError
 from bascule.report import models as m
 from bascule.report.render import to_html, to_markdown
 
@@ -20,6 +22,45 @@ def write_json(data: dict, path: str | Path) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
     return p
+
+
+def check_outputs(report_dir: str | Path | None, files: dict[str, str | Path | None]
+                  ) -> None:
+    """Before a run writes anything anywhere: the report directory (created when missing, as
+    the run would) takes a file, and every file named (``files``: option → path or None) can
+    be written (its directory exists or can be made, and takes a file; an existing file is
+    not a directory and opens for writing; nothing in it changes). A SettingsError names the
+    first path that cannot, the option or setting that gave it, and why."""
+    if report_dir is not None:
+        _writable_dir(Path(report_dir), "report_dir")
+    for option, f in files.items():
+        if not f:
+            continue
+        p = Path(f)
+        if p.is_dir():
+            raise SettingsError(f"{option} {p}: cannot be written: it is a directory")
+        _writable_dir(p.parent, option, of=p)
+        if p.exists():
+            try:
+                with open(p, "ab"):  # appends nothing: the file stays as it is
+                    pass
+            except OSError as e:
+                raise SettingsError(f"{option} {p}: cannot be written: "
+                                    f"{e.strerror or e}") from None
+
+
+def _writable_dir(d: Path, option: str, of: Path | None = None) -> None:
+    """``d`` exists (made when missing) and a file can be created in it (one is made and
+    removed: permissions alone do not say it for root, nor on a read-only mount)."""
+    what = f"{option} {of if of is not None else d}"
+    if d.exists() and not d.is_dir():
+        raise SettingsError(f"{what}: cannot be written: {d} is a file, not a directory")
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=d, prefix=".bascule-check-"):
+            pass
+    except OSError as e:
+        raise SettingsError(f"{what}: cannot be written: {e.strerror or e}") from None
 
 
 def claim_base(report_dir: str | Path, kind: str, when: dt.datetime | None = None,

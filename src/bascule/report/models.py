@@ -224,6 +224,20 @@ class PreviousRun(Model):
     status: str | None = None
 
 
+class RefusedValue(Model):
+    """A value of a row to write that the target refuses (``plan.values``): plan lists them;
+    migrate fails their groups, named with the first."""
+
+    table: str
+    source_id: int | str | None = Field(description="the row's id in the source")
+    column: str
+    group: int | None = Field(None, description="the source group it belongs to (None: a user, "
+                              "vendor or file, or a row of a composite key)")
+    kind: str = Field(description="nul: a NUL character into PostgreSQL text; 4byte: a "
+                      "character beyond U+FFFF into a utf8mb3 column")
+    reason: str
+
+
 class RunReportModel(ReportBase):
     """``bascule plan`` (dry_run) and ``bascule migrate``."""
 
@@ -250,6 +264,9 @@ class RunReportModel(ReportBase):
                                                  "that two users share through an email2: not "
                                                  "merged")
     shared_failed: list[SharedFailure] = Field(default_factory=list)
+    refused_values: list[RefusedValue] = Field(default_factory=list, description="plan: "
+                                               "values the target will refuse (the first 1000)")
+    refused_values_count: int = 0
     changes: dict[str, Any] = Field(default_factory=dict,
                                     description="what the source's checksums found")
     fk_check: FkCheck | None = None
@@ -322,6 +339,8 @@ class RollbackGroup(GroupEntry):
     added_count: int = 0
     missing: dict[str, int] = Field(default_factory=dict)
     error: str | None = None
+    note: str | None = Field(None, description="rollback --run: the later runs that moved the "
+                             "group again, and that it is rolled back as it is now")
 
 
 class RollbackReportModel(ReportBase):

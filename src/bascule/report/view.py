@@ -154,6 +154,8 @@ def run_summary(r: m.RunReportModel) -> str:
         tail.append(plural(len(r.fk_check.dangling), "dangling foreign key"))
     if r.shared_failed:
         tail.append(plural(len(r.shared_failed), "shared row") + " could not move")
+    if r.refused_values_count:
+        tail.append(plural(r.refused_values_count, "value") + " the target will refuse")
     return head + "; " + "; ".join(tail)
 
 
@@ -199,6 +201,15 @@ def run_view(r: m.RunReportModel) -> View:
     if failed:
         v.lines.append(("Failed groups (rolled back, named with table, id and column)",
                         [f"group {g.source_id} ({g.name}): {g.error}" for g in failed]))
+    if r.refused_values:
+        v.lines.append((
+            f"Values the target will refuse ({n(r.refused_values_count)}): migrate fails "
+            "their groups, named", [
+                f"{x.table} source id {x.source_id}, column {x.column}"
+                + (f" (group {x.group})" if x.group is not None else "") + f": {x.reason}"
+                for x in r.refused_values[:200]]
+            + ([f"... and {n(r.refused_values_count - 200)} more (see the JSON report)"]
+               if r.refused_values_count > 200 else [])))
     _run_details(r, v)
     v.lines += _run_lines(r)
     return v
@@ -409,6 +420,7 @@ def rollback_view(r: m.RollbackReportModel) -> View:
         lines += [f"added: {a['table']} id {a['id']} references {a['parent']} "
                   f"{a['parent_id']} ({a['column']}): written since the migrate"
                   for a in g.added]
+        lines = ([g.note] if g.note else []) + lines
         lines += [f"kept: {k['table']} {k['id']}: {k['reason']}" for k in g.kept[:10]]
         if g.kept_count > 10:
             lines.append(f"... {g.kept_count - 10} more shared rows kept (see the JSON report)")
@@ -418,7 +430,7 @@ def rollback_view(r: m.RollbackReportModel) -> View:
             lines.append("refused; nothing removed (--force removes these rows too, after "
                          "saving them)")
         if g.status == "absent":
-            lines.append("not in the id map (rolled back already, or never moved)")
+            lines.append("not in the id map (rolled back already)")
         if lines:
             v.lines.append((f"Group {g.source_id} {g.name}".rstrip(), lines))
     return v

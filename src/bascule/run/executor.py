@@ -160,6 +160,7 @@ class UnitExecutor:
             self.report.shared[t].add(c)
         self.report.email_matches.extend(cs.email_matches)
         self.report.email_conflicts.extend(cs.email_conflicts)
+        self.report.refused_values.extend(cs.refused)
         return [cs.results[g.id] for g in job.groups]
 
     def _check_shared_done(self, pre: UnitRead) -> None:

@@ -84,6 +84,7 @@ from bascule.run.preflight import (
     read_target_state,
     select_groups,
     record_identities,
+    refused_value_checks,
     text_samples,
     workers_for,
     workers_wanted,
@@ -100,16 +101,19 @@ __all__ = ["MigrationError", "migrate"]
 def migrate(settings: Settings, *, dry_run: bool = False, prune: bool = False,
             progress: Progress | None = None, migration: Migration = MIGRATION,
             source: Engine | None = None, target: Engine | None = None,
-            wait: bool = False) -> RunReport:
+            wait: bool = False, target_backend: str | None = None) -> RunReport:
     """One run of ``bascule migrate`` (or ``bascule plan`` with ``dry_run``). ``wait``: for
-    the run lock another run holds (else CannotProceed, naming it)."""
+    the run lock another run holds (else CannotProceed, naming it). ``target_backend``: plan
+    against a stand-in ``target`` (``plan --create-schema``): the values that backend refuses
+    are checked."""
     with run_engines(settings, source, target) as (source, target):
         return _migrate(settings, dry_run, prune, progress or NullProgress(), migration, source,
-                        target, wait)
+                        target, wait, target_backend)
 
 
 def _migrate(settings: Settings, dry_run: bool, prune: bool, progress: Progress,
-             migration: Migration, source: Engine, target: Engine, wait: bool) -> RunReport:
+             migration: Migration, source: Engine, target: Engine, wait: bool,
+             target_backend: str | None = None) -> RunReport:
     t0, started = time.monotonic(), now()
     with progress.phase("inspecting the source and the target"):
         sinfo, tinfo = inspect_both(source, target, migration, settings.source_kind)
@@ -133,7 +137,7 @@ def _migrate(settings: Settings, dry_run: bool, prune: bool, progress: Progress,
             run, changes, todo = _open(settings, migration, source, target, sinfo, tinfo,
                                        reader, groups, report, dry_run=dry_run, prune=prune,
                                        progress=progress, run_id=run_id,
-                                       identities=identities)
+                                       identities=identities, target_backend=target_backend)
             _move(run, report, groups, todo, wanted, changes)
             report.changes = changes.as_dict()
             if changes.seconds:
@@ -162,7 +166,9 @@ def _close(run: Run, report: RunReport, changes: SourceChanges, prune: bool, t0:
     if run.load is not None:
         summary = {"groups": len(report.groups), "failed": len(report.failed),
                    "unchanged": len(report.unchanged_groups),
-                   "rows_written": report.rows_written()}
+                   "rows_written": report.rows_written(),
+                   # the groups it wrote: `rollback --run` finds them after a later run
+                   "moved": sorted(g.source_id for g in report.groups if g.status == "done")}
         if _keep_checksums(report, changes, prune):
             with run.timings("checksums_store"), progress.phase("storing the checksums"):
                 store_checksums(run.target, run.load.run_id, changes.sums or {}, run.book)
@@ -200,7 +206,8 @@ def _keep_checksums(report: RunReport, changes: SourceChanges, prune: bool) -> b
 def _open(settings: Settings, migration: Migration, source: Engine, target: Engine, sinfo,
           tinfo, reader: SourceReader, groups: Sequence[GroupRef], report: RunReport, *,
           dry_run: bool, prune: bool, progress: Progress, run_id: int | None,
-          identities: dict[int, str | None]) -> tuple[Run, SourceChanges, list[GroupRef]]:
+          identities: dict[int, str | None], target_backend: str | None = None
+          ) -> tuple[Run, SourceChanges, list[GroupRef]]:
     """Step 3: what the target holds, what changed in the source since the last clean run
     (the groups to move), the transform's context, the planner; for migrate (``run_id``, its
     run row) the bookkeeping and the indexes deferred."""
@@ -235,7 +242,9 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
     ctx = transform_context(settings, sinfo, tinfo, migration, mojibake)
     planner = Planner(migration, ctx, Preserve() if settings.id_strategy == "preserve"
                       else Sequential(state), row_encoders(target, tinfo.tables), sinfo.columns,
-                      pack=not dry_run, prune=prune)
+                      pack=not dry_run, prune=prune,
+                      checks=refused_value_checks(target, tinfo, migration, target_backend),
+                      collect_refused=dry_run)
     run = Run(settings, migration, source, target, sinfo, tinfo, reader, planner, state,
               progress, groups_done=held.groups_done, written=Written(changes.compared))
     if run_id is not None:

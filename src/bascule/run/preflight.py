@@ -17,16 +17,24 @@ from sqlalchemy.engine import Engine
 from bascule.config import Settings
 from bascule.errors import MigrationError, SettingsError
 from bascule.extract.closure import group_closure, shared_refs_of
-from bascule.extract.source import GroupRef, SourceInfo, SourceReader
+from bascule.extract.source import (
+    GroupRef,
+    SourceError,
+    SourceInfo,
+    SourceReader,
+    inspect_source,
+)
 from bascule.load.bookkeeping import GROUP, Book
 from bascule.load.bulk import max_ids
 from bascule.load.dialects import dialect_for
 from bascule.load.idmap import load_shared, max_new_ids, owned_old_ids
 from bascule.load.runlog import groups_done, previous_run
-from bascule.load.target import TargetInfo, target_read
+from bascule.load.target import TargetInfo, refuse_source_as_target, target_read
 from bascule.model.tables import Migration
 from bascule.plan.changeset import Entry
 from bascule.plan.ids import email_key, new_id
+from bascule.plan.values import FOUR_BYTES, NUL
+from bascule.run.context import run_engines
 from bascule.transform.clean import detect_mojibake_columns
 
 log = logging.getLogger(__name__)
@@ -54,10 +62,31 @@ def select_groups(reader: SourceReader, settings: Settings) -> list[GroupRef]:
             elif gid not in by_id:
                 problems.append(f"group {gid}: is a shop-mode group ((flags & 2) != 0), never moved")
         if problems:
-            raise MigrationError("; ".join(problems))
+            raise SettingsError("; ".join(problems) + " (`bascule describe` lists the source's "
+                                "groups and their mode)")
         amap = [by_id[g] for g in sorted(set(settings.groups))]
     excl = set(settings.exclude_groups)
     return [g for g in amap if g.id not in excl]
+
+
+def check_before_create(settings: Settings, shape: str, migration: Migration) -> None:
+    """``migrate --create-schema``: what the run would refuse once the schema is there, found
+    before the schema is created (so that a refused run leaves the target as it was): the
+    source readable and of a kind and shape that moves into a Camap ``shape``, the target not
+    the source's own database, the selected groups in the source and in AMAP mode. Reads the
+    source only (and asks the target's server whether it is the source's database)."""
+    with run_engines(settings, None, None) as (source, target):
+        refuse_source_as_target(source, target)
+        try:
+            sinfo = inspect_source(source, migration, settings.source_kind)
+        except SourceError as e:
+            raise MigrationError(f"source: {e}") from None
+        if sinfo.migration is not migration and shape != "head":
+            raise SettingsError(f"--create-schema {shape}: a current Camap source "
+                                f"({sinfo.shape}) moves only into a current Camap: "
+                                "--create-schema head")
+        with SourceReader(source, sinfo) as reader:
+            select_groups(reader, settings)
 
 
 def estimate_rows(reader: SourceReader, groups: Sequence[GroupRef]) -> dict[int, int]:
@@ -253,6 +282,39 @@ def _taken(conn, tinfo: TargetInfo, table: str, want: list[int]) -> list[str]:
         if taken:
             out.append(f"{table}: ids {sorted(taken)[:10]} already exist in the target "
                        f"({len(taken)} collisions)")
+    return out
+
+
+# -- values the target refuses ---------------------------------------------------------------
+
+
+def refused_value_checks(engine: Engine, tinfo: TargetInfo, migration: Migration,
+                         backend: str | None = None
+                         ) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Table → its text columns whose values the target may refuse, with the kind
+    (``plan.values``): every text column of a PostgreSQL target (NUL), the ``utf8mb3`` columns
+    of a MariaDB/MySQL one (characters beyond U+FFFF). ``backend``: the target as
+    ``--create-schema`` would make it on that backend, when ``engine`` is a stand-in (a
+    PostgreSQL one refuses NUL; a MariaDB one is utf8mb4, which takes every character)."""
+    dialect = dialect_for(engine) if backend is None else None
+    nul = dialect.text_refuses_nul if dialect is not None else backend == "postgresql"
+    narrow: dict[str, set[str]] = {}
+    if dialect is not None:
+        with target_read(engine) as conn:
+            narrow = dialect.bmp_only_columns(conn)
+    out: dict[str, tuple[tuple[str, str], ...]] = {}
+    for t in migration.order:
+        tbl = tinfo.tables.get(t)
+        if tbl is None:
+            continue
+        checks = [(c.name, NUL) for c in tbl.columns
+                  if nul and isinstance(c.type, (String, Text))]
+        checks += [(c, FOUR_BYTES) for c in sorted(narrow.get(t, ()))]
+        if checks:
+            out[t] = tuple(checks)
+    if narrow:
+        log.info("utf8mb3 columns of the target (no character beyond U+FFFF): %s",
+                 ", ".join(f"{t}.{c}" for t, cs in sorted(narrow.items()) for c in sorted(cs)))
     return out
 
 

@@ -15,6 +15,10 @@ from bascule.report import models as m
 from bascule.transform.clean import display_text
 
 
+#: Refused values listed in a report (the count is complete).
+REFUSED_LISTED = 1000
+
+
 @dataclass
 class RunReport:
     command: str  # plan | migrate
@@ -28,6 +32,7 @@ class RunReport:
     notes: list[dict] = field(default_factory=list)
     email_matches: list[dict] = field(default_factory=list)
     email_conflicts: list[dict] = field(default_factory=list)  # email2 coincidences, not merged
+    refused_values: list[dict] = field(default_factory=list)  # plan: the target refuses them
     vanished_groups: list[dict] = field(default_factory=list)
     sequences: dict[str, int] = field(default_factory=dict)
     run_id: int | None = None
@@ -100,6 +105,9 @@ class RunReport:
                                                 for k, v in x.items()})
                              for x in self.email_conflicts],
             shared_failed=[m.SharedFailure(**x) for x in self.shared_failed],
+            refused_values=[m.RefusedValue(**{k: x.get(k) for k in m.RefusedValue.model_fields})
+                            for x in self.refused_values[:REFUSED_LISTED]],
+            refused_values_count=len(self.refused_values),
             changes=self.changes, fk_check=m.FkCheck(**self.fk_check) if self.fk_check else None,
             indexes=self.indexes, sequences=self.sequences)
 

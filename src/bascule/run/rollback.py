@@ -1,7 +1,7 @@
 """`bascule rollback`: remove from the target exactly what bascule wrote for some groups.
 
-The groups are named (source group ids, ``--group``) or are those a run moved (``--run``: the
-groups whose ``bascule_group`` row or id blocks carry that run's id). For each one,
+The groups are named (source group ids, ``--group``) or are those a run moved (``--run``, see
+below). For each one,
 ``load.remove.plan_removal`` says what its removal takes: the rows of its id map, the rows added
 since that reference them, the shared rows nothing else references, and which rows changed
 since bascule wrote them.
@@ -17,6 +17,18 @@ since bascule wrote them.
   removed or whole; run again, the groups already removed are no longer in the id map and are
   reported ``absent``.
 - ``dry_run``: what would go, nothing written (not even ``bascule_run``).
+- A group named (``groups``) that this source never moved into the target is a SettingsError
+  naming it; one that a rollback of the source removed already is ``absent`` (each rollback
+  records the groups it removed in its ``bascule_run`` row, in the transaction of each group,
+  so that a killed one is known too).
+- ``run_id``: the groups that run wrote (its summary's ``moved``; for a run of an earlier
+  release, those whose ``bascule_group`` row or id blocks still carry its id). A group of it
+  that a later migrate run moved again (the later run's ``moved``, or an id block of a later
+  run) is rolled back as it is now, the rows of the later runs with
+  it; ``GroupRollback.note`` says so, one line per group.
+- ``confirm``: called with the report once every group is checked (nothing refused, something
+  to remove), before anything is written; when it returns False nothing is written and the
+  rollback raises DataRefused (the command line asks on a terminal, unless ``--yes``).
 
 A rollback that writes holds the target's run lock (``load.runlock``; ``wait`` for it) and is
 logged in ``bascule_run`` (command ``rollback``) from its start: a refused one ends ``failed``.
@@ -41,7 +53,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bascule.config import Settings
 from bascule.dbutil import make_engine
-from bascule.errors import MigrationError, SettingsError, require
+from bascule.errors import DataRefused, MigrationError, SettingsError, require
 from bascule.load.apply import row_encoders
 from bascule.load.bookkeeping import IDBLOCK, RUN, Book
 from bascule.load.remove import (
@@ -90,6 +102,7 @@ class GroupRollback:
     added: list[dict] = field(default_factory=list)  # rows added since that reference them
     missing: dict[str, int] = field(default_factory=dict)  # in the id map, not in the target
     error: str | None = None
+    note: str | None = None  # --run: moved again by a later run, rolled back as it is now
 
     def problems(self) -> list[str]:
         """One line per changed or added row (table, id, column)."""
@@ -104,7 +117,7 @@ class GroupRollback:
                 "kept": self.kept[:MAX_LISTED], "kept_count": len(self.kept),
                 "changed": self.changed[:MAX_LISTED], "changed_count": len(self.changed),
                 "added": self.added[:MAX_LISTED], "added_count": len(self.added),
-                "missing": dict(self.missing), "error": self.error}
+                "missing": dict(self.missing), "error": self.error, "note": self.note}
 
 
 @dataclass
@@ -157,11 +170,12 @@ class RollbackReport:
 def rollback(settings: Settings, *, groups: Sequence[int] = (), run_id: int | None = None,
              dry_run: bool = False, force: bool = False, save: str | Path | None = None,
              migration: Migration = MIGRATION, target: Engine | None = None,
-             progress: Progress | None = None, wait: bool = False) -> RollbackReport:
+             progress: Progress | None = None, wait: bool = False,
+             confirm: Callable[[RollbackReport], bool] | None = None) -> RollbackReport:
     """One run of ``bascule rollback`` (see the module docstring)."""
     t0, started = time.monotonic(), now()
     if not groups and run_id is None:
-        raise MigrationError("rollback: name the groups (--group) or the run (--run)")
+        raise SettingsError("rollback: name the groups (--group) or the run (--run)")
     target = target or make_engine(require(settings.target_url, "target_url"))
     try:
         tinfo = inspect_target(target, migration)
@@ -177,16 +191,29 @@ def rollback(settings: Settings, *, groups: Sequence[int] = (), run_id: int | No
                          target=tinfo.as_dict(), settings=settings.safe_dict(),
                          selection={"groups": sorted(set(groups)), "run": run_id,
                                     "source_name": settings.source_name})
+    progress = progress or NullProgress()
     with run_lock(target, wait=wait, enabled=not dry_run):
         with target_read(target) as conn:
             rep.groups = _select(conn, tinfo, groups, run_id, tinfo.book(settings.source_name))
             tt = TargetTables(conn, migration)
-        if not dry_run:
-            rep.run_id = start_run(target, settings, tinfo, "rollback")
         timings = Timings()
+        work = _Work(target, tinfo, tt, force, tinfo.book(settings.source_name))
+        todo = [g for g in rep.groups if g.status != "absent"]
         try:
-            _roll_back(settings, target, tinfo, tt, rep, migration, save,
-                       progress or NullProgress(), timings)
+            _check(settings, work, todo, dry_run, migration, progress, timings)
+            if dry_run:
+                return rep
+            if confirm is not None and todo and rep.ok and not confirm(rep):
+                raise DataRefused("rollback not confirmed: nothing removed")
+            rep.run_id = start_run(target, settings, tinfo, "rollback")
+            work.book, work.run_id = tinfo.book(settings.source_name), rep.run_id  # adopted
+            if rep.ok:
+                if force:
+                    rep.save = str(save or _default_save(settings))
+                with timings("remove"), progress.phase("removing groups", len(todo)) as advance:
+                    for n, g in enumerate(todo, 1):
+                        _remove_one(work, g, n, rep.save)
+                        advance(1)
         finally:
             rep.seconds = time.monotonic() - t0
             rep.timings = timings.rounded()
@@ -196,25 +223,14 @@ def rollback(settings: Settings, *, groups: Sequence[int] = (), run_id: int | No
     return rep
 
 
-def _roll_back(settings: Settings, target: Engine, tinfo: TargetInfo, tt: TargetTables,
-               rep: RollbackReport, migration: Migration, save: str | Path | None,
-               progress: Progress, timings: Timings) -> None:
-    """Every group checked, its changed rows' columns named; then, unless one is refused (or
-    a dry run), each removed."""
-    work = _Work(target, tinfo, tt, rep.force, tinfo.book(settings.source_name))
-    todo = [g for g in rep.groups if g.status != "absent"]
+def _check(settings: Settings, work: "_Work", todo: list[GroupRollback], dry_run: bool,
+           migration: Migration, progress: Progress, timings: Timings) -> None:
+    """Every group checked, its changed rows' columns named (nothing written)."""
     with timings("check"), progress.phase("checking the groups' rows", len(todo)) as advance:
-        _check_all(work, todo, rep.dry_run, advance)
+        _check_all(work, todo, dry_run, advance)
     if any(g.changed for g in todo):
         with timings("name_columns"), progress.phase("naming the changed columns"):
             _name_columns(settings, todo, migration)
-    if not rep.dry_run and not any(g.status in ("refused", "skipped") for g in todo):
-        if rep.force:
-            rep.save = str(save or _default_save(settings))
-        with timings("remove"), progress.phase("removing groups", len(todo)) as advance:
-            for n, g in enumerate(todo, 1):
-                _remove_one(work, g, n, rep.save)
-                advance(1)
 
 
 @dataclass
@@ -226,6 +242,8 @@ class _Work:
     tt: TargetTables
     force: bool
     book: Book
+    run_id: int | None = None  # the rollback's run row, which records the groups removed
+    removed: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         ctx = TransformContext("2023", self.tinfo.shape, {}, migration=self.tt.migration,
@@ -264,6 +282,8 @@ def _select(conn: Connection, tinfo: TargetInfo, groups: Iterable[int], run_id: 
                                 f"of {book.source!r}: set source_name = {row['source']!r} to "
                                 "roll it back")
         found = {g for g, info in done.items() if info["run_id"] == run_id}
+        # the groups it wrote that the target still holds (moved again since, maybe)
+        found |= {int(g) for g in _summary_of(row).get("moved") or ()} & set(done)
         if tinfo.has_idblock:
             blk = book.table(IDBLOCK)
             found |= {int(g) for (g,) in conn.execute(
@@ -273,6 +293,14 @@ def _select(conn: Connection, tinfo: TargetInfo, groups: Iterable[int], run_id: 
             log.warning("no group moved by run %d is in the id map (rolled back already?)",
                         run_id)
         wanted |= found
+    unknown = sorted(set(groups) - set(done) - _rolled_back(conn, book))
+    if unknown:
+        raise SettingsError("; ".join(f"group {gid} was never moved into this target by source "
+                                      f"{book.source!r}" for gid in unknown[:10])
+                            + (f"; and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+                            + " (`bascule runs` lists the runs; --source-name chooses the "
+                            "source)")
+    later = _moved_later(conn, tinfo, book, run_id) if run_id is not None else {}
     out = []
     for gid in sorted(wanted):
         info = done.get(gid)
@@ -280,10 +308,56 @@ def _select(conn: Connection, tinfo: TargetInfo, groups: Iterable[int], run_id: 
         if info is not None:
             g.target_id, g.name, g.status = info["target_group_id"], info["name"], "pending"
         else:
-            log.warning("group %d: not in the id map (rolled back already, or never moved): "
-                        "nothing to remove", gid)
+            log.warning("group %d: not in the id map (rolled back already): nothing to remove",
+                        gid)
+        if gid in later and info is not None:
+            runs = ", ".join(str(r) for r in later[gid])
+            g.note = (f"moved again by run{'s' if len(later[gid]) > 1 else ''} {runs} after run "
+                      f"{run_id}: rolled back as it is now (the rows of run {runs} with it)")
+            log.warning("group %d (%s): %s", gid, display_text(g.name), g.note)
         out.append(g)
     return out
+
+
+def _rolled_back(conn: Connection, book: Book) -> set[int]:
+    """The groups that a rollback of the source removed (its run row's summary lists them, a
+    killed one's too)."""
+    run = book.table(RUN)
+    out: set[int] = set()
+    for (summary,) in conn.execute(select(run.c.summary).where(book.mine(run),
+                                                               run.c.command == "rollback")):
+        try:
+            groups = json.loads(summary or "{}").get("groups") or {}
+        except (ValueError, AttributeError):
+            continue
+        out |= {int(gid) for gid, status in groups.items() if status == "removed"}
+    return out
+
+
+def _summary_of(row: Any) -> dict:
+    try:
+        out = json.loads(row["summary"] or "{}")
+    except ValueError:
+        return {}
+    return out if isinstance(out, dict) else {}
+
+
+def _moved_later(conn: Connection, tinfo: TargetInfo, book: Book, run_id: int
+                 ) -> dict[int, list[int]]:
+    """Group → the migrate runs after ``run_id`` that wrote it (their summaries, its id
+    blocks; not its ``bascule_group`` row, which a later run that failed it updates too)."""
+    later: dict[int, set[int]] = {}
+    run = book.table(RUN)
+    for row in conn.execute(select(run).where(book.mine(run), run.c.command == "migrate",
+                                              run.c.id > run_id)).mappings():
+        for gid in _summary_of(row).get("moved") or ():
+            later.setdefault(int(gid), set()).add(int(row["id"]))
+    if tinfo.has_idblock:
+        blk = book.table(IDBLOCK)
+        for gid, rid in conn.execute(select(blk.c.group_id, blk.c.run_id)
+                                     .where(book.mine(blk), blk.c.run_id > run_id).distinct()):
+            later.setdefault(int(gid), set()).add(int(rid))
+    return {g: sorted(r) for g, r in later.items()}
 
 
 def _fill(g: GroupRollback, rm: Removal) -> None:
@@ -366,6 +440,7 @@ def _remove_one(work: _Work, g: GroupRollback, n: int, save: str | None) -> None
                 save_removal(save, g, rm, work.tt)
             delete_removal(conn, work.tt, rm)
             forget_group(conn, g.source_id, rm.shared, work.book)
+            _record_removed(conn, work, g.source_id)
             for hook in BEFORE_COMMIT:
                 hook(n)
         g.status = "removed"
@@ -378,6 +453,18 @@ def _remove_one(work: _Work, g: GroupRollback, n: int, save: str | None) -> None
     except Exception as e:  # noqa: BLE001 - the group stays whole, and is named
         g.status, g.error = "failed", f"{type(e).__name__}: {e}"
         log.error("group %d: rollback failed, nothing of it removed: %s", g.source_id, g.error)
+
+
+def _record_removed(conn: Connection, work: _Work, gid: int) -> None:
+    """The group removed, in the rollback's run row (in the group's transaction): a later
+    rollback that names it knows it was moved, then rolled back."""
+    if work.run_id is None:
+        return
+    run = Book("").table(RUN)
+    groups = {str(g): "removed" for g in [*work.removed, gid]}
+    conn.execute(run.update().where(run.c.id == work.run_id)
+                 .values(summary=json.dumps({"groups": groups})))
+    work.removed.append(gid)
 
 
 def _summary(rep: RollbackReport) -> dict:

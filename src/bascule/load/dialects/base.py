@@ -209,6 +209,8 @@ class Dialect:
     builds_indexes_per_table: ClassVar[bool] = False
     #: placeholder of the DBAPI driver
     placeholder: ClassVar[str] = "%s"
+    #: its text columns refuse the NUL character (U+0000)
+    text_refuses_nul: ClassVar[bool] = False
 
     # -- the bulk writer -------------------------------------------------------------------
 
@@ -381,6 +383,11 @@ class Dialect:
 
 
     # -- the run lock, and which database a connection reaches -----------------------------
+
+    def bmp_only_columns(self, conn: Connection) -> dict[str, set[str]]:
+        """Table → its text columns that hold only the characters of 3 bytes or fewer in UTF-8
+        (MariaDB/MySQL ``utf8mb3``): a character beyond U+FFFF (an emoji) is refused there."""
+        return {}
 
     def take_run_lock(self, engine: Engine, wait: bool) -> Callable[[], None] | None:
         """Take the run lock of the database of ``engine`` (one bascule run at a time writes

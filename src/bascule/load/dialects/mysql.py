@@ -246,6 +246,16 @@ class MySQL(Dialect):
     index_builds_beside_fk_check = False
     builds_indexes_per_table = True
 
+    def bmp_only_columns(self, conn: Connection) -> dict[str, set[str]]:
+        """The text columns of charset utf8mb3 (``utf8`` before MariaDB 10.6 / MySQL 8.0.30)
+        in the target's database, from information_schema."""
+        out: dict[str, set[str]] = {}
+        for t, c in conn.execute(text(
+                "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS "
+                "WHERE TABLE_SCHEMA = DATABASE() AND CHARACTER_SET_NAME IN ('utf8', 'utf8mb3')")):
+            out.setdefault(str(t), set()).add(str(c))
+        return out
+
     def secondary_indexes(self, conn: Connection, table: str, defer_fks: bool
                           ) -> list[tuple[str, str]]:
         """Not unique, B-tree, of a name no other table uses (bascule_index is keyed by name).

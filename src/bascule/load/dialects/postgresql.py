@@ -234,6 +234,7 @@ class PostgreSQL(Dialect):
     name = POSTGRESQL
     ops = PgOps
     defers_indexes = True
+    text_refuses_nul = True  # "invalid byte sequence for encoding UTF8: 0x00"
 
     def secondary_indexes(self, conn: Connection, table: str, defer_fks: bool
                           ) -> list[tuple[str, str]]:
