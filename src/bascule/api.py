@@ -29,14 +29,22 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfoNotFoundError
 
 from sqlalchemy import inspect
 
 from bascule.config import Settings, load_settings
+from bascule.dberrors import ConnectRetry, nothing_migrated
 from bascule.dbutil import make_engine
-from bascule.errors import CannotProceed, MigrationError, SettingsError, require
+from bascule.errors import (
+    CannotProceed,
+    MigrationError,
+    SettingsError,
+    require,
+)
 from bascule.extract.describe import SourceDescription, describe_source
 from bascule.extract.source import SourceError
+from bascule.load.bookkeeping import IDMAP
 from bascule.load.runlock import run_lock
 from bascule.load.runlog import list_runs
 from bascule.load.target import TargetError, create_camap_schema
@@ -59,6 +67,20 @@ __all__ = ["MigrationError", "create_schema", "describe", "migrate", "plan", "pr
            "redirects", "rollback", "runs", "settings", "verify"]
 
 
+def _engine(s: Settings, side: str, why: str = ""):
+    """The engine of the settings' ``source_url`` or ``target_url``; its errors name the side
+    (``bascule.dberrors``), a transient refusal to connect is tried again (connect_tries)."""
+    setting = f"{side}_url"
+    return make_engine(require(getattr(s, setting), setting, why), side=side,
+                       retry=ConnectRetry.of(s))
+
+
+def _migrated_into(eng, s: Settings) -> None:
+    """CannotProceed unless bascule wrote into this target (its id map is there)."""
+    if not inspect(eng).has_table(IDMAP):
+        raise nothing_migrated(s.target_url)
+
+
 def settings(config_file: str | None = None, **values: Any) -> Settings:
     """Settings from a TOML file (optional), ``BASCULE_*`` variables and these values."""
     return load_settings(config_file, **values)
@@ -67,17 +89,17 @@ def settings(config_file: str | None = None, **values: Any) -> Settings:
 def describe(s: Settings) -> SourceDescription:
     """What the source holds: shape, groups by mode, rows per table (read only)."""
     try:
-        return describe_source(make_engine(require(s.source_url, "source_url")), s.source_kind)
+        return describe_source(_engine(s, "source"), s.source_kind)
     except SourceError as e:
-        raise MigrationError(str(e)) from None
+        raise SettingsError(str(e)) from None
 
 
 def create_schema(s: Settings, shape: str, migration: Migration = MIGRATION) -> None:
     """An empty Camap schema of that shape ("2023" or "head") in an empty target."""
     try:
-        create_camap_schema(make_engine(require(s.target_url, "target_url")), shape, migration)
+        create_camap_schema(_engine(s, "target"), shape, migration)
     except TargetError as e:
-        raise MigrationError(str(e)) from None
+        raise SettingsError(str(e)) from None
 
 
 def plan(s: Settings, *, progress: Progress | None = None, migration: Migration = MIGRATION,
@@ -90,7 +112,7 @@ def plan(s: Settings, *, progress: Progress | None = None, migration: Migration 
         return _migrate(s, dry_run=True, prune=prune, progress=progress, migration=migration)
     backend = None
     if s.target_url:  # it must be as empty as migrate --create-schema wants it
-        eng = make_engine(s.target_url)
+        eng = _engine(s, "target")
         try:
             backend = eng.url.get_backend_name()
             if set(inspect(eng).get_table_names()) & set(migration.order):
@@ -146,7 +168,7 @@ def runs(s: Settings, *, source: str | None = None) -> list[dict]:
     pid, started, ended, status, groups, rows (of ``source`` only, when given). A run shown
     ``running`` while no process holds the target's run lock is shown ``interrupted``: its
     process is gone (the next run that writes records it so)."""
-    eng = make_engine(require(s.target_url, "target_url"))
+    eng = _engine(s, "target")
     try:
         with eng.connect() as conn:
             found = list_runs(conn, source)
@@ -166,18 +188,22 @@ def runs(s: Settings, *, source: str | None = None) -> list[dict]:
 def emit_options(s: Settings, *, fallback: str = "410", max_age: int = DEFAULT_MAX_AGE,
                  config_dir: str, server_tz: str | None = None) -> EmitOptions:
     """The redirect options of these settings, validated (EmitError names a bad value)."""
-    return EmitOptions(old_host=s.old_host, new_host=s.new_host, cut=s.redirect_end,
-                       status=s.redirect_status, fallback=fallback, max_age=max_age,
-                       config_dir=config_dir, server_tz=server_tz or s.timezone).validate()
+    try:
+        return EmitOptions(old_host=s.old_host, new_host=s.new_host, cut=s.redirect_end,
+                           status=s.redirect_status, fallback=fallback, max_age=max_age,
+                           config_dir=config_dir, server_tz=server_tz or s.timezone).validate()
+    except ZoneInfoNotFoundError:  # a KeyError: not the ValueError of the other checks
+        raise SettingsError(f"--server-tz {server_tz!r}: unknown time zone (use an IANA name "
+                            "such as Europe/Paris)") from None
 
 
 def redirects(s: Settings, fmt: str, opts: EmitOptions, *, out_dir: Path | None = None,
               stream: TextIO | None = None) -> tuple[list[Path], str]:
     """The redirect configuration of ``fmt`` from the id map in the target: (files written,
     how to install them). csv/json go to ``stream`` when given."""
-    eng = make_engine(require(s.target_url, "target_url",
-                            " (the id mapping lives in the target database)"))
+    eng = _engine(s, "target", " (the id mapping lives in the target database)")
     try:
+        _migrated_into(eng, s)
         mapping = DbMapping(eng, source=s.source_name)
         if opts.routes == ACTIVE_ROUTES and mapping.from_camap():
             opts = replace(opts, routes=list(CAMAP_ACTIVE_ROUTES))  # Camap's URLs, not Cagette's
@@ -193,9 +219,10 @@ def redirects_left(opts: EmitOptions) -> dt.timedelta:
 
 def producers(s: Settings) -> list[Producer]:
     """The producers whose catalogs were linked to a producer space, with their Camap links."""
-    src = make_engine(require(s.source_url, "source_url"))
-    tgt = make_engine(require(s.target_url, "target_url"))
+    src = _engine(s, "source")
+    tgt = _engine(s, "target")
     try:
+        _migrated_into(tgt, s)
         return find_producers(src, DbMapping(tgt, source=s.source_name), new_host=s.new_host,
                               cutover_date=s.cutover_date)
     finally:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from bascule import api
+from bascule.errors import EXIT_DATA
 from bascule.cli.options import (
     config_option,
     emit,
@@ -78,12 +79,10 @@ def rollback_cmd(ctx, groups, run_id, dry_run, force, save, json_file, md_file, 
     try:
         rep = api.rollback(settings, groups=groups, run_id=run_id, dry_run=dry_run,
                            force=force, save=save, progress=bar, wait=wait)
-    except api.MigrationError as e:
-        raise click.ClickException(str(e))
     finally:
         bar.stop()
     model = rep.model()
     emit(model, fmt)
     report_files(model, settings, json_file, md_file, html_file)
     if not rep.ok:
-        sys.exit(1)
+        sys.exit(EXIT_DATA)

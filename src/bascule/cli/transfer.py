@@ -17,6 +17,7 @@ from bascule.cli.options import (
     wait_option,
 )
 from bascule.config import safe_url
+from bascule.errors import EXIT_DATA
 
 _move_options = [
     click.option("--id-strategy", type=click.Choice(["remap", "preserve"]),
@@ -64,15 +65,13 @@ def _transfer(ctx: click.Context, *, dry_run: bool, prune: bool, create_schema: 
                 console.err().print(f"created an empty Camap {create_schema} schema in "
                                     f"{safe_url(settings.target_url)}", soft_wrap=True)
             report = api.migrate(settings, prune=prune, progress=bar, wait=wait)
-    except api.MigrationError as e:
-        raise click.ClickException(str(e))
     finally:
         bar.stop()
     model = report.model()
     emit(model, fmt)
     report_files(model, settings, json_file, md_file, html_file)
     if not report.ok:
-        sys.exit(1)
+        sys.exit(EXIT_DATA)
 
 
 @click.command("migrate")
@@ -160,12 +159,10 @@ def verify_cmd(ctx, json_file, md_file, html_file, fmt, progress, changed_only, 
     try:
         rep = api.verify(settings, progress=bar, changed_only=changed_only, sample=sample,
                          seed=seed, wait=wait)
-    except api.MigrationError as e:
-        raise click.ClickException(str(e))
     finally:
         bar.stop()
     model = rep.model()
     emit(model, fmt)
     report_files(model, settings, json_file, md_file, html_file)
     if not rep.ok:
-        sys.exit(1)
+        sys.exit(EXIT_DATA)

@@ -15,7 +15,7 @@ from sqlalchemy import String, Text, func, select
 from sqlalchemy.engine import Engine
 
 from bascule.config import Settings
-from bascule.errors import MigrationError, SettingsError
+from bascule.errors import SettingsError
 from bascule.extract.closure import group_closure, shared_refs_of
 from bascule.extract.source import GroupRef, SourceInfo, SourceReader
 from bascule.load.bookkeeping import GROUP, Book
@@ -54,7 +54,7 @@ def select_groups(reader: SourceReader, settings: Settings) -> list[GroupRef]:
             elif gid not in by_id:
                 problems.append(f"group {gid}: is a shop-mode group ((flags & 2) != 0), never moved")
         if problems:
-            raise MigrationError("; ".join(problems))
+            raise SettingsError("; ".join(problems))
         amap = [by_id[g] for g in sorted(set(settings.groups))]
     excl = set(settings.exclude_groups)
     return [g for g in amap if g.id not in excl]
@@ -240,7 +240,8 @@ def preserve_preflight(reader: SourceReader, engine: Engine, tinfo: TargetInfo,
                                if not migration[t].composite] + list(shared.items()):
                 problems += _taken(conn, tinfo, tname, sorted(ids - owned[tname]))
     if problems:
-        raise MigrationError("id_strategy=preserve refused: " + "; ".join(problems[:20]))
+        raise SettingsError("id_strategy=preserve refused: " + "; ".join(problems[:20])
+                            + " (keep id_strategy = remap for this target)")
 
 
 def _taken(conn, tinfo: TargetInfo, table: str, want: list[int]) -> list[str]:
