@@ -174,7 +174,7 @@ def rollback(settings: Settings, *, groups: Sequence[int] = (), run_id: int | No
     except TargetError as e:
         raise SettingsError(f"target: {e}") from None
     if not tinfo.has_bookkeeping:
-        raise nothing_migrated(target.url)
+        raise nothing_migrated(settings.target_url or target.url)
     rep = RollbackReport(started_at=started, dry_run=dry_run, force=force,
                          target=tinfo.as_dict(), settings=settings.safe_dict(),
                          selection={"groups": sorted(set(groups)), "run": run_id,

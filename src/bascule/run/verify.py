@@ -98,7 +98,7 @@ def _verify_run(settings: Settings, progress: Progress, migration: Migration,
         sinfo, tinfo = inspect_both(source, target, migration, settings.source_kind)
     migration = sinfo.migration
     if not tinfo.has_bookkeeping:
-        raise nothing_migrated(target.url)
+        raise nothing_migrated(settings.target_url or target.url)
     rep = VerifyReport(started_at=started, settings=settings.safe_dict(),
                        source=sinfo.as_dict(), target=tinfo.as_dict())
     wanted = workers_wanted(settings, source, target, parallel_ok=True)
