@@ -197,7 +197,7 @@ def translate(exc: BaseException, side: str | None = None, url: str | URL | None
     if side is None and url is None:  # an engine's error that was not translated on the spot
         side, url = getattr(exc, "bascule_where", (None, None))
     where = f"{side} {masked(url)}" if side else masked(url) if url is not None else "database"
-    setting = SETTING.get(side or "", "source_url or target_url")
+    setting = SETTING.get(side or "", "the URL")
     if isinstance(exc, sa_exc.ArgumentError) and not isinstance(exc, sa_exc.NoSuchModuleError):
         return SettingsError(f"{where}: not a database URL bascule can use: {server_message(exc)};"
                              f" check {setting}")

@@ -89,7 +89,7 @@ def create_database(url: str | URL, exist_ok: bool = False) -> None:
                 raise FileExistsError(f"{p} already exists")
             p.parent.mkdir(parents=True, exist_ok=True)
         return
-    eng = create_engine(server_url(u), isolation_level="AUTOCOMMIT")
+    eng = watch(create_engine(server_url(u), isolation_level="AUTOCOMMIT"), None, shown=url)
     try:
         with eng.connect() as c:
             if u.get_backend_name() == "postgresql":
@@ -122,7 +122,7 @@ def drop_database(url: str | URL, missing_ok: bool = True) -> None:
                 if not missing_ok:
                     raise
         return
-    eng = create_engine(server_url(u), isolation_level="AUTOCOMMIT")
+    eng = watch(create_engine(server_url(u), isolation_level="AUTOCOMMIT"), None, shown=url)
     try:
         with eng.connect() as c:
             ie = "IF EXISTS " if missing_ok else ""
@@ -138,7 +138,7 @@ def database_exists(url: str | URL) -> bool:
     u = normalize_url(url)
     if u.get_backend_name() == "sqlite":
         return bool(u.database) and Path(u.database).exists()
-    eng = create_engine(server_url(u), isolation_level="AUTOCOMMIT")
+    eng = watch(create_engine(server_url(u), isolation_level="AUTOCOMMIT"), None, shown=url)
     try:
         with eng.connect() as c:
             if u.get_backend_name() == "postgresql":

@@ -77,6 +77,8 @@ def fail(ctx: click.Context, exc: BaseException, message: str, code: int,
     obj = ctx.obj or {}
     if obj.get("traceback") or obj.get("verbose", 0) >= 2:
         traceback.print_exception(exc, file=sys.stderr)
+        if getattr(exc, "worker_traceback", None):  # the stack of a worker process
+            sys.stderr.write(f"in the worker process:\n{exc.worker_traceback}")
     lines = [" ".join(ln.split()) for ln in message.splitlines() if ln.strip()]
     sys.stderr.write(prefix + "; ".join(lines) + "\n")
     sys.stderr.flush()
