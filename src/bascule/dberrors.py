@@ -27,6 +27,7 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Engine, make_url
 
+from bascule.config import safe_url
 from bascule.errors import CannotProceed, MigrationError, SettingsError
 
 log = logging.getLogger(__name__)
@@ -83,12 +84,8 @@ WHAT = {
 }
 def masked(url: str | URL | None) -> str:
     """``url`` with its password replaced by ``***`` (never raises, never shows it)."""
-    if url is None:
-        return "?"
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL at all: hide anything between ':' and '@'
-        return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", str(url))
+    return "?" if url is None else safe_url(url if isinstance(url, str) else
+                                            url.render_as_string(hide_password=True)) or "?"
 
 
 def _password(url: str | URL | None) -> str | None:
