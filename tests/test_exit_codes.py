@@ -18,7 +18,7 @@ from bascule.cli import cli
 from bascule.config import ConfigError, load_settings
 from bascule.dberrors import ConnectRetry
 from bascule.dbutil import make_engine
-from bascule.errors import CannotProceed, SettingsError
+from bascule.errors import CannotProceed
 
 from conftest import MYSQL_URL, PG_URL
 from helpers import make_source, make_target, rows

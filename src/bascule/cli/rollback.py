@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from bascule import api
-from bascule.errors import EXIT_DATA
 from bascule.cli.options import (
     config_option,
     emit,
@@ -22,6 +21,7 @@ from bascule.cli.options import (
     verbosity_options,
     wait_option,
 )
+from bascule.errors import EXIT_DATA
 
 
 def _report_options(f):
