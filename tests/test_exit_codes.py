@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import uuid
 
+import psycopg
+import pymysql
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import MetaData, Table, insert, select, text
@@ -16,7 +18,7 @@ from sqlalchemy.engine import make_url
 from bascule import api
 from bascule.cli import cli
 from bascule.config import ConfigError, load_settings
-from bascule.dberrors import ConnectRetry
+from bascule.dberrors import ConnectRetry, is_transient_connect, kind_of, translate
 from bascule.dbutil import make_engine
 from bascule.errors import CannotProceed
 
@@ -313,3 +315,32 @@ def test_a_rejected_row_is_named_by_its_source_id_table_and_column(kind, db_fact
     assert f"into User rejected the row of source id {BIG_ID}, column lastName" in errors, \
         errors
     assert "Traceback" not in r.output
+
+
+# --- the classification of the servers' refusals ------------------------------------------
+
+@pytest.mark.parametrize("exc, kind, transient", [
+    (("pymysql", 1040, "Too many connections"), "limit", True),
+    (("pymysql", 1203, "User x already has more than 'max_user_connections' active "
+                       "connections"), "limit", True),
+    (("pymysql", 2003, "Can't connect to MySQL server on 'db' ([Errno 111] Connection "
+                       "refused)"), "unreachable", True),
+    (("pymysql", 2005, "Unknown MySQL server host 'db'"), "unreachable", False),
+    (("pymysql", 1045, "Access denied for user 'x'"), "access", False),
+    (("pymysql", 2013, "Lost connection to MySQL server during query"), "lost", False),
+    (("psycopg", None, 'connection failed: FATAL:  sorry, too many clients already'), "limit",
+     True),
+    (("psycopg", None, "connection failed: FATAL:  the database system is starting up"),
+     "starting", True),
+    (("psycopg", None, 'connection failed: connection to server at "db", port 5432 failed: '
+                       "Connection refused\n\tIs the server running"), "unreachable", True),
+    (("psycopg", None, 'FATAL:  database "x" does not exist'), "no-database", False),
+])
+def test_what_a_refusal_means_and_whether_it_is_tried_again(exc, kind, transient):
+    """The drivers' own exceptions as they come (the messages of the servers)."""
+    driver, code, msg = exc
+    e = pymysql.err.OperationalError(code, msg) if driver == "pymysql" else \
+        psycopg.OperationalError(msg)
+    assert kind_of(e) == kind and is_transient_connect(e) is transient
+    err = translate(e, "target", "mysql+pymysql://u:secret@db/x")
+    assert isinstance(err, CannotProceed) and "\n" not in str(err) and "secret" not in str(err)
