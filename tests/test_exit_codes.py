@@ -6,6 +6,8 @@ its source id; never a traceback unless --traceback, never a password."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import uuid
 
 import psycopg
@@ -23,6 +25,7 @@ from bascule.dbutil import make_engine
 from bascule.errors import CannotProceed
 
 from conftest import MYSQL_URL, PG_URL
+from faults import BASCULE
 from helpers import make_source, make_target, rows
 from samples import free_port
 
@@ -344,3 +347,47 @@ def test_what_a_refusal_means_and_whether_it_is_tried_again(exc, kind, transient
     assert kind_of(e) == kind and is_transient_connect(e) is transient
     err = translate(e, "target", "mysql+pymysql://u:secret@db/x")
     assert isinstance(err, CannotProceed) and "\n" not in str(err) and "secret" not in str(err)
+
+
+@pytest.mark.parametrize("kind", ["mysql", "postgresql"])
+def test_a_migrate_whose_target_connections_are_killed_ends_exit_3_in_one_line(kind, db_factory,
+                                                                               tmp_path):
+    """The target's connections killed while a unit waits for its commit (the hook of
+    tests/faults.py holds it there): the run stops with exit 3 and the error as its last line,
+    naming the target, the lost connection and what to do; no traceback."""
+    src = make_source(db_factory("sqlite"))
+    tgt = make_target(db_factory(kind), "head")
+    p = subprocess.Popen(
+        BASCULE + ["migrate", "--source", src, "--target", tgt, "--batch-size", "40",
+                   "--no-progress", "--workers", "1", "--report-dir", str(tmp_path / "out")],
+        stdin=subprocess.PIPE, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        env={**os.environ, **ENV, "BASCULE_TEST_PAUSE_BEFORE_COMMIT": "1"})
+    assert p.stderr is not None and p.stdin is not None
+    for line in p.stderr:
+        if "bascule-fault" in line:
+            break
+    name = make_url(tgt).database
+    admin = make_engine(MYSQL_URL if kind == "mysql" else PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            if kind == "mysql":
+                ids = [r[0] for r in c.execute(text(
+                    "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = :d"), {"d": name})]
+                for i in ids:
+                    c.execute(text(f"KILL {int(i)}"))
+            else:
+                ids = c.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND "
+                                     "pid <> pg_backend_pid()"), {"d": name}).scalars().all()
+                for i in ids:
+                    c.execute(text("SELECT pg_terminate_backend(:p)"), {"p": i})
+    finally:
+        admin.dispose()
+    assert ids
+    p.stdin.write("\n")
+    p.stdin.flush()
+    rest = p.stderr.read()
+    assert p.wait() == 3, rest
+    last = rest.strip().splitlines()[-1]
+    shown = make_url(tgt).render_as_string(hide_password=True)
+    assert last.startswith(f"error: target {shown}: connection lost"), rest
+    assert "run the same command again" in last and "Traceback" not in rest

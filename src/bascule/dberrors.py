@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -246,6 +247,15 @@ class ConnectRetry:
         return cls(tries=settings.connect_tries, pause=settings.connect_pause)
 
 
+#: The URL each watched engine is shown by (as the settings give it, not as normalized).
+_SHOWN: weakref.WeakKeyDictionary[Engine, str | URL] = weakref.WeakKeyDictionary()
+
+
+def shown_url(engine: Engine) -> str | URL:
+    """The URL ``engine`` is named by in messages (``watch``'s ``shown``, else its own)."""
+    return _SHOWN.get(engine, engine.url)
+
+
 def watch(engine: Engine, side: str | None, retry: ConnectRetry | None = None,
           shown: str | URL | None = None) -> Engine:
     """Translate the errors of ``engine`` (side ``source`` or ``target``; its URL shown as
@@ -253,6 +263,7 @@ def watch(engine: Engine, side: str | None, retry: ConnectRetry | None = None,
     a connection refused for a transient reason."""
     policy = retry or ConnectRetry()
     url = shown if shown is not None else engine.url
+    _SHOWN[engine] = url
 
     @event.listens_for(engine, "do_connect")
     def _connect(dialect, _conn_rec, cargs, cparams):

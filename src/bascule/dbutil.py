@@ -42,14 +42,14 @@ def engine_url(url: str | URL, side: str | None = None) -> URL:
 
 
 def make_engine(url: str | URL, *, side: str | None = None, retry: ConnectRetry | None = None,
-                **kw) -> Engine:
+                shown: str | URL | None = None, **kw) -> Engine:
     """The engine of ``url``; its errors become bascule's (``dberrors``: the ``side``, source or
-    target, and the URL masked, named), a transient refusal to connect is tried again
-    (``retry``)."""
+    target, and the URL masked, named: ``shown``, default ``url``), a transient refusal to
+    connect is tried again (``retry``)."""
     u = engine_url(url, side)
     kw.setdefault("future", True)
     try:
-        return watch(_create(u, **kw), side, retry, shown=url)
+        return watch(_create(u, **kw), side, retry, shown=url if shown is None else shown)
     except (ImportError, sa_exc.ArgumentError) as e:  # a driver unknown or not installed
         raise translate(e, side, url) from e
 
