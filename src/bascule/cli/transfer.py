@@ -94,8 +94,8 @@ def migrate_cmd(ctx, dry_run, prune, create_schema, json_file, md_file, html_fil
     with --prune). Each group is committed whole or not at all; a run killed at any point can be
     started again. One run at a time writes into a target: another one refuses, naming the run
     that holds it, or waits (--wait). Exits 1 when a group failed (it is rolled back and named
-    with the table, id and column), 0 otherwise. The summary goes to stdout (--format), the
-    reports (JSON, Markdown, HTML) to report_dir.
+    with the table, source id and column), 0 otherwise. The summary goes to stdout (--format),
+    the reports (JSON, Markdown, HTML) to report_dir.
     """
     if create_schema and dry_run:
         raise click.UsageError("--create-schema with --dry-run: use `bascule plan "
