@@ -36,12 +36,7 @@ from sqlalchemy import inspect
 from bascule.config import Settings, load_settings
 from bascule.dberrors import ConnectRetry, nothing_migrated
 from bascule.dbutil import make_engine
-from bascule.errors import (
-    CannotProceed,
-    MigrationError,
-    SettingsError,
-    require,
-)
+from bascule.errors import CannotProceed, MigrationError, SettingsError, require
 from bascule.extract.describe import SourceDescription, describe_source
 from bascule.extract.source import SourceError
 from bascule.load.bookkeeping import IDMAP

@@ -34,7 +34,7 @@ def normalize_url(url: str | URL) -> URL:
 
 
 def engine_url(url: str | URL, side: str | None = None) -> URL:
-    """``normalize_url``, a URL that is not one a SettingsError naming ``side``."""
+    """``normalize_url(url)``; text that is not a URL is a SettingsError naming ``side``."""
     try:
         return normalize_url(url)
     except (sa_exc.ArgumentError, ValueError) as e:
