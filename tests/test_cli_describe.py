@@ -45,4 +45,4 @@ def test_describe_table_on_stdout_csv_markdown_and_errors(tmp_path):
     assert r.exit_code == 2 and "no source" in r.output
     empty = f"sqlite:///{tmp_path / 'empty.sqlite'}"
     r = CliRunner().invoke(cli, ["describe", "--source", empty])
-    assert r.exit_code == 1 and "does not look like a Cagette database" in r.output
+    assert r.exit_code == 2 and "does not look like a Cagette database" in r.output  # settings: 2

@@ -21,7 +21,7 @@ def test_migrate_creates_the_schema_and_exits_0(db_factory, tmp_path):
     assert count(tgt, "Group") == len(amap_and_shop(src)[0])
     r = CliRunner().invoke(cli, ["migrate", "--source", src, "--target", tgt, "--create-schema",
                                  "head", "--report-dir", str(tmp_path)])
-    assert r.exit_code == 1 and "already has Camap tables" in r.output
+    assert r.exit_code == 2 and "already has Camap tables" in r.output  # the target: 2
     r = CliRunner().invoke(cli, ["migrate", "--dry-run", "--create-schema", "head"])
     assert r.exit_code == 2
 

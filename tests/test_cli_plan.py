@@ -37,11 +37,11 @@ def test_plan_json_on_stdout_and_an_empty_target(db_factory, tmp_path):
     tgt = db_factory("sqlite").new("tgt")
     r = CliRunner().invoke(cli, ["plan", "--source", src, "--target", tgt, "--report-dir",
                                  str(tmp_path)])
-    assert r.exit_code == 1 and "the target database is empty" in r.output
+    assert r.exit_code == 2 and "the target database is empty" in r.output  # a schema: 2
     make = make_target(db_factory("sqlite"), "2023")
     r = CliRunner().invoke(cli, ["plan", "--source", src, "--target", make, "--report-dir",
                                  str(tmp_path), "--format", "json", "--group", "999999"])
-    assert r.exit_code == 1 and "group 999999: not in the source" in r.output
+    assert r.exit_code == 2 and "group 999999: not in the source" in r.output  # selection: 2
     r = CliRunner().invoke(cli, ["plan", "--source", src, "--target", make, "--report-dir",
                                  str(tmp_path), "--format", "json"])
     assert r.exit_code == 0

@@ -45,4 +45,4 @@ def test_verify_of_a_target_never_migrated(db_factory, tmp_path):
     tgt = make_target(db_factory("sqlite"), "head")
     r = CliRunner().invoke(cli, ["verify", "--source", src, "--target", tgt, "--report-dir",
                                  str(tmp_path)])
-    assert r.exit_code == 1 and "nothing was migrated yet" in r.output
+    assert r.exit_code == 3 and "nothing was migrated into this target yet" in r.output

@@ -89,7 +89,7 @@ def test_verify_fetches_by_range_or_by_list_alike(db_factory, tmp_path, kind):
 def test_verify_refuses_a_target_bascule_never_wrote(db_factory, tmp_path):
     src = make_source(db_factory("mysql"))
     tgt = make_target(db_factory("sqlite"), "head")
-    with pytest.raises(api.MigrationError, match="nothing was migrated yet"):
+    with pytest.raises(api.MigrationError, match="nothing was migrated into this target yet"):
         api.verify(settings_for(src, tgt, tmp_path))
 
 

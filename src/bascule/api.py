@@ -30,16 +30,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Column, Integer, MetaData, Table, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bascule.config import Settings, load_settings, safe_url
+from bascule.dberrors import ConnectRetry, nothing_migrated
 from bascule.dbutil import make_engine
 from bascule.errors import CannotProceed, MigrationError, SettingsError, require
 from bascule.extract.describe import SourceDescription, describe_source
 from bascule.extract.source import SourceError
+from bascule.load.bookkeeping import IDMAP
 from bascule.load.runlock import run_lock
 from bascule.load.runlog import list_runs
 from bascule.load.target import TargetError, create_camap_schema
@@ -65,6 +67,20 @@ __all__ = ["MigrationError", "create_schema", "describe", "migrate", "plan", "pr
            "check_redirects", "redirects", "rollback", "runs", "settings", "verify"]
 
 
+def _engine(s: Settings, side: str, why: str = ""):
+    """The engine of the settings' ``source_url`` or ``target_url``; its errors name the side
+    (``bascule.dberrors``), a transient refusal to connect is tried again (connect_tries)."""
+    setting = f"{side}_url"
+    return make_engine(require(getattr(s, setting), setting, why), side=side,
+                       retry=ConnectRetry.of(s))
+
+
+def _migrated_into(eng, s: Settings) -> None:
+    """CannotProceed unless bascule wrote into this target (its id map is there)."""
+    if not inspect(eng).has_table(IDMAP):
+        raise nothing_migrated(s.target_url)
+
+
 def settings(config_file: str | None = None, **values: Any) -> Settings:
     """Settings from a TOML file (optional), ``BASCULE_*`` variables and these values."""
     return load_settings(config_file, **values)
@@ -73,9 +89,9 @@ def settings(config_file: str | None = None, **values: Any) -> Settings:
 def describe(s: Settings) -> SourceDescription:
     """What the source holds: shape, groups by mode, rows per table (read only)."""
     try:
-        return describe_source(make_engine(require(s.source_url, "source_url")), s.source_kind)
+        return describe_source(_engine(s, "source"), s.source_kind)
     except SourceError as e:
-        raise MigrationError(str(e)) from None
+        raise SettingsError(str(e)) from None
 
 
 def create_schema(s: Settings, shape: str, migration: Migration = MIGRATION) -> None:
@@ -85,9 +101,9 @@ def create_schema(s: Settings, shape: str, migration: Migration = MIGRATION) -> 
 
 def _new_schema(s: Settings, shape: str, migration: Migration) -> None:
     try:
-        create_camap_schema(make_engine(require(s.target_url, "target_url")), shape, migration)
+        create_camap_schema(_engine(s, "target"), shape, migration)
     except TargetError as e:
-        raise MigrationError(str(e)) from None
+        raise SettingsError(str(e)) from None
 
 
 def plan(s: Settings, *, progress: Progress | None = None, migration: Migration = MIGRATION,
@@ -100,7 +116,7 @@ def plan(s: Settings, *, progress: Progress | None = None, migration: Migration 
         return _migrate(s, dry_run=True, prune=prune, progress=progress, migration=migration)
     backend = None
     if s.target_url:  # it must be as empty as migrate --create-schema wants it
-        eng = make_engine(s.target_url)
+        eng = _engine(s, "target")
         try:
             backend = eng.url.get_backend_name()
             if set(inspect(eng).get_table_names()) & set(migration.order):
@@ -169,7 +185,7 @@ def runs(s: Settings, *, source: str | None = None) -> list[dict]:
     pid, started, ended, status, groups, rows (of ``source`` only, when given). A run shown
     ``running`` while no process holds the target's run lock is shown ``interrupted``: its
     process is gone (the next run that writes records it so)."""
-    eng = make_engine(require(s.target_url, "target_url"))
+    eng = _engine(s, "target")
     try:
         with eng.connect() as conn:
             found = list_runs(conn, source)
@@ -189,9 +205,13 @@ def runs(s: Settings, *, source: str | None = None) -> list[dict]:
 def emit_options(s: Settings, *, fallback: str = "410", max_age: int = DEFAULT_MAX_AGE,
                  config_dir: str, server_tz: str | None = None) -> EmitOptions:
     """The redirect options of these settings, validated (EmitError names a bad value)."""
-    return EmitOptions(old_host=s.old_host, new_host=s.new_host, cut=s.redirect_end,
-                       status=s.redirect_status, fallback=fallback, max_age=max_age,
-                       config_dir=config_dir, server_tz=server_tz or s.timezone).validate()
+    try:
+        return EmitOptions(old_host=s.old_host, new_host=s.new_host, cut=s.redirect_end,
+                           status=s.redirect_status, fallback=fallback, max_age=max_age,
+                           config_dir=config_dir, server_tz=server_tz or s.timezone).validate()
+    except ZoneInfoNotFoundError:  # a KeyError: not the ValueError of the other checks
+        raise SettingsError(f"--server-tz {server_tz!r}: unknown time zone (use an IANA name "
+                            "such as Europe/Paris)") from None
 
 
 def redirects(s: Settings, fmt: str, opts: EmitOptions, *, out_dir: Path | None = None,
@@ -201,9 +221,9 @@ def redirects(s: Settings, fmt: str, opts: EmitOptions, *, out_dir: Path | None 
     how to install them). csv/json go to ``stream`` when given. An end date already past is
     refused (SettingsError, before anything is written) unless ``allow_expired``."""
     refuse_expired(opts, allow_expired)
-    eng = make_engine(require(s.target_url, "target_url",
-                            " (the id mapping lives in the target database)"))
+    eng = _engine(s, "target", " (the id mapping lives in the target database)")
     try:
+        _migrated_into(eng, s)
         mapping = DbMapping(eng, source=s.source_name)
         return emit(fmt, mapping, _routes_of(mapping, opts), out_dir=out_dir, stream=stream)
     finally:
@@ -240,9 +260,9 @@ def check_redirects(s: Settings, base_url: str, opts: EmitOptions, *,
     """``bascule redirects --check URL``: ask the deployed old host (``base_url``) a sample of
     old URLs and compare its answers with the id map in the target (see redirects/check.py).
     The groups not moved are read from the source when ``source_url`` is set."""
-    eng = make_engine(require(s.target_url, "target_url",
-                            " (the id mapping lives in the target database)"))
+    eng = _engine(s, "target", " (the id mapping lives in the target database)")
     try:
+        _migrated_into(eng, s)
         mapping = DbMapping(eng, source=s.source_name)
         opts = _routes_of(mapping, opts)
         groups = not_moved_groups(s, mapping) if s.source_url else []
@@ -254,7 +274,7 @@ def check_redirects(s: Settings, base_url: str, opts: EmitOptions, *,
 
 def not_moved_groups(s: Settings, mapping: DbMapping) -> list[int]:
     """The source's groups that the id map does not hold (shop mode, excluded, failed)."""
-    src = make_engine(require(s.source_url, "source_url"))
+    src = _engine(s, "source")
     try:
         grp = Table("Group", MetaData(), Column("id", Integer))
         with src.connect() as c:
@@ -271,9 +291,10 @@ def not_moved_groups(s: Settings, mapping: DbMapping) -> list[int]:
 
 def producers(s: Settings) -> list[Producer]:
     """The producers whose catalogs were linked to a producer space, with their Camap links."""
-    src = make_engine(require(s.source_url, "source_url"))
-    tgt = make_engine(require(s.target_url, "target_url"))
+    src = _engine(s, "source")
+    tgt = _engine(s, "target")
     try:
+        _migrated_into(tgt, s)
         day = s.cutover_date or dt.datetime.now(ZoneInfo(s.timezone)).date()
         return find_producers(src, DbMapping(tgt, source=s.source_name), new_host=s.new_host,
                               cutover_date=day)

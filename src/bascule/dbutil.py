@@ -11,7 +11,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, URL, make_url
+
+from bascule.dberrors import ConnectRetry, translate, watch
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -30,9 +33,28 @@ def normalize_url(url: str | URL) -> URL:
     return u
 
 
-def make_engine(url: str | URL, **kw) -> Engine:
-    u = normalize_url(url)
+def engine_url(url: str | URL, side: str | None = None) -> URL:
+    """``normalize_url(url)``; text that is not a URL is a SettingsError naming ``side``."""
+    try:
+        return normalize_url(url)
+    except (sa_exc.ArgumentError, ValueError) as e:
+        raise translate(sa_exc.ArgumentError(str(e)), side, url) from e
+
+
+def make_engine(url: str | URL, *, side: str | None = None, retry: ConnectRetry | None = None,
+                shown: str | URL | None = None, **kw) -> Engine:
+    """The engine of ``url``; its errors become bascule's (``dberrors``: the ``side``, source or
+    target, and the URL masked, named: ``shown``, default ``url``), a transient refusal to
+    connect is tried again (``retry``)."""
+    u = engine_url(url, side)
     kw.setdefault("future", True)
+    try:
+        return watch(_create(u, **kw), side, retry, shown=url if shown is None else shown)
+    except (ImportError, sa_exc.ArgumentError) as e:  # a driver unknown or not installed
+        raise translate(e, side, url) from e
+
+
+def _create(u: URL, **kw) -> Engine:
     if u.get_backend_name() == "sqlite":
         eng = create_engine(u, **kw)
 
@@ -67,7 +89,7 @@ def create_database(url: str | URL, exist_ok: bool = False) -> None:
                 raise FileExistsError(f"{p} already exists")
             p.parent.mkdir(parents=True, exist_ok=True)
         return
-    eng = create_engine(server_url(u), isolation_level="AUTOCOMMIT")
+    eng = watch(create_engine(server_url(u), isolation_level="AUTOCOMMIT"), None, shown=url)
     try:
         with eng.connect() as c:
             if u.get_backend_name() == "postgresql":
@@ -100,7 +122,7 @@ def drop_database(url: str | URL, missing_ok: bool = True) -> None:
                 if not missing_ok:
                     raise
         return
-    eng = create_engine(server_url(u), isolation_level="AUTOCOMMIT")
+    eng = watch(create_engine(server_url(u), isolation_level="AUTOCOMMIT"), None, shown=url)
     try:
         with eng.connect() as c:
             ie = "IF EXISTS " if missing_ok else ""
@@ -116,7 +138,7 @@ def database_exists(url: str | URL) -> bool:
     u = normalize_url(url)
     if u.get_backend_name() == "sqlite":
         return bool(u.database) and Path(u.database).exists()
-    eng = create_engine(server_url(u), isolation_level="AUTOCOMMIT")
+    eng = watch(create_engine(server_url(u), isolation_level="AUTOCOMMIT"), None, shown=url)
     try:
         with eng.connect() as c:
             if u.get_backend_name() == "postgresql":

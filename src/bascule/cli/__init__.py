@@ -8,11 +8,15 @@ The result of a verb goes to stdout (``--format`` where it applies); progress an
 from __future__ import annotations
 
 import importlib
+import sys
+import traceback
 
 import click
 
 from bascule import __version__
 from bascule.cli.options import CONFIG_HELP, verbosity_options
+from bascule.dberrors import is_database_error, translate
+from bascule.errors import EXIT_CANNOT_PROCEED, MigrationError
 
 #: verb → "module:command". The verbs are registered here, in this order.
 VERBS = {
@@ -44,6 +48,42 @@ class Verbs(click.Group):
         module, attr = target.split(":")
         return getattr(importlib.import_module(module), attr)
 
+    def invoke(self, ctx: click.Context):
+        """Run the verb; any error it ends with is ONE line on stderr and its exit code
+        (``bascule.errors``: 1 the data says no, 2 usage or settings, 3 could not proceed); the
+        stack only with ``--traceback`` or ``-vv``."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit,
+                click.exceptions.Abort):
+            raise
+        except MigrationError as e:
+            fail(ctx, e, str(e), e.exit_code)
+        except Exception as e:  # noqa: BLE001 - one line, never a bare traceback
+            if is_database_error(e):
+                err = translate(e)
+                fail(ctx, e, str(err), err.exit_code)
+            if isinstance(e, OSError):  # a file or directory: its own message says which
+                fail(ctx, e, str(e), EXIT_CANNOT_PROCEED)
+            fail(ctx, e, f"{type(e).__name__}: {' '.join(str(e).split())} (rerun with "
+                 "--traceback)",
+                 EXIT_CANNOT_PROCEED, prefix="internal error: ")
+
+
+def fail(ctx: click.Context, exc: BaseException, message: str, code: int,
+         prefix: str = "error: ") -> None:
+    """Print ``message`` on stderr as one line (several problems joined by "; "), after the
+    stack with --traceback or -vv, and exit ``code``."""
+    obj = ctx.obj or {}
+    if obj.get("traceback") or obj.get("verbose", 0) >= 2:
+        traceback.print_exception(exc, file=sys.stderr)
+        if getattr(exc, "worker_traceback", None):  # the stack of a worker process
+            sys.stderr.write(f"in the worker process:\n{exc.worker_traceback}")
+    lines = [" ".join(ln.split()) for ln in message.splitlines() if ln.strip()]
+    sys.stderr.write(prefix + "; ".join(lines) + "\n")
+    sys.stderr.flush()
+    ctx.exit(code)
+
 
 @click.group(cls=Verbs, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="bascule")
@@ -69,6 +109,11 @@ def cli(ctx: click.Context, config_file: str | None) -> None:
     The result goes to stdout (--format table|json|markdown|csv), progress and
     logs to stderr (-v, -q), the reports (JSON, Markdown, HTML) to report_dir.
     Shell completion (bash): eval "$(_BASCULE_COMPLETE=bash_source bascule)"
+    \b
+    Exit codes: 0 done; 1 the data says no (a failed group, a difference, a refused
+    rollback); 2 bad usage or settings (selection and schema included); 3 could not proceed
+    (connection, access, missing database or bascule tables, driver, server limit). An error
+    is one line on stderr; --traceback (or -vv) shows its stack.
     """
     ctx.ensure_object(dict)
     ctx.obj["config_file"] = config_file

@@ -31,10 +31,7 @@ def describe_cmd(ctx, source_url, source_kind, fmt):
     s = settings_from(ctx, source_url=source_url, source_kind=source_kind)
     if not s.source_url:
         raise click.UsageError("no source: set source_url or pass --source")
-    try:
-        d = api.describe(s).as_dict()
-    except api.MigrationError as e:
-        raise click.ClickException(str(e))
+    d = api.describe(s).as_dict()
     if fmt == "json":
         sys.stdout.write(json.dumps(d, indent=2) + "\n")
     elif fmt == "markdown":

@@ -20,6 +20,7 @@ import click
 from bascule.cli import console
 from bascule.cli.progress import RichProgress
 from bascule.config import ConfigError, Settings, load_settings
+from bascule.errors import SettingsError
 from bascule.report import (
     ReportBase,
     check_outputs,
@@ -72,10 +73,19 @@ def _count(key: str):
     return cb
 
 
+def _traceback(ctx: click.Context, _param, value: bool) -> None:
+    if value:
+        ctx.ensure_object(dict)["traceback"] = True
+
+
 def verbosity_options(f):
-    """``-v``/``-q`` on the group and on every verb, before or after it: ``bascule -v plan`` and
-    ``bascule plan -v`` are the same; ``-vv`` debug, ``-vvv`` SQL; ``-q`` errors only, no
-    progress."""
+    """``-v``/``-q`` and ``--traceback`` on the group and on every verb, before or after it:
+    ``bascule -v plan`` and ``bascule plan -v`` are the same; ``-vv`` debug, ``-vvv`` SQL;
+    ``-q`` errors only, no progress; ``--traceback`` (or ``-vv``): the stack of an error above
+    its line."""
+    f = click.option("--traceback", "show_traceback", is_flag=True, expose_value=False,
+                     callback=_traceback,
+                     help="On an error, show the stack above its one line (as -vv does).")(f)
     f = click.option("-q", "--quiet", count=True, expose_value=False, callback=_count("quiet"),
                      help="Less on stderr: errors only, no progress.")(f)
     return click.option("-v", "--verbose", count=True, expose_value=False,
@@ -105,8 +115,8 @@ def settings_from(ctx: click.Context, **flags: Any) -> Settings:
     """Settings for a command: --config file, BASCULE_* environment, then the command's flags."""
     try:
         return load_settings((ctx.obj or {}).get("config_file"), **flags)
-    except ConfigError as e:
-        raise click.UsageError(str(e))
+    except ConfigError as e:  # one line per problem, exit 2
+        raise SettingsError(str(e)) from None
 
 
 def _a_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

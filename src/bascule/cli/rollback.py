@@ -23,6 +23,7 @@ from bascule.cli.options import (
     verbosity_options,
     wait_option,
 )
+from bascule.errors import EXIT_DATA
 from bascule.transform.clean import display_text
 
 
@@ -116,12 +117,10 @@ def rollback_cmd(ctx, groups, run_id, dry_run, yes, force, save, json_file, md_f
         rep = api.rollback(settings, groups=groups, run_id=run_id, dry_run=dry_run,
                            force=force, save=save, progress=bar, wait=wait,
                            confirm=None if yes or dry_run else _confirm(bar))
-    except api.MigrationError as e:
-        raise click.ClickException(str(e))
     finally:
         bar.stop()
     model = rep.model()
     emit(model, fmt)
     report_files(model, settings, json_file, md_file, html_file)
     if not rep.ok:
-        sys.exit(1)
+        sys.exit(EXIT_DATA)

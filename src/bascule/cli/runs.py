@@ -37,10 +37,7 @@ def runs_cmd(ctx, target_url, source_name, fmt):
     different (verify), the host and process that ran it. The result goes to stdout.
     """
     s = settings_from(ctx, target_url=target_url)
-    try:
-        found = api.runs(s, source=source_name)
-    except api.MigrationError as e:
-        raise click.ClickException(str(e))
+    found = api.runs(s, source=source_name)
     if fmt == "json":
         sys.stdout.write(json.dumps(found, indent=2, default=str) + "\n")
         return

@@ -11,6 +11,7 @@ from bascule.cli import console
 from bascule.cli.options import verbosity_options
 from bascule.config import safe_url
 from bascule.dbutil import create_database, database_exists, drop_database
+from bascule.errors import MigrationError
 from bascule.generate import KINDS, GenerateError, generate
 
 
@@ -77,6 +78,8 @@ def seed_cmd(ctx: click.Context, url: str, kind: str, shape: str, scale: float, 
             create_database(url, exist_ok=False)
         stats = generate(url, kind=kind, shape=shape, scale=scale, seed=seed, dirty=dirty,
                          shared_users=shared_users, progress=not quiet)
+    except MigrationError:  # a database error, translated (dberrors): the group prints it
+        raise
     except (GenerateError, ValueError, FileExistsError) as e:
         raise click.ClickException(f"{shown}: {_hide(str(e), url)}") from None
     except Exception as e:  # driver errors: name the database, never the password

@@ -18,6 +18,7 @@ from bascule.cli.options import (
     wait_option,
 )
 from bascule.config import safe_url
+from bascule.errors import EXIT_DATA
 
 _move_options = [
     click.option("--id-strategy", type=click.Choice(["remap", "preserve"]),
@@ -66,15 +67,13 @@ def _transfer(ctx: click.Context, *, dry_run: bool, prune: bool, create_schema: 
                                  created=lambda shape: console.err().print(
                                      f"created an empty Camap {shape} schema in "
                                      f"{safe_url(settings.target_url)}", soft_wrap=True))
-    except api.MigrationError as e:
-        raise click.ClickException(str(e))
     finally:
         bar.stop()
     model = report.model()
     emit(model, fmt)
     report_files(model, settings, json_file, md_file, html_file)
     if not report.ok:
-        sys.exit(1)
+        sys.exit(EXIT_DATA)
 
 
 @click.command("migrate")
@@ -97,8 +96,8 @@ def migrate_cmd(ctx, dry_run, prune, create_schema, json_file, md_file, html_fil
     with --prune). Each group is committed whole or not at all; a run killed at any point can be
     started again. One run at a time writes into a target: another one refuses, naming the run
     that holds it, or waits (--wait). Exits 1 when a group failed (it is rolled back and named
-    with the table, id and column), 0 otherwise. The summary goes to stdout (--format), the
-    reports (JSON, Markdown, HTML) to report_dir.
+    with the table, source id and column), 0 otherwise. The summary goes to stdout (--format),
+    the reports (JSON, Markdown, HTML) to report_dir.
     """
     if create_schema and dry_run:
         raise click.UsageError("--create-schema with --dry-run: use `bascule plan "
@@ -163,12 +162,10 @@ def verify_cmd(ctx, json_file, md_file, html_file, fmt, progress, changed_only, 
         check_report_files(settings, json_file, md_file, html_file)
         rep = api.verify(settings, progress=bar, changed_only=changed_only, sample=sample,
                          seed=seed, wait=wait)
-    except api.MigrationError as e:
-        raise click.ClickException(str(e))
     finally:
         bar.stop()
     model = rep.model()
     emit(model, fmt)
     report_files(model, settings, json_file, md_file, html_file)
     if not rep.ok:
-        sys.exit(1)
+        sys.exit(EXIT_DATA)

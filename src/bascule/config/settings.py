@@ -29,7 +29,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bascule.errors import SettingsError
 
@@ -46,6 +46,11 @@ _HOST_RE = re.compile(
 
 # A source name (``source_name``): what bascule_*.source holds.
 _SOURCE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+
+
+def _port_hint(url: str) -> str:
+    m = re.search(r"@[^/?]*:([^/?@]*)(?:[/?]|$)", url)
+    return f": port {m.group(1)!r} is not a number" if m and not m.group(1).isdigit() else ""
 
 
 class ConfigError(Exception):
@@ -155,6 +160,17 @@ class Settings(BaseSettings):
         description="Where reports (JSON, Markdown, HTML) and the rows saved by rollback "
         "--force are written.",
     )
+    connect_tries: int = Field(
+        default=3, ge=1, le=20,
+        description="Attempts to open a connection refused for a transient reason (too many "
+        "connections, a server starting up, a connection refused while a server restarts) "
+        "before the run gives up (exit 3).",
+    )
+    connect_pause: float = Field(
+        default=1.0, ge=0, le=60,
+        description="Seconds before the second attempt to connect, doubled before each next "
+        "one.",
+    )
     heartbeat: float = Field(
         default=30.0, ge=0,
         description="Seconds between two progress lines of a run whose stderr is not a "
@@ -168,12 +184,25 @@ class Settings(BaseSettings):
             return None
         try:
             u = make_url(v)
-        except ArgumentError:
-            raise ValueError("is not an SQLAlchemy URL (dialect+driver://user:password@host/db)")
+            port = u.port
+        except (ArgumentError, ValueError):
+            raise ValueError("is not an SQLAlchemy URL (dialect+driver://user:password@host/db)"
+                             + _port_hint(v))
         backend = u.get_backend_name()
+        if backend in ("postgres", "pg", "pgsql"):
+            raise ValueError(f"database kind {backend!r} is not an SQLAlchemy name: use "
+                             "postgresql+psycopg://user:password@host:5432/database")
         if backend not in ("mysql", "mariadb", "postgresql", "sqlite"):
             raise ValueError(f"database kind {backend!r} is not supported (mysql, mariadb, "
                              "postgresql or sqlite)")
+        try:
+            u._get_entrypoint()  # the dialect+driver pair SQLAlchemy knows (not yet imported)
+        except NoSuchModuleError:
+            raise ValueError(f"driver {u.get_driver_name()!r} is unknown for {backend}: use "
+                             + {"postgresql": "postgresql+psycopg://", "sqlite": "sqlite:///"}
+                             .get(backend, f"{backend}+pymysql://"))
+        if port is not None and not 1 <= port <= 65535:
+            raise ValueError(f"port {port} is out of range (1 to 65535)")
         return v
 
     @field_validator("old_host", "new_host")

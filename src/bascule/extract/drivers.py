@@ -14,9 +14,11 @@ import datetime as _dt
 import os
 
 from sqlalchemy import create_engine
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
-from bascule.dbutil import make_engine, normalize_url
+from bascule.dberrors import ConnectRetry, translate, watch
+from bascule.dbutil import engine_url, make_engine
 
 
 def _keep_zero(parse, fast=None):
@@ -52,16 +54,23 @@ def _mysqldb_conversions() -> dict | None:
     return conv
 
 
-def source_engine(url) -> Engine:
-    """The engine bascule reads a source with (see the module docstring)."""
-    u = normalize_url(url)
+def source_engine(url, *, side: str | None = "source", retry: ConnectRetry | None = None,
+                  shown=None) -> Engine:
+    """The engine bascule reads a source with (see the module docstring); its errors name
+    ``side`` and ``shown`` (default ``url``; ``dberrors``)."""
+    shown = url if shown is None else shown
+    u = engine_url(url, side)
     if u.get_backend_name() not in ("mysql", "mariadb") or u.get_driver_name() != "pymysql" \
             or os.environ.get("BASCULE_SOURCE_DRIVER", "").lower() == "pymysql":
-        return make_engine(url)
+        return make_engine(url, side=side, retry=retry, shown=shown)
     conv = _mysqldb_conversions()
     if conv is None:
-        return make_engine(url)
+        return make_engine(url, side=side, retry=retry, shown=shown)
     q = dict(u.query)
     q.pop("local_infile", None)
     u = u.set(drivername=f"{u.get_backend_name()}+mysqldb", query=q)
-    return create_engine(u, pool_pre_ping=True, connect_args={"conv": conv})
+    try:
+        eng = create_engine(u, pool_pre_ping=True, connect_args={"conv": conv})
+    except (ImportError, sa_exc.ArgumentError) as e:
+        raise translate(e, side, url) from e
+    return watch(eng, side, retry, shown=shown)

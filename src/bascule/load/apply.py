@@ -16,7 +16,7 @@ from sqlalchemy import Table
 from sqlalchemy.engine import Engine
 
 from bascule.load.bookkeeping import GROUP, IDBLOCK, IDMAP, Book
-from bascule.load.bulk import BulkWriter
+from bascule.load.bulk import BulkWriter, LoadError
 from bascule.load.dialects import Dialect
 from bascule.load.idmap import IDBLOCK_COLUMNS, IDMAP_COLUMNS, pack_blocks
 from bascule.model.tables import Migration
@@ -71,6 +71,26 @@ def row_encoders(engine: Engine, tables: dict[str, Table]
 def write_changeset(engine: Engine, cs: ChangeSet, load: UnitLoad, unit_no: int) -> None:
     """Write one unit (rows, id map, group status) in ONE target transaction."""
     book = Book(load.source)
+    try:
+        _write_unit(engine, cs, load, unit_no, book)
+    except LoadError as e:  # named by the source's id, not the target id never committed
+        e.named_by_source(source_id_of(cs, e))
+        raise
+
+
+def source_id_of(cs: ChangeSet, e: LoadError) -> int | None:
+    """The source id of the row ``e`` names by its target ``id`` (a row of this unit)."""
+    new_id = e.key.get("id")
+    if new_id is None:
+        return None
+    for entry in (*cs.new_entries, *cs.changed_entries):
+        if entry.table == e.table and entry.new_id == new_id:
+            return entry.old_key
+    return None
+
+
+def _write_unit(engine: Engine, cs: ChangeSet, load: UnitLoad, unit_no: int, book: Book
+                ) -> None:
     with engine.begin() as conn:
         # foreign keys checked once at the end of the run (fk_checks=after), except in a
         # unit that deletes (ON DELETE actions are foreign-key triggers on PostgreSQL)

@@ -55,25 +55,39 @@ class LoadError(Exception):
     Attributes: ``table`` (name), ``key`` (dict column -> value identifying the row: its primary
     key when the written columns hold it, else the operation's key), ``column`` (the column the
     database or the metadata points at, or None), ``db_message`` (the database's own words),
-    ``operation`` ("insert", "upsert", "update", "delete").
+    ``operation`` ("insert", "upsert", "update", "delete"), ``source_id`` (the row's id in the
+    source, once the writer of a unit knows it: ``named_by_source``; the message names the row
+    by it, the target id being one that was never committed).
     """
 
     def __init__(self, table: str, key: dict[str, Any] | None, column: str | None,
-                 db_message: str, operation: str = "insert"):
+                 db_message: str, operation: str = "insert", source_id: int | None = None):
         self.table = table
         self.key = key or {}
         self.column = column
         self.db_message = db_message
         self.operation = operation
+        self.source_id = source_id
         super().__init__(self._message())
 
     def _message(self) -> str:
-        keytxt = ", ".join(f"{k}={v!r}" for k, v in self.key.items()) or "?"
         col = f", column {self.column}" if self.column else ""
+        if self.source_id is not None:
+            return (f"{self.operation} into {self.table} rejected the row of source id "
+                    f"{self.source_id}{col}: {self.db_message}")
+        keytxt = ", ".join(f"{k}={v!r}" for k, v in self.key.items()) or "?"
         return f"{self.operation} into {self.table} rejected row {keytxt}{col}: {self.db_message}"
 
+    def named_by_source(self, source_id: int | None) -> "LoadError":
+        """The same error, naming the row by its source id (when known)."""
+        if source_id is not None:
+            self.source_id = source_id
+            self.args = (self._message(),)
+        return self
+
     def __reduce__(self):  # picklable (multiprocessing, logging)
-        return (LoadError, (self.table, self.key, self.column, self.db_message, self.operation))
+        return (LoadError, (self.table, self.key, self.column, self.db_message, self.operation,
+                            self.source_id))
 
 
 class _BadRow(Exception):

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from bascule.config import Settings
+from bascule.dberrors import ConnectRetry
 from bascule.dbutil import make_engine
-from bascule.errors import MigrationError, require
+from bascule.errors import SettingsError, require
 from bascule.extract.closure import UnitRead, read_shared, read_unit
 from bascule.extract.drivers import source_engine
 from bascule.extract.source import GroupRef, SourceError, SourceInfo, SourceReader, inspect_source
@@ -66,11 +67,13 @@ def run_engines(settings: Settings, source: Engine | None, target: Engine | None
     disposed when the run ends, so that a process running many runs keeps no connection."""
     made: list[Engine] = []
     if source is None:
-        source = source_engine(require(settings.source_url, "source_url"))
+        source = source_engine(require(settings.source_url, "source_url"), side="source",
+                               retry=ConnectRetry.of(settings))
         made.append(source)
     if target is None:
         url = require(settings.target_url, "target_url")
-        target = source_engine(url) if read_target else make_engine(url)
+        target = source_engine(url, side="target", retry=ConnectRetry.of(settings)) \
+            if read_target else make_engine(url, side="target", retry=ConnectRetry.of(settings))
         made.append(target)
     try:
         yield source, target
@@ -89,19 +92,19 @@ def inspect_both(source: Engine, target: Engine, migration: Migration, kind: str
     try:
         sinfo = inspect_source(source, migration, kind)
     except SourceError as e:
-        raise MigrationError(f"source: {e}") from None
+        raise SettingsError(f"source: {e}") from None
     try:
         tinfo = inspect_target(target, migration)
         if sinfo.migration is not migration:
             if tinfo.shape != "head":
-                raise MigrationError(
+                raise SettingsError(
                     f"a current Camap source ({sinfo.shape}: "
                     + "; ".join(sinfo.shape_reasons[:2]) + f") moves only into a current Camap "
                     f"target; this target is Camap {tinfo.shape} ("
                     + "; ".join(tinfo.shape_reasons[:2]) + ")")
             tinfo = inspect_target(target, sinfo.migration)
     except TargetError as e:
-        raise MigrationError(f"target: {e}") from None
+        raise SettingsError(f"target: {e}") from None
     log.info("source: %s, shape %s (%s); target Camap %s (%s)", sinfo.kind, sinfo.shape,
              "; ".join(sinfo.shape_reasons), tinfo.shape, "; ".join(tinfo.shape_reasons))
     return sinfo, tinfo

@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bascule.config import Settings
+from bascule.dberrors import shown_url
 from bascule.errors import MigrationError
 from bascule.extract.checksums import source_checksums, supported
 from bascule.extract.drivers import source_engine
@@ -213,8 +214,8 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
     run row) the bookkeeping and the indexes deferred."""
     book = tinfo.book(settings.source_name)
     # the target's state is read (with the faster reading driver) while the source is sampled
-    reading = source_engine(target.url) if target.url.drivername.endswith("+pymysql") \
-        else target
+    reading = source_engine(target.url, side="target", shown=shown_url(target)) \
+        if target.url.drivername.endswith("+pymysql") else target
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="bascule-open") as ex, \
             progress.phase("reading the target's id map, sampling the source's text"):
         held_f = ex.submit(read_target_state, reading, tinfo, migration, book, run_id)

@@ -33,6 +33,8 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection, Pipe, wait
 from typing import Any, Protocol
 
+from bascule.errors import MigrationError
+
 log = logging.getLogger(__name__)
 
 #: In a worker: what it inherited from the parent and must never finalize (a connection object
@@ -47,7 +49,12 @@ def keep_inherited(*objs: Any) -> None:
 
 
 class WorkerError(Exception):
-    """A worker process failed outside the handling of a unit (its traceback is the message)."""
+    """A worker process failed outside the handling of a unit: the message is its last line,
+    ``worker_traceback`` the worker's stack (the CLI shows it with --traceback)."""
+
+    def __init__(self, message: str, worker_traceback: str | None = None) -> None:
+        super().__init__(message)
+        self.worker_traceback = worker_traceback
 
 
 class UnitStep(Protocol):
@@ -121,9 +128,10 @@ def _child(index: int, conn: Connection, parent_pid: int, step: UnitStep) -> Non
                 conn.send(("result", arg, result))
         conn.send(("final", None, step.partial()))
         code = 0
-    except BaseException:  # noqa: BLE001 - reported to the parent, then the process ends
-        try:
-            conn.send(("error", None, traceback.format_exc()))
+    except BaseException as e:  # noqa: BLE001 - reported to the parent, then the process ends
+        try:  # bascule's own error goes as it is: the parent raises it (one line, its exit code)
+            conn.send(("error", None, (traceback.format_exc(),
+                                       e if isinstance(e, MigrationError) else None)))
         except Exception:  # noqa: BLE001
             pass
     finally:
@@ -220,7 +228,12 @@ class _Pool:
         os.waitpid(pid, 0)
         del self.workers[c]
         if kind != "final":
-            raise WorkerError(f"worker process {pid} failed:\n{payload}")
+            text, err = payload
+            if err is not None:
+                log.debug("worker process %s failed:\n%s", pid, text)
+                raise err
+            last = (text.strip().splitlines() or ["?"])[-1]
+            raise WorkerError(f"worker process {pid} failed: {last}", worker_traceback=text)
         self.partials.append(payload)
         c.close()
 

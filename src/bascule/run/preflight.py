@@ -15,7 +15,7 @@ from sqlalchemy import String, Text, func, select
 from sqlalchemy.engine import Engine
 
 from bascule.config import Settings
-from bascule.errors import MigrationError, SettingsError
+from bascule.errors import SettingsError
 from bascule.extract.closure import group_closure, shared_refs_of
 from bascule.extract.source import (
     GroupRef,
@@ -80,7 +80,7 @@ def check_before_create(settings: Settings, shape: str, migration: Migration) ->
         try:
             sinfo = inspect_source(source, migration, settings.source_kind)
         except SourceError as e:
-            raise MigrationError(f"source: {e}") from None
+            raise SettingsError(f"source: {e}") from None
         if sinfo.migration is not migration and shape != "head":
             raise SettingsError(f"--create-schema {shape}: a current Camap source "
                                 f"({sinfo.shape}) moves only into a current Camap: "
@@ -269,7 +269,8 @@ def preserve_preflight(reader: SourceReader, engine: Engine, tinfo: TargetInfo,
                                if not migration[t].composite] + list(shared.items()):
                 problems += _taken(conn, tinfo, tname, sorted(ids - owned[tname]))
     if problems:
-        raise MigrationError("id_strategy=preserve refused: " + "; ".join(problems[:20]))
+        raise SettingsError("id_strategy=preserve refused: " + "; ".join(problems[:20])
+                            + " (keep id_strategy = remap for this target)")
 
 
 def _taken(conn, tinfo: TargetInfo, table: str, want: list[int]) -> list[str]:

@@ -52,8 +52,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from bascule.config import Settings
+from bascule.dberrors import ConnectRetry, nothing_migrated
 from bascule.dbutil import make_engine
-from bascule.errors import DataRefused, MigrationError, SettingsError, require
+from bascule.errors import DataRefused, SettingsError, require
 from bascule.load.apply import row_encoders
 from bascule.load.bookkeeping import IDBLOCK, RUN, Book
 from bascule.load.remove import (
@@ -176,7 +177,8 @@ def rollback(settings: Settings, *, groups: Sequence[int] = (), run_id: int | No
     t0, started = time.monotonic(), now()
     if not groups and run_id is None:
         raise SettingsError("rollback: name the groups (--group) or the run (--run)")
-    target = target or make_engine(require(settings.target_url, "target_url"))
+    target = target or make_engine(require(settings.target_url, "target_url"), side="target",
+                                   retry=ConnectRetry.of(settings))
     try:
         tinfo = inspect_target(target, migration)
         if tinfo.shape == "head" and migration.for_source("camap-head") is not migration:
@@ -184,9 +186,9 @@ def rollback(settings: Settings, *, groups: Sequence[int] = (), run_id: int | No
             migration = migration.for_source("camap-head")
             tinfo = inspect_target(target, migration)
     except TargetError as e:
-        raise MigrationError(f"target: {e}") from None
+        raise SettingsError(f"target: {e}") from None
     if not tinfo.has_bookkeeping:
-        raise MigrationError("the target has no bascule tables: nothing was migrated there")
+        raise nothing_migrated(settings.target_url or target.url)
     rep = RollbackReport(started_at=started, dry_run=dry_run, force=force,
                          target=tinfo.as_dict(), settings=settings.safe_dict(),
                          selection={"groups": sorted(set(groups)), "run": run_id,

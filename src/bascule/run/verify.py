@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from bascule.config import Settings
-from bascule.errors import MigrationError
+from bascule.dberrors import nothing_migrated
 from bascule.extract.closure import UnitRead, all_shared_refs, empty_read, read_shared
 from bascule.extract.source import GroupRef, SourceReader
 from bascule.load.bookkeeping import IDMAP, Book
@@ -98,7 +98,7 @@ def _verify_run(settings: Settings, progress: Progress, migration: Migration,
         sinfo, tinfo = inspect_both(source, target, migration, settings.source_kind)
     migration = sinfo.migration
     if not tinfo.has_bookkeeping:
-        raise MigrationError("the target has no bascule tables: nothing was migrated yet")
+        raise nothing_migrated(settings.target_url or target.url)
     rep = VerifyReport(started_at=started, settings=settings.safe_dict(),
                        source=sinfo.as_dict(), target=tinfo.as_dict())
     wanted = workers_wanted(settings, source, target, parallel_ok=True)

@@ -30,6 +30,8 @@ from sqlalchemy.engine import Connection, Engine, create_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from bascule.dberrors import shown_url, watch
+
 MYSQL = "mysql"
 POSTGRESQL = "postgresql"
 SQLITE = "sqlite"
@@ -409,7 +411,8 @@ def hold_connection(engine: Engine) -> Connection:
     """A connection of its own (not one of the engine's pool, which the run uses whole) in
     autocommit, for a lock held for a whole run (no transaction left open meanwhile); closing
     it ends the session."""
-    own = create_engine(engine.url, poolclass=NullPool)
+    own = watch(create_engine(engine.url, poolclass=NullPool), "target",
+                shown=shown_url(engine))
     return own.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
