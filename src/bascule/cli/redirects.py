@@ -95,22 +95,10 @@ def redirects_cmd(ctx, target_url, fmt, check_url, per_route, seed, allow_expire
                                "URL (test the deployed one)")
     if not s.target_url:
         raise click.UsageError("target_url is not set (the id mapping lives in the target database)")
-    try:
-        if check_url is not None:
-            _check(ctx, s, check_url, fallback, max_age, per_route, seed)
-        else:
-            _emit(s, fmt, out_dir, config_dir, fallback, max_age, server_tz, allow_expired)
-    except api.MigrationError as e:
-        raise Failed(e)
-
-
-class Failed(click.ClickException):
-    """A MigrationError as one line on stderr, with its exit code (2 settings, 3 cannot
-    proceed)."""
-
-    def __init__(self, e: api.MigrationError):
-        super().__init__(str(e))
-        self.exit_code = e.exit_code
+    if check_url is not None:
+        _check(ctx, s, check_url, fallback, max_age, per_route, seed)
+    else:
+        _emit(s, fmt, out_dir, config_dir, fallback, max_age, server_tz, allow_expired)
 
 
 def _emit(s, fmt, out_dir, config_dir, fallback, max_age, server_tz, allow_expired) -> None:
