@@ -136,7 +136,7 @@ def test_verbs_before_any_migrate_say_run_migrate(kind, db_factory, tmp_path):
                  ["producers", "--source", src, "--target", tgt],
                  ["verify", "-q", "--source", full, "--target", tgt,
                   "--report-dir", str(tmp_path)],
-                 ["rollback", "-q", "--group", "1", "--target", tgt, "--report-dir",
+                 ["rollback", "-q", "--yes", "--group", "1", "--target", tgt, "--report-dir",
                   str(tmp_path)]):
         r = run(*args)
         one_error(r, 3, f"target {shown}", "nothing was migrated into this target yet",

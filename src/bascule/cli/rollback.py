@@ -23,7 +23,7 @@ from bascule.cli.options import (
     verbosity_options,
     wait_option,
 )
-from bascule.errors import EXIT_DATA
+from bascule.errors import EXIT_DATA, SettingsError
 from bascule.transform.clean import display_text
 
 
@@ -104,9 +104,9 @@ def rollback_cmd(ctx, groups, run_id, dry_run, yes, force, save, json_file, md_f
     if save is not None and not force:
         raise click.UsageError("--save is the file of --force")
     if not dry_run and not yes and not on_terminal():
-        raise click.UsageError("rollback removes groups from the target: off a terminal it "
-                               "asks no confirmation, add --yes (or --dry-run to see what "
-                               "would go)")
+        raise SettingsError("rollback removes groups from the target: off a terminal it "
+                            "asks no confirmation, add --yes (or --dry-run to see what "
+                            "would go)")
     flags = {k: v for k, v in flags.items() if v is not None}
     settings = settings_from(ctx, **flags)
     bar = progress_for(ctx, "rollback", True, settings)
