@@ -59,7 +59,7 @@ def test_unwritable_outputs_refused_before_the_target_is_written(db_factory, tmp
     ]
     for args in cases:
         r = _invoke(*args)
-        assert r.exit_code != 0, (args, r.output)
+        assert r.exit_code == 2, (args, r.output)
         assert "cannot be written" in r.output and "afile" in r.output or \
             "is a directory" in r.output, (args, r.output)
         assert "Traceback" not in r.output
@@ -69,7 +69,7 @@ def test_unwritable_outputs_refused_before_the_target_is_written(db_factory, tmp
     conf = tmp_path / "bascule.toml"
     conf.write_text(f'report_dir = "{afile / "reports"}"\n')
     r = _invoke("--config", str(conf), "migrate", *base, "--no-progress")
-    assert r.exit_code != 0 and f"report_dir {afile / 'reports'}: cannot be written" in r.output
+    assert r.exit_code == 2 and f"report_dir {afile / 'reports'}: cannot be written" in r.output
     assert table_checksums(tgt) == before
 
 
@@ -83,7 +83,7 @@ def test_create_schema_checks_the_selection_before_creating(db_factory, tmp_path
         r = _invoke("migrate", "--source", src, "--target", tgt, "--create-schema", "head",
                     "--group", str(bad), "--report-dir", str(tmp_path / "out"),
                     "--no-progress")
-        assert r.exit_code != 0 and why in r.output, r.output
+        assert r.exit_code == 2 and why in r.output, r.output
         assert "created an empty Camap" not in r.output
         assert table_names(tgt) == set()  # nothing created
         with pytest.raises(SettingsError, match=why):

@@ -43,7 +43,7 @@ def test_never_moved_group_is_refused_and_confirmation(db_factory, tmp_path, kin
                                                 "by source 'app.cagette.net'"):
             api.rollback(s, groups=[amap[0], 9999], dry_run=dry)
     r = _invoke("--target", tgt, "--group", "9999", "--yes", "--report-dir", out)
-    assert r.exit_code != 0 and "0 absent" not in r.output
+    assert r.exit_code == 2 and "0 absent" not in r.output
     assert "group 9999 was never moved into this target by source 'app.cagette.net'" in r.output
     assert table_checksums(tgt) == before
 
