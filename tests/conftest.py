@@ -7,6 +7,7 @@ test's tmp_path. No test is skipped for a missing server: a missing server is a 
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 
@@ -51,6 +52,18 @@ class DatabaseFactory:
                 drop_database(url)
             except Exception:  # pragma: no cover - best effort at teardown
                 pass
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was():
+    """A CLI test sets the root logger's level (-q: errors only) and handler: every test gets
+    them back as they were, so that a test listening to bascule's log lines (test_runlock's
+    "waiting") hears them whatever ran before it."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
 
 
 @pytest.fixture(params=ENGINES)

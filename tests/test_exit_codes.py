@@ -6,7 +6,6 @@ its source id; never a traceback unless --traceback, never a password."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import uuid
@@ -32,17 +31,6 @@ from samples import free_port
 
 #: No pause between two attempts to connect (the retries are counted, not timed).
 ENV = {"BASCULE_CONNECT_PAUSE": "0"}
-
-
-@pytest.fixture(autouse=True)
-def _logging_as_it_was():
-    """The CLI sets the root logger's level (-q: errors only): the next test modules get it
-    back as it was."""
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    yield
-    root.setLevel(level)
-    root.handlers[:] = handlers
 
 
 def run(*args: str, env: dict | None = None):
