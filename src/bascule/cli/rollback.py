@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from bascule import api
+from bascule.cli.interrupt import interruptible
 from bascule.cli.options import (
     config_option,
     emit,
@@ -54,6 +55,7 @@ def _report_options(f):
 @source_name_option
 @wait_option
 @click.pass_context
+@interruptible("rollback")
 def rollback_cmd(ctx, groups, run_id, dry_run, force, save, json_file, md_file, html_file, fmt,
                  wait, **flags):
     """Remove from the target what bascule wrote for some moved groups.

@@ -60,6 +60,7 @@ from bascule.report.models import now
 from bascule.run.report import NullProgress, Progress
 from bascule.run.timings import Timings
 from bascule.run.verify import verify
+from bascule.signals import Interrupted, pause
 from bascule.transform.clean import display_text
 from bascule.transform.context import TransformContext
 
@@ -184,16 +185,43 @@ def rollback(settings: Settings, *, groups: Sequence[int] = (), run_id: int | No
         if not dry_run:
             rep.run_id = start_run(target, settings, tinfo, "rollback")
         timings = Timings()
+        stopped = False
         try:
+            if rep.run_id is not None:
+                pause("started")
             _roll_back(settings, target, tinfo, tt, rep, migration, save,
                        progress or NullProgress(), timings)
+        except KeyboardInterrupt as e:  # Ctrl-C, or a signal (bascule.signals)
+            stopped = True
+            if isinstance(e, Interrupted):
+                e.detail = _interrupted(rep, target, tinfo.book(settings.source_name))
+            raise
         finally:
             rep.seconds = time.monotonic() - t0
             rep.timings = timings.rounded()
             rep.ended_at = now()
             if rep.run_id is not None:
-                close_run(target, rep.run_id, rep.status, _summary(rep))
+                try:
+                    close_run(target, rep.run_id, "interrupted" if stopped else rep.status,
+                              _summary(rep))
+                except Exception:  # noqa: BLE001 - an interrupt stays the run's end
+                    if not stopped:
+                        raise
     return rep
+
+
+def _interrupted(rep: RollbackReport, target: Engine, book: Book) -> str:
+    """What an interrupted rollback says: the groups removed (each whole), what is left."""
+    todo = [g for g in rep.groups if g.status != "absent"]
+    try:  # a group whose transaction committed as the signal came is removed all the same
+        with target.connect() as conn:
+            left = groups_done(conn, book)
+        removed = sum(1 for g in todo if g.source_id not in left)
+    except Exception:  # noqa: BLE001
+        removed = sum(1 for g in todo if g.status == "removed")
+    run = f"rollback run {rep.run_id} stopped, " if rep.run_id is not None else ""
+    return (f"{run}{removed} of {len(todo)} groups removed (each whole), the others untouched; "
+            "run bascule rollback again to finish")
 
 
 def _roll_back(settings: Settings, target: Engine, tinfo: TargetInfo, tt: TargetTables,
@@ -213,6 +241,7 @@ def _roll_back(settings: Settings, target: Engine, tinfo: TargetInfo, tt: Target
             rep.save = str(save or _default_save(settings))
         with timings("remove"), progress.phase("removing groups", len(todo)) as advance:
             for n, g in enumerate(todo, 1):
+                pause("rollback_group")
                 _remove_one(work, g, n, rep.save)
                 advance(1)
 

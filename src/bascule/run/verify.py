@@ -70,6 +70,7 @@ from bascule.run.proof import LOGGED, action, selection, unproven_groups
 from bascule.run.report import NullProgress, Progress
 from bascule.run.shared_pass import shared_chunks
 from bascule.run.verify_scope import DEFAULT_SAMPLE, Scope, changed_scope
+from bascule.signals import Interrupted, check, pause
 from bascule.transform.clean import display_text
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,8 @@ def _verify_run(settings: Settings, progress: Progress, migration: Migration,
     t0, started = time.monotonic(), now()
     with progress.phase("inspecting the source and the target"):
         sinfo, tinfo = inspect_both(source, target, migration, settings.source_kind)
+    if record:
+        pause("inspected")
     migration = sinfo.migration
     if not tinfo.has_bookkeeping:
         raise MigrationError("the target has no bascule tables: nothing was migrated yet")
@@ -122,14 +125,23 @@ def _verify_run(settings: Settings, progress: Progress, migration: Migration,
         check_identities(target, tinfo, book, groups, group_identities(reader, groups))
         run_id = start_run(target, settings, tinfo, "verify", sinfo.shape) if record else None
         try:
+            if run_id is not None:
+                pause("started")
             _verify(settings, migration, source, target, sinfo, tinfo, reader, rep, groups,
                     progress, changed_only, sample, seed, wanted)
             rep.seconds = time.monotonic() - t0
             rep.ended_at = now()
         except BaseException as e:
+            if isinstance(e, Interrupted):
+                e.detail = (f"verify{f' run {run_id}' if run_id else ''} stopped before its "
+                            "end: nothing proven, "
+                            "nothing written; run bascule verify again")
             if run_id is not None:
-                close_run(target, run_id, "interrupted" if isinstance(e, KeyboardInterrupt)
-                          else "failed", {"error": f"{type(e).__name__}: {e}"[:2000]})
+                try:
+                    close_run(target, run_id, "interrupted" if isinstance(e, KeyboardInterrupt)
+                              else "failed", {"error": f"{type(e).__name__}: {e}"[:2000]})
+                except Exception as err:  # noqa: BLE001 - the next run marks it interrupted
+                    log.debug("run %s not closed: %s", run_id, err)
             raise
         if run_id is not None:
             rep.run_id = run_id
@@ -238,6 +250,8 @@ def _no_encoding(table: str, columns: tuple[str, ...]) -> None:
 def verify_unit(run: Run, groups: Sequence[GroupRef], pre: UnitRead | None = None):
     """Read (unless read ahead) and build one unit; its delta goes into the run's state (the
     shared rows it saw are looked up by the next units). The changes hold the expected rows."""
+    if groups:
+        pause("verify_unit")
     if pre is None:
         pre = run.read(groups)
     existing = run.existing(groups)
@@ -303,6 +317,7 @@ def _compare_serial(run: Run, rep: VerifyReport, units: list[list[GroupRef]],
             for g in unit:
                 run.progress.group_done(GroupResult(g.id, g.name, status="done"),
                                         est.get(g.id, 0))
+            check()
         if pending_cmp is not None:
             pending_cmp.result()
     finally:
