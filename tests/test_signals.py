@@ -21,10 +21,10 @@ from helpers import amap_and_shop, make_source, make_target, rows, settings_for
 CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
-def _paused(args: list[str], phase: str) -> tuple[subprocess.Popen, int]:
-    """The command started with ``BASCULE_TEST_PAUSE=phase``, once it paused there: (the
-    process, the pid of the process that paused: the parent or a worker)."""
-    env = dict(os.environ, BASCULE_TEST_PAUSE=phase)
+def _paused(args: list[str], phase: str, **env: str) -> tuple[subprocess.Popen, int]:
+    """The command started with ``BASCULE_TEST_PAUSE=phase`` (and ``env``), once it paused
+    there: (the process, the pid of the process that paused: the parent or a worker)."""
+    env = dict(os.environ, BASCULE_TEST_PAUSE=phase, **env)
     p = subprocess.Popen(BASCULE + args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, env=env, text=True)
     assert p.stderr is not None
@@ -130,9 +130,9 @@ def test_verify_interrupted(db_factory, tmp_path, kind):
     tgt = make_target(db_factory(kind), "2023")
     s = _finish(src, tgt, tmp_path)
     args = ["verify", "--source", src, "--target", tgt, "--no-progress", "--report-dir",
-            str(tmp_path / "v"), "--batch-size", "40"]
+            str(tmp_path / "v")]
     for phase, sig in (("verify_unit:2", signal.SIGINT), ("started", signal.SIGTERM)):
-        p, pid = _paused(args, phase)
+        p, pid = _paused(args, phase, BASCULE_BATCH_SIZE="40")  # units of one group
         line = _interrupt(p, pid, sig)[0]
         assert "nothing proven, nothing written; run bascule verify again" in line
         assert _last_run(tgt) == ("verify", "interrupted")

@@ -95,28 +95,25 @@ def _watch(fd: int, main: int) -> None:
     handler has run, the signal is sent again to the main thread (``pthread_kill``): its wait
     is interrupted and the handler runs."""
     signal.pthread_sigmask(signal.SIG_BLOCK, set(EXIT_CODES))
-    while True:
-        try:
-            data = os.read(fd, 64)
-        except OSError:
-            return
-        if not data:
-            return
-        for signum in data:
-            if signum not in EXIT_CODES:
-                continue
-            while not _raised.wait(KICK_SECONDS):
-                try:
+    try:
+        while data := os.read(fd, 64):
+            for signum in data:
+                while signum in EXIT_CODES and not _raised.wait(KICK_SECONDS):
                     signal.pthread_kill(main, signum)
-                except (ProcessLookupError, OSError):
-                    return
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 @contextmanager
 def handled() -> Iterator[None]:
     """SIGINT and SIGTERM raise :class:`Interrupted` (once) in the main thread during the
     block (see ``_watch``: never lost). Once a signal came, the handlers stay: a later signal
-    during the exit is only recorded."""
+    during the exit is only recorded. Nothing outside the main thread (signals are its)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     previous = {s: signal.signal(s, _handler) for s in EXIT_CODES}
     r, w = os.pipe()
     os.set_blocking(w, False)
