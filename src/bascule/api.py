@@ -54,11 +54,10 @@ from bascule.run.rollback import RollbackReport
 from bascule.run.rollback import rollback as _rollback
 from bascule.run.verify import verify as _verify
 from bascule.run.verify_scope import DEFAULT_SAMPLE
-from bascule.signals import Interrupted, handled, interrupted, received
+from bascule.signals import Interrupted, handled, interrupted, received  # noqa: F401 - the CLI's
 
-__all__ = ["Interrupted", "MigrationError", "create_schema", "describe", "handled",
-           "interrupted", "migrate", "plan", "producers", "received", "redirects", "rollback",
-           "runs", "settings", "verify"]
+__all__ = ["MigrationError", "create_schema", "describe", "migrate", "plan", "producers",
+           "redirects", "rollback", "runs", "settings", "verify"]
 
 
 def settings(config_file: str | None = None, **values: Any) -> Settings:

@@ -36,13 +36,13 @@ PAUSE_ENV = "BASCULE_TEST_PAUSE"
 #: Where ``BASCULE_TEST_PAUSE`` can stop a run (see DEVELOPERS.md).
 PHASES = {
     "inspected": "source and target inspected, before the run lock (migrate, verify)",
-    "started": "the run row opened, nothing written yet (migrate, verify, rollback)",
+    "started": "the run row opened, nothing written yet (migrate, verify)",
     "shared": "the shared-row pass (users, vendors, files), before it writes (migrate)",
     "committed": "unit n committed, the next not yet (migrate, in the process that wrote it)",
     "worker_unit": "a worker process about to do unit n of its own (migrate, verify)",
     "indexes": "the units done, before the indexes are built again (migrate)",
     "verify_unit": "verify about to compare its n-th unit (in the process that compares it)",
-    "rollback_group": "rollback about to remove its n-th group",
+    "rollback_group": "rollback about to remove its n-th group (in its transaction's turn)",
 }
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from bascule import api
-from bascule.cli.interrupt import interruptible
 from bascule.cli.options import (
     config_option,
     emit,
@@ -22,6 +21,8 @@ from bascule.cli.options import (
     verbosity_options,
     wait_option,
 )
+
+from bascule.cli.interrupt import interruptible
 
 
 def _report_options(f):
@@ -55,7 +56,6 @@ def _report_options(f):
 @source_name_option
 @wait_option
 @click.pass_context
-@interruptible("rollback")
 def rollback_cmd(ctx, groups, run_id, dry_run, force, save, json_file, md_file, html_file, fmt,
                  wait, **flags):
     """Remove from the target what bascule wrote for some moved groups.
@@ -89,3 +89,7 @@ def rollback_cmd(ctx, groups, run_id, dry_run, force, save, json_file, md_file, 
     report_files(model, settings, json_file, md_file, html_file)
     if not rep.ok:
         sys.exit(1)
+
+
+# SIGINT and SIGTERM: one line, exit 130 / 143 (cli.interrupt)
+rollback_cmd.callback = interruptible("rollback")(rollback_cmd.callback)
