@@ -21,7 +21,6 @@ from bascule.cli.options import (
     verbosity_options,
     wait_option,
 )
-
 from bascule.cli.interrupt import interruptible
 
 
