@@ -21,6 +21,7 @@ from bascule.cli.options import (
     verbosity_options,
     wait_option,
 )
+
 from bascule.cli.interrupt import interruptible
 
 
