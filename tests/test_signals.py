@@ -148,6 +148,9 @@ def test_rollback_interrupted(db_factory, tmp_path, kind):
     three = sorted(amap_and_shop(src)[0])[:3]
     args = ["rollback", "--target", tgt, "--report-dir", str(tmp_path / "r"),
             *[x for g in three for x in ("--group", str(g))]]
+    if "--yes" in subprocess.run(BASCULE + ["rollback", "--help"], capture_output=True,
+                                 text=True).stdout:
+        args.append("--yes")  # no confirmation asked (off a terminal, required since #22)
     p, pid = _paused(args, "rollback_group:2")
     line = _interrupt(p, pid, signal.SIGTERM, twice=True)[0]
     assert "1 of 3 groups removed (each whole)" in line, line
