@@ -63,15 +63,15 @@ class Interrupted(KeyboardInterrupt):
         return EXIT_CODES.get(signal.Signals(self.signum), 128 + self.signum)
 
 
-_received: list[int] = []  # the signals received, first first
-_raised = threading.Event()  # set by the first signal: what pauses wait for
+_received: list[int] = []  # the signals received, first first (the handler takes no lock:
+#                             a second signal may come while it runs)
+_tick = threading.Event()  # never set: timed waits
 _parent: int | None = None  # in a worker process: the parent's pid
 _paused: dict[str, int] = {}
 
 
 def _handler(signum: int, _frame) -> None:
     _received.append(signum)
-    _raised.set()
     if _parent is not None:  # a worker: the parent decides (it kills the workers)
         if len(_received) == 1:
             try:
@@ -98,7 +98,8 @@ def _watch(fd: int, main: int) -> None:
     try:
         while data := os.read(fd, 64):
             for signum in data:
-                while signum in EXIT_CODES and not _raised.wait(KICK_SECONDS):
+                while signum in EXIT_CODES and not _tick.wait(KICK_SECONDS) \
+                        and not _received:
                     signal.pthread_kill(main, signum)
     except OSError:
         pass
@@ -157,7 +158,6 @@ def worker(parent_pid: int) -> None:
     global _parent
     _parent = parent_pid
     _received.clear()
-    _raised.clear()
     try:  # the parent's watcher thread is not in this process
         signal.set_wakeup_fd(-1)
     except ValueError:  # not the main thread
@@ -180,9 +180,10 @@ def pause(phase: str) -> None:
         if seen != int(nth or 1):
             continue
         print(f"bascule-pause: {phase} (process {os.getpid()})", file=sys.stderr, flush=True)
-        if _parent is not None:  # until the parent kills this worker; awake now and then,
-            never = threading.Event()  # so that a signal is forwarded even if it came as the
-            while not never.wait(KICK_SECONDS):  # wait began
-                pass
-        _raised.wait()  # the main thread leaves by the handler's Interrupted
+        # the main thread leaves by the handler's Interrupted (or Python's default handlers),
+        # another thread once a signal came; a worker waits until the parent kills it. Timed
+        # waits: a handler runs (a worker forwards its signal) even if the signal came as the
+        # wait began
+        while _parent is not None or not _received:
+            _tick.wait(KICK_SECONDS)
         return
