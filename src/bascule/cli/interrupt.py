@@ -4,6 +4,7 @@ what was committed, exit 130 / 143 (``bascule.signals``), never a traceback."""
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import signal
 import sys
@@ -14,22 +15,41 @@ from bascule import api
 from bascule.errors import EXIT_SIGINT, EXIT_SIGTERM
 
 
+class _Quiet(logging.Filter):
+    """Once a signal came, the log is silent: the cleanup's complaints (a connection
+    interrupted mid-query that cannot be reset) are not the user's business; the one line
+    is."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return api.received() is None
+
+
 def interruptible(verb: str) -> Callable:
     """Decorate a verb's callback: the run's signals handled, an interrupt ends the process
     with one line and the signal's exit code."""
     def wrap(f: Callable) -> Callable:
         @functools.wraps(f)
         def run(*args: Any, **kwargs: Any) -> Any:
-            with api.handled():
-                try:
-                    result = f(*args, **kwargs)
-                except BaseException as e:  # noqa: BLE001 - a signal decides the exit
-                    if api.received() is None:
-                        raise
-                    _exit(verb, api.interrupted(e))
-                if api.received() is not None:  # came as the run ended: its end stands
-                    _exit(verb, None, "the run had ended")
-                return result
+            quiet = _Quiet()
+            handlers = [*logging.getLogger().handlers, logging.lastResort]
+            for h in handlers:
+                if h is not None:
+                    h.addFilter(quiet)
+            try:
+                with api.handled():
+                    try:
+                        result = f(*args, **kwargs)
+                    except BaseException as e:  # noqa: BLE001 - a signal decides the exit
+                        if api.received() is None:
+                            raise
+                        _exit(verb, api.interrupted(e))
+                    if api.received() is not None:  # came as the run ended: its end stands
+                        _exit(verb, None, "the run had ended")
+                    return result
+            finally:
+                for h in handlers:
+                    if h is not None:
+                        h.removeFilter(quiet)
         return run
     return wrap
 
