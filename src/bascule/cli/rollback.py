@@ -55,6 +55,7 @@ def _report_options(f):
 @verbosity_options
 @source_name_option
 @wait_option
+@interruptible("rollback")  # SIGINT, SIGTERM: one line, exit 130 / 143
 @click.pass_context
 def rollback_cmd(ctx, groups, run_id, dry_run, force, save, json_file, md_file, html_file, fmt,
                  wait, **flags):
@@ -89,7 +90,3 @@ def rollback_cmd(ctx, groups, run_id, dry_run, force, save, json_file, md_file, 
     report_files(model, settings, json_file, md_file, html_file)
     if not rep.ok:
         sys.exit(1)
-
-
-# SIGINT and SIGTERM: one line, exit 130 / 143 (cli.interrupt)
-rollback_cmd.callback = interruptible("rollback")(rollback_cmd.callback)
