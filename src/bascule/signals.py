@@ -147,6 +147,13 @@ def interrupted(e: BaseException | None) -> Interrupted | None:
     return None
 
 
+def stopping(e: BaseException | None) -> bool:
+    """Whether ``e`` ends a run stopped by Ctrl-C or a signal: a KeyboardInterrupt, or any
+    error raised while one was handled (a layer that translates errors may have wrapped it),
+    or any error after a signal came."""
+    return isinstance(e, KeyboardInterrupt) or interrupted(e) is not None or bool(_received)
+
+
 def check() -> None:
     """At a unit boundary: a signal received whose Interrupted was swallowed is raised again."""
     if _received and _parent is None and signal.getsignal(signal.SIGINT) is _handler:

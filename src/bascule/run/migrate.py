@@ -91,7 +91,7 @@ from bascule.run.preflight import (
 from bascule.report.models import now
 from bascule.run.report import NullProgress, Progress, RunReport
 from bascule.run.shared_pass import move_shared, shared_pass
-from bascule.signals import Interrupted, pause, received
+from bascule.signals import interrupted, pause, received, stopping
 
 log = logging.getLogger(__name__)
 
@@ -163,14 +163,14 @@ def _close_unfinished(target: Engine, run_id: int, e: BaseException, total: int,
     """A run that raised: its row closed ``interrupted`` (a signal, Ctrl-C) or ``failed``;
     an interrupt says what the run committed (``Interrupted.detail``). The error that raised
     stays the run's error, whatever happens here."""
-    stopped = isinstance(e, KeyboardInterrupt)
+    stopped, signalled = stopping(e), interrupted(e)
     summary: dict[str, Any] = {"error": f"{type(e).__name__}: {e}"[:2000]}
     try:
         if stopped:
             summary["groups_committed"] = committed = groups_committed(target, run_id, book)
             summary["groups"] = total
-            if isinstance(e, Interrupted):
-                e.detail = (f"run {run_id} stopped, {committed} of {total} groups committed; "
+            if signalled is not None:
+                signalled.detail = (f"run {run_id} stopped, {committed} of {total} groups committed; "
                             "run bascule migrate again to finish")
         close_run(target, run_id, "interrupted" if stopped else "failed", summary)
     except Exception as err:  # noqa: BLE001 - the next run marks it interrupted

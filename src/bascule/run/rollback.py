@@ -61,7 +61,7 @@ from bascule.report.models import now
 from bascule.run.report import NullProgress, Progress
 from bascule.run.timings import Timings
 from bascule.run.verify import verify
-from bascule.signals import Interrupted, pause
+from bascule.signals import interrupted, pause, stopping
 from bascule.transform.clean import display_text
 from bascule.transform.context import TransformContext
 
@@ -394,9 +394,9 @@ def _close_run(target: Engine, rep: RollbackReport, book: Book) -> None:
     stopped it (the exception on its way out; an Interrupted gets the line to print: the
     groups removed, each whole), else its status."""
     e = sys.exc_info()[1]
-    stopped = isinstance(e, KeyboardInterrupt)
-    if isinstance(e, Interrupted):
-        e.detail = _interrupted(rep, target, book)
+    stopped = e is not None and stopping(e)
+    if (signalled := interrupted(e)) is not None:
+        signalled.detail = _interrupted(rep, target, book)
     if rep.run_id is None:
         return
     try:

@@ -70,7 +70,7 @@ from bascule.run.proof import LOGGED, action, selection, unproven_groups
 from bascule.run.report import NullProgress, Progress
 from bascule.run.shared_pass import shared_chunks
 from bascule.run.verify_scope import DEFAULT_SAMPLE, Scope, changed_scope
-from bascule.signals import Interrupted, check, pause
+from bascule.signals import check, interrupted, pause, stopping
 from bascule.transform.clean import display_text
 
 log = logging.getLogger(__name__)
@@ -132,14 +132,14 @@ def _verify_run(settings: Settings, progress: Progress, migration: Migration,
             rep.seconds = time.monotonic() - t0
             rep.ended_at = now()
         except BaseException as e:
-            if isinstance(e, Interrupted):
-                e.detail = (f"verify{f' run {run_id}' if run_id else ''} stopped before its "
-                            "end: nothing proven, "
-                            "nothing written; run bascule verify again")
+            if (signalled := interrupted(e)) is not None:
+                signalled.detail = (f"verify{f' run {run_id}' if run_id else ''} stopped "
+                                    "before its end: nothing proven, nothing written; run "
+                                    "bascule verify again")
             if run_id is not None:
                 try:
-                    close_run(target, run_id, "interrupted" if isinstance(e, KeyboardInterrupt)
-                              else "failed", {"error": f"{type(e).__name__}: {e}"[:2000]})
+                    close_run(target, run_id, "interrupted" if stopping(e) else "failed",
+                              {"error": f"{type(e).__name__}: {e}"[:2000]})
                 except Exception as err:  # noqa: BLE001 - the next run marks it interrupted
                     log.debug("run %s not closed: %s", run_id, err)
             raise
