@@ -104,7 +104,9 @@ def test_a_bad_group_fails_alone_in_a_worker(db_factory, tmp_path):
         [g for g in amap if g != victim]
     assert [e for e in idmap_entries(tgt) if e[3] == victim] == []
     _no_duplicate_ids(tgt)
-    assert api.verify(s).ok
+    ver = api.verify(s)  # the failed group is named, not proven; the others check out
+    assert not ver.ok and not ver.differences
+    assert [(g["source_id"], g["status"]) for g in ver.unproven] == [(victim, "failed")]
 
 
 def test_a_bad_shared_row_fails_the_groups_that_need_it(db_factory, tmp_path):
@@ -130,9 +132,11 @@ def test_a_bad_shared_row_fails_the_groups_that_need_it(db_factory, tmp_path):
                                     "WHERE status='done'")}
     assert done == set(amap) - failed
     assert rows(tgt, "SELECT COUNT(*) FROM `User` WHERE email = :e", e=email) == [(0,)]
-    # every other user the done groups need is there: verify passes
+    # every other user the done groups need is there: verify finds no difference, and names
+    # the failed groups (not proven)
     ver = api.verify(s)
-    assert ver.ok, [d.line() for d in ver.differences]
+    assert not ver.differences, [d.line() for d in ver.differences]
+    assert {g["source_id"] for g in ver.unproven} == failed and not ver.ok
 
 
 def test_shared_refs_of_all_groups_are_those_of_their_units(db_factory, tmp_path):

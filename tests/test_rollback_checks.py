@@ -76,7 +76,12 @@ def test_never_moved_group_is_refused_and_confirmation(db_factory, tmp_path, kin
     # --yes on a terminal asks nothing
     r = _invoke("--target", tgt, "--group", str(amap[1]), "--report-dir", out, "--yes")
     assert r.exit_code == 0 and "Remove them?" not in r.output, r.output
-    assert api.verify(settings_for(src, tgt, tmp_path, groups=[])).ok
+    # the groups rolled back are no longer proven: verify says so (exit 1), no other difference
+    ver = api.verify(settings_for(src, tgt, tmp_path, groups=[]))
+    assert not ver.ok and not ver.differences, [d.line() for d in ver.differences]
+    assert ver.model().checked.groups == 0
+    assert {g["source_id"]: g["status"] for g in ver.unproven if g["source_id"] in amap} == \
+        {g: "never moved" for g in amap}
 
 
 @pytest.mark.parametrize("kind", ["mysql", "postgresql"])

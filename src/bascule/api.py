@@ -62,6 +62,7 @@ from bascule.run.rollback import RollbackReport
 from bascule.run.rollback import rollback as _rollback
 from bascule.run.verify import verify as _verify
 from bascule.run.verify_scope import DEFAULT_SAMPLE
+from bascule.signals import Interrupted, handled, interrupted, received  # noqa: F401 - the CLI's
 
 __all__ = ["MigrationError", "create_schema", "describe", "migrate", "plan", "producers",
            "check_redirects", "redirects", "rollback", "runs", "settings", "verify"]

@@ -48,6 +48,8 @@ def _confirm(bar):
         return click.confirm("Remove them?", default=False, err=True)
     return ask
 
+from bascule.cli.interrupt import interruptible
+
 
 def _report_options(f):
     for o in reversed([*report_file_options, format_option(), heartbeat_option]):
@@ -81,6 +83,7 @@ def _report_options(f):
 @verbosity_options
 @source_name_option
 @wait_option
+@interruptible("rollback")  # SIGINT, SIGTERM: one line, exit 130 / 143
 @click.pass_context
 def rollback_cmd(ctx, groups, run_id, dry_run, yes, force, save, json_file, md_file, html_file,
                  fmt, wait, **flags):

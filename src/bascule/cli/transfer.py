@@ -8,6 +8,7 @@ import click
 
 from bascule import api
 from bascule.cli import console
+from bascule.cli.interrupt import interruptible
 from bascule.cli.options import (
     check_report_files,
     emit,
@@ -87,6 +88,7 @@ def _transfer(ctx: click.Context, *, dry_run: bool, prune: bool, create_schema: 
               "one per core; 1: one process).")
 @wait_option
 @click.pass_context
+@interruptible("migrate")
 def migrate_cmd(ctx, dry_run, prune, create_schema, json_file, md_file, html_file, fmt,
                 progress, wait, **flags):
     """Move the AMAP-mode groups from the source into the target.
@@ -146,6 +148,7 @@ def plan_cmd(ctx, prune, create_schema, json_file, md_file, html_file, fmt, prog
                    "report).")
 @wait_option
 @click.pass_context
+@interruptible("verify")
 def verify_cmd(ctx, json_file, md_file, html_file, fmt, progress, changed_only, sample, seed,
                wait, **flags):
     """Prove that the target holds what the source held.

@@ -19,6 +19,7 @@ from bascule.load.bookkeeping import ensure_bookkeeping
 from bascule.load.dialects import dialect_for
 from bascule.load.target import TargetInfo, dangling_foreign_keys, fk_check_ways, target_read
 from bascule.model.tables import Migration
+from bascule.signals import pause
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ def complete_target(engine: Engine, tinfo: TargetInfo, migration: Migration,
     dropped), or after them where building waits for the checks' locks (MariaDB); then the
     sequences are fixed."""
     done = Completed()
+    pause("indexes")
     beside = dialect_for(engine).index_builds_beside_fk_check
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-fk-check") as ex:
         check = ex.submit(timed, check_foreign_keys, engine, written) \

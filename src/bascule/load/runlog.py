@@ -17,7 +17,7 @@ import os
 import socket
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Connection, Engine
 
 from bascule.config import Settings
@@ -128,6 +128,37 @@ def groups_done(conn: Connection, book: Book) -> dict[int, dict]:
     t = book.table(GROUP)
     return {int(r["source_group_id"]): dict(r)
             for r in conn.execute(select(t).where(book.mine(t))).mappings()}
+
+
+def run_statuses(conn: Connection, ids) -> dict[int, dict]:
+    """Run id → ``{"status", "ended"}`` for these runs (those found): ``ended`` is false for a
+    run that is ``running`` or ``interrupted``, or that was closed ``failed`` by an exception
+    (its summary holds the ``error``: it stopped before its end, whatever it had committed);
+    a run closed ``failed`` because some groups failed did end."""
+    wanted = sorted({int(i) for i in ids if i})
+    if not wanted:
+        return {}
+    t = Book("").table(RUN)
+    out: dict[int, dict] = {}
+    for i in range(0, len(wanted), 1000):
+        for rid, status, summary in conn.execute(
+                select(t.c.id, t.c.status, t.c.summary).where(t.c.id.in_(wanted[i:i + 1000]))):
+            try:
+                raised = "error" in json.loads(summary or "{}")
+            except ValueError:
+                raised = False
+            out[int(rid)] = {"status": status,
+                             "ended": status == "done" or (status == "failed" and not raised)}
+    return out
+
+
+def groups_committed(engine: Engine, run_id: int, book: Book) -> int:
+    """How many groups run ``run_id`` committed (done, with no error, in ``bascule_group``)."""
+    t = book.table(GROUP)
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(t).where(
+            book.mine(t), t.c.run_id == run_id, t.c.status == "done",
+            t.c.error.is_(None))).scalar() or 0)
 
 
 def running(conn: Connection) -> list[dict]:

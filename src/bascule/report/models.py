@@ -298,6 +298,18 @@ class VerifyGroup(GroupEntry):
                         "now: not compared)")
 
 
+class UnprovenGroup(GroupEntry):
+    """A selected group verify cannot vouch for: not compared, and the verify fails."""
+
+    status: str = Field(description="never moved, failed (its last move), or unfinished run "
+                        "(moved by a run that did not end)")
+    run_id: int | None = Field(None, description="the run that moved it last, or failed to")
+    run_status: str | None = Field(None, description="that run's status in bascule_run")
+    error: str | None = Field(None, description="why its last move failed")
+    detail: str = Field(description="the state in words")
+    action: str = Field(description="what to run to move it, e.g. bascule migrate --group 12")
+
+
 class Checked(Model):
     """What verify compared, in words and figures."""
 
@@ -307,6 +319,8 @@ class Checked(Model):
     foreign_keys: int = Field(description="foreign keys of the target checked")
     users: str = "no moved user has id 1 or site rights"
     scope: str = Field(description="what was compared: every moved group, or --changed")
+    selected: int = Field(0, description="groups the selection picks in the source")
+    unproven: int = Field(0, description="of them, groups not proven (not compared)")
 
 
 class VerifyReportModel(ReportBase):
@@ -320,6 +334,9 @@ class VerifyReportModel(ReportBase):
     indexes_missing: list[str] = Field(default_factory=list)
     vanished_groups: list[int] = Field(default_factory=list)
     scope: dict[str, Any] = Field(default_factory=dict)
+    unproven: list[UnprovenGroup] = Field(default_factory=list, description="selected groups "
+                                          "not proven: never moved, failed, or moved by a run "
+                                          "that did not end (exit 1)")
 
 
 # -- rollback -------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from bascule.report.view import Section, View, build
 ON_TERMINAL = {
     "plan": ("Repairs, drops and matches",),
     "migrate": ("Repairs, drops and matches",),
-    "verify": ("Differences",),
+    "verify": ("Not proven", "Differences"),
     "rollback": ("Groups",),
 }
 STYLE = {"done": "green", "failed": "red", "running": "yellow", "interrupted": "red"}

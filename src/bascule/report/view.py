@@ -322,6 +322,15 @@ def verify_summary(r: m.VerifyReportModel) -> str:
     if r.status == "done":
         return (f"OK: {what}: no difference; {n(c.foreign_keys)} foreign keys resolve; "
                 f"{c.users}")
+    if r.unproven:
+        ids = ", ".join(f"{g.source_id} ({g.status})" for g in r.unproven[:SUMMARY_ITEMS])
+        more = ", ..." if len(r.unproven) > SUMMARY_ITEMS else ""
+        diffs = (f"; {plural(len(r.differences), 'difference')} listed" if r.differences
+                 else "")
+        return (f"NOT PROVEN: {len(r.unproven)} of {plural(c.selected, 'selected group')} "
+                f"not proven, not compared: {ids}{more}; run "
+                f"{_action([g.source_id for g in r.unproven])}, then bascule verify{diffs}; "
+                f"{what}")
     by: dict[str, int] = {}
     for t, v in r.tables.items():
         if v.differences:
@@ -352,9 +361,16 @@ def verify_view(r: m.VerifyReportModel) -> View:
                                                   "column", "detail"],
                                   [[d.kind, d.table, _s(d.source_id), _s(d.target_id),
                                     d.column or "", d.detail] for d in r.differences]))
+    if r.unproven:
+        v.sections.append(Section("Not proven", ["source id", "name", "target id", "state",
+                                                 "run", "what to run"],
+                                  [[str(g.source_id), g.name, _s(g.target_id), g.detail,
+                                    _s(g.run_id), g.action] for g in r.unproven]))
     v.sections.append(Section("Groups", ["source id", "name", "target id", "status"],
                               [[str(g.source_id), g.name, str(g.target_id or "—"), g.status]
-                               for g in r.groups]))
+                               for g in r.groups]
+                              + [[str(g.source_id), g.name, _s(g.target_id), "not proven"]
+                                 for g in r.unproven]))
     warn = []
     if r.indexes_missing:
         warn.append("secondary indexes still missing (dropped by a migrate run that did not "
@@ -366,6 +382,12 @@ def verify_view(r: m.VerifyReportModel) -> View:
     if warn:
         v.lines.append(("Warnings", warn))
     return v
+
+
+def _action(ids: list[int]) -> str:
+    if len(ids) > 10:
+        return "bascule migrate"
+    return "bascule migrate " + " ".join(f"--group {i}" for i in ids)
 
 
 def _s(x: Any) -> str:

@@ -102,10 +102,14 @@ class VerifyReport:
     ended_at: dt.datetime | None = None
     operator: str = field(default_factory=m.operator)
     run_id: int | None = None  # its row in bascule_run
+    selected: int = 0  # groups the selection picks in the source
+    #: selected groups not proven, not compared (``run.proof.unproven_groups``)
+    unproven: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.differences
+        """No difference, and every selected group proven."""
+        return not self.differences and not self.unproven
 
     @property
     def status(self) -> str:
@@ -155,7 +159,8 @@ class VerifyReport:
             timings=self.timings,
             checked=m.Checked(groups=len(compared), tables=len(self.tables),
                               rows=sum(v["source"] for v in self.tables.values()),
-                              foreign_keys=self.fk_checked, scope=scope),
+                              foreign_keys=self.fk_checked, scope=scope,
+                              selected=self.selected, unproven=len(self.unproven)),
             groups=[m.VerifyGroup(source_id=g["source_id"], name=display_text(g.get("name")),
                                   target_id=g.get("target_id"), status=g["status"])
                     for g in self.groups],
@@ -163,7 +168,9 @@ class VerifyReport:
             differences=[m.Difference(**d.as_dict()) for d in self.differences],
             fk_checked=self.fk_checked, workers=self.workers,
             indexes_missing=self.indexes_missing, vanished_groups=self.vanished_groups,
-            scope=self.scope)
+            scope=self.scope,
+            unproven=[m.UnprovenGroup(**{**g, "name": display_text(g.get("name"))})
+                      for g in self.unproven])
 
     def as_dict(self) -> dict:
         """The JSON report."""

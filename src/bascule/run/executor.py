@@ -28,6 +28,7 @@ from bascule.plan.changeset import ChangeSet, GroupResult
 from bascule.plan.ids import Undo
 from bascule.run.context import Run
 from bascule.run.report import RunReport
+from bascule.signals import check, pause
 from bascule.transform.clean import display_text
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class UnitExecutor:
         target)."""
         with self.run.timings("write"):
             self._write(cs, n)
+        pause("committed")
         if cs.results:
             log.info("unit %d/%d committed: groups %s", n, self.run.units,
                      ",".join(str(g) for g in cs.results))
@@ -178,6 +180,7 @@ class UnitExecutor:
         for r in results:
             self.report.groups.append(r)
             self.run.progress.group_done(r, est.get(r.source_id, 0))
+        check()
 
 
 class ReadAhead:

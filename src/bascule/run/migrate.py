@@ -53,7 +53,7 @@ from bascule.load.finish import (
     timed,
 )
 from bascule.load.runlock import run_lock
-from bascule.load.runlog import close_run, start_run
+from bascule.load.runlog import close_run, groups_committed, start_run
 from bascule.model.tables import MIGRATION, Migration
 from bascule.plan.build import Planner
 from bascule.plan.ids import Preserve, RunState, Sequential, SharedCounters
@@ -93,6 +93,7 @@ from bascule.run.preflight import (
 from bascule.report.models import now
 from bascule.run.report import NullProgress, Progress, RunReport
 from bascule.run.shared_pass import move_shared, shared_pass
+from bascule.signals import interrupted, pause, received, stopping
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,8 @@ def _migrate(settings: Settings, dry_run: bool, prune: bool, progress: Progress,
     t0, started = time.monotonic(), now()
     with progress.phase("inspecting the source and the target"):
         sinfo, tinfo = inspect_both(source, target, migration, settings.source_kind)
+    if not dry_run:
+        pause("inspected")
     migration = sinfo.migration
     report = RunReport(command="plan" if dry_run else "migrate", dry_run=dry_run,
                        started_at=started, source=sinfo.as_dict(), target=tinfo.as_dict(),
@@ -130,11 +133,15 @@ def _migrate(settings: Settings, dry_run: bool, prune: bool, progress: Progress,
         recorded = check_identities(target, tinfo, tinfo.book(settings.source_name), groups,
                                     identities)
         run_id = None
+        todo: list[GroupRef] | None = None
         if not dry_run:
             run_id = start_run(target, settings, tinfo, "migrate", sinfo.shape)
             report.run_id = run_id
-            record_identities(target, tinfo.book(settings.source_name), recorded, identities)
         try:
+            if run_id is not None:
+                record_identities(target, tinfo.book(settings.source_name), recorded,
+                                  identities)
+                pause("started")
             run, changes, todo = _open(settings, migration, source, target, sinfo, tinfo,
                                        reader, groups, report, dry_run=dry_run, prune=prune,
                                        progress=progress, run_id=run_id,
@@ -146,14 +153,33 @@ def _migrate(settings: Settings, dry_run: bool, prune: bool, progress: Progress,
             _close(run, report, changes, prune, t0, progress)
         except BaseException as e:
             if run_id is not None:  # the run row says how it ended (the lock goes with it)
-                close_run(target, run_id, "interrupted" if isinstance(e, KeyboardInterrupt)
-                          else "failed", {"error": f"{type(e).__name__}: {e}"[:2000]})
+                _close_unfinished(target, run_id, e, len(groups if todo is None else todo),
+                                  tinfo.book(settings.source_name))
             raise
     report.seconds = time.monotonic() - t0
     report.ended_at = now()
     log.info("seconds: %s (read and write run in their own threads, beside the build)",
              ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()))
     return report
+
+
+def _close_unfinished(target: Engine, run_id: int, e: BaseException, total: int, book
+                      ) -> None:
+    """A run that raised: its row closed ``interrupted`` (a signal, Ctrl-C) or ``failed``;
+    an interrupt says what the run committed (``Interrupted.detail``). The error that raised
+    stays the run's error, whatever happens here."""
+    stopped, signalled = stopping(e), interrupted(e)
+    summary: dict[str, Any] = {"error": f"{type(e).__name__}: {e}"[:2000]}
+    try:
+        if stopped:
+            summary["groups_committed"] = committed = groups_committed(target, run_id, book)
+            summary["groups"] = total
+            if signalled is not None:
+                signalled.detail = (f"run {run_id} stopped, {committed} of {total} groups committed; "
+                            "run bascule migrate again to finish")
+        close_run(target, run_id, "interrupted" if stopped else "failed", summary)
+    except Exception as err:  # noqa: BLE001 - the next run marks it interrupted
+        log.debug("run %d not closed: %s", run_id, err)
 
 
 def _close(run: Run, report: RunReport, changes: SourceChanges, prune: bool, t0: float,
@@ -304,7 +330,8 @@ def _move(run: Run, report: RunReport, groups: Sequence[GroupRef], todo: list[Gr
             run.timings.merge(done.seconds)
     finally:
         run.progress.stop()
-        if run.prepared.indexes_dropped:  # a failing run builds them too
+        if run.prepared.indexes_dropped and received() is None:  # a failing run builds them
+            # too; one stopped by a signal leaves them to the next run (bascule_index)
             dropped, run.prepared.indexes_dropped = run.prepared.indexes_dropped, []
             with run.timings("indexes"), run.progress.phase("building indexes again"):
                 report.indexes = restore_indexes(run.target, dropped)

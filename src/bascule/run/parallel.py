@@ -14,9 +14,10 @@ once by verify:
 2. every process ``work``s units; the parent gets each result in ``on_result``;
 3. each worker's ``partial`` (its counts, notes, timings) comes back to the parent's ``merge``.
 
-A worker that fails unexpectedly (an exception outside the unit's own error handling, a signal)
-stops the run: the parent stops the other workers and raises ``WorkerError`` with the worker's
-traceback. Workers die with the parent (``PR_SET_PDEATHSIG``): a parent killed with SIGKILL
+A worker that fails unexpectedly (an exception outside the unit's own error handling) stops the
+run: the parent stops the other workers and raises ``WorkerError`` with the worker's traceback.
+A SIGINT or SIGTERM sent to a worker goes to the parent (``bascule.signals``), which stops the
+run as for its own. Workers die with the parent (``PR_SET_PDEATHSIG``): a parent killed with SIGKILL
 leaves no worker writing behind it, and their open transactions roll back.
 """
 
@@ -33,6 +34,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection, Pipe, wait
 from typing import Any, Protocol
 
+from bascule import signals
 from bascule.errors import MigrationError
 
 log = logging.getLogger(__name__)
@@ -111,7 +113,7 @@ def _child(index: int, conn: Connection, parent_pid: int, step: UnitStep) -> Non
     code = 1
     try:
         _die_with_parent(parent_pid)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signals.worker(parent_pid)  # a signal goes to the parent, which kills the workers
         step.setup(index)
         while True:
             msg = conn.recv()
@@ -123,6 +125,7 @@ def _child(index: int, conn: Connection, parent_pid: int, step: UnitStep) -> Non
             elif kind == "state":
                 step.take_state(arg)
             else:
+                signals.pause("worker_unit")
                 result = step.work(arg)
                 give_back_memory()
                 conn.send(("result", arg, result))
@@ -243,6 +246,7 @@ class _Pool:
             if self.workers:
                 for c in wait(list(self.workers), timeout=0 if busy_here else None):
                     self._receive(c)
+            signals.check()
             if self.queue:
                 n = self.queue.pop()
                 self.step.on_result(n, self.step.work(n))
@@ -251,10 +255,11 @@ class _Pool:
                     self.feed(c)
 
     def stop(self) -> None:
-        """Stop the workers still running (a failure, or an interrupt)."""
+        """Stop the workers still running (a failure, or an interrupt): killed, their open
+        transactions roll back (a worker forwards SIGTERM and SIGINT to the parent)."""
         for c, pid in self.workers.items():
             try:
-                os.kill(pid, signal.SIGTERM)
+                os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         for c, pid in self.workers.items():

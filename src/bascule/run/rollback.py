@@ -42,6 +42,7 @@ import base64
 import datetime as dt
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ from bascule.report.models import now
 from bascule.run.report import NullProgress, Progress
 from bascule.run.timings import Timings
 from bascule.run.verify import verify
+from bascule.signals import interrupted, pause, stopping
 from bascule.transform.clean import display_text
 from bascule.transform.context import TransformContext
 
@@ -220,8 +222,7 @@ def rollback(settings: Settings, *, groups: Sequence[int] = (), run_id: int | No
             rep.seconds = time.monotonic() - t0
             rep.timings = timings.rounded()
             rep.ended_at = now()
-            if rep.run_id is not None:
-                close_run(target, rep.run_id, rep.status, _summary(rep))
+            _close_run(target, rep, tinfo.book(settings.source_name))
     return rep
 
 
@@ -433,6 +434,7 @@ class _Refused(Exception):
 
 def _remove_one(work: _Work, g: GroupRollback, n: int, save: str | None) -> None:
     """One group in ONE transaction: locked, read and checked again, saved (force), deleted."""
+    pause("rollback_group")
     try:
         with work.engine.begin() as conn:
             rm = work.plan(conn, g, lock=True)
@@ -474,6 +476,37 @@ def _summary(rep: RollbackReport) -> dict:
             "rows_removed": sum(sum(g.rows.values()) for g in rep.groups
                                 if g.status == "removed"),
             "save": rep.save, "seconds": round(rep.seconds, 3)}
+
+
+def _close_run(target: Engine, rep: RollbackReport, book: Book) -> None:
+    """The rollback's run row closed as it ended: ``interrupted`` when Ctrl-C or a signal
+    stopped it (the exception on its way out; an Interrupted gets the line to print: the
+    groups removed, each whole), else its status."""
+    e = sys.exc_info()[1]
+    stopped = e is not None and stopping(e)
+    if (signalled := interrupted(e)) is not None:
+        signalled.detail = _interrupted(rep, target, book)
+    if rep.run_id is None:
+        return
+    try:
+        close_run(target, rep.run_id, "interrupted" if stopped else rep.status, _summary(rep))
+    except Exception:  # noqa: BLE001 - an interrupt stays the run's end
+        if not stopped:
+            raise
+
+
+def _interrupted(rep: RollbackReport, target: Engine, book: Book) -> str:
+    """What an interrupted rollback says: the groups removed (each whole), what is left."""
+    todo = [g for g in rep.groups if g.status != "absent"]
+    try:  # a group whose transaction committed as the signal came is removed all the same
+        with target.connect() as conn:
+            left = groups_done(conn, book)
+        removed = sum(1 for g in todo if g.source_id not in left)
+    except Exception:  # noqa: BLE001
+        removed = sum(1 for g in todo if g.status == "removed")
+    run = f"rollback run {rep.run_id} stopped, " if rep.run_id is not None else ""
+    return (f"{run}{removed} of {len(todo)} groups removed (each whole), the others untouched; "
+            "run bascule rollback again to finish")
 
 
 # -- the JSON file of what --force removes ------------------------------------------------------

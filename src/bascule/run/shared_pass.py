@@ -22,6 +22,7 @@ from bascule.errors import DataRefused
 from bascule.extract.closure import all_shared_refs, empty_read, read_shared
 from bascule.extract.source import GroupRef
 from bascule.run.executor import UnitExecutor
+from bascule.signals import pause
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ def shared_pass(ex: UnitExecutor, groups: Sequence[GroupRef],
     ids = {t: array("q", sorted(refs.pop(t))) for t in reversed(shared)}
     del refs
     log.info("shared rows referenced: %s", ", ".join(f"{len(ids[t])} {t}" for t in shared))
+    pause("shared")
     move_shared(ex, ids, fold=True)
 
 

@@ -1,14 +1,15 @@
 """`bascule verify`: prove that the target holds what the source held.
 
-For every moved group (``bascule_group.status = 'done'``), unit by unit: the source rows are read
+For every group of the selection that a run that ended moved (``run.proof``), unit by unit: the source rows are read
 again from a consistent snapshot (``extract``) and built again with the ids of the id map, never
 allocating (``Planner.build`` with a ``ReadOnly`` allocator and ``capture``), which gives the rows
 the target must hold; ``compare`` fetches the target rows by their new ids and names every
 difference. Then every foreign key of the target is checked (no dangling reference anywhere), and
 the moved users are checked (none has id 1, none has site rights).
 
-The result names each difference (table, source id, target id, column) and ``ok`` is true only
-when there is none; the CLI exits 1 otherwise.
+The result names each difference (table, source id, target id, column) and each selected group
+that is not proven (never moved, failed, moved by a run that did not end: not compared); ``ok``
+is true only when there is neither; the CLI exits 1 otherwise.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from bascule.load.bookkeeping import IDMAP, Book
 from bascule.load.dialects import dialect_for
 from bascule.load.indexes import pending
 from bascule.load.runlock import run_lock
-from bascule.load.runlog import close_run, groups_done, start_run
+from bascule.load.runlog import close_run, groups_done, run_statuses, start_run
 from bascule.load.target import dangling_foreign_keys, fk_check_ways
 from bascule.model.tables import MIGRATION, Migration
 from bascule.plan.build import Planner
@@ -65,9 +66,12 @@ from bascule.run.preflight import (
     workers_wanted,
 )
 from bascule.report.models import now
+from bascule.run.proof import LOGGED, action, selection, unproven_groups
 from bascule.run.report import NullProgress, Progress
 from bascule.run.shared_pass import shared_chunks
 from bascule.run.verify_scope import DEFAULT_SAMPLE, Scope, changed_scope
+from bascule.signals import check, interrupted, pause, stopping
+from bascule.transform.clean import display_text
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +100,8 @@ def _verify_run(settings: Settings, progress: Progress, migration: Migration,
     t0, started = time.monotonic(), now()
     with progress.phase("inspecting the source and the target"):
         sinfo, tinfo = inspect_both(source, target, migration, settings.source_kind)
+    if record:
+        pause("inspected")
     migration = sinfo.migration
     if not tinfo.has_bookkeeping:
         raise nothing_migrated(settings.target_url or target.url)
@@ -107,25 +113,41 @@ def _verify_run(settings: Settings, progress: Progress, migration: Migration,
         book = tinfo.book(settings.source_name)
         with target.connect() as conn:
             done = groups_done(conn, book)
+            runs = run_statuses(conn, [info["run_id"] for info in done.values()])
             rep.indexes_missing = [f"{x['table_name']}.{x['index_name']}" for x in pending(conn)]
         _warn_missing_indexes(rep.indexes_missing)
-        groups = _moved_groups(reader, settings, done, rep)
+        selected = selection(reader.amap_groups(), settings)
+        rep.selected = len(selected)
+        rep.unproven = unproven_groups(selected, done, runs)
+        _log_unproven(rep.unproven, len(selected))
+        groups = _moved_groups(reader, settings, done, rep,
+                               {g["source_id"] for g in rep.unproven})
         check_identities(target, tinfo, book, groups, group_identities(reader, groups))
         run_id = start_run(target, settings, tinfo, "verify", sinfo.shape) if record else None
         try:
+            if run_id is not None:
+                pause("started")
             _verify(settings, migration, source, target, sinfo, tinfo, reader, rep, groups,
                     progress, changed_only, sample, seed, wanted)
             rep.seconds = time.monotonic() - t0
             rep.ended_at = now()
         except BaseException as e:
+            if (signalled := interrupted(e)) is not None:
+                signalled.detail = (f"verify{f' run {run_id}' if run_id else ''} stopped "
+                                    "before its end: nothing proven, nothing written; run "
+                                    "bascule verify again")
             if run_id is not None:
-                close_run(target, run_id, "interrupted" if isinstance(e, KeyboardInterrupt)
-                          else "failed", {"error": f"{type(e).__name__}: {e}"[:2000]})
+                try:
+                    close_run(target, run_id, "interrupted" if stopping(e) else "failed",
+                              {"error": f"{type(e).__name__}: {e}"[:2000]})
+                except Exception as err:  # noqa: BLE001 - the next run marks it interrupted
+                    log.debug("run %s not closed: %s", run_id, err)
             raise
         if run_id is not None:
             rep.run_id = run_id
             close_run(target, run_id, "done" if rep.ok else "failed",
                       {"groups": len(groups), "differences": len(rep.differences),
+                       "unproven": len(rep.unproven),
                        "scope": rep.scope, "seconds": round(rep.seconds, 3)})
     return rep
 
@@ -164,12 +186,25 @@ def _warn_missing_indexes(missing: list[str]) -> None:
                     ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else ""))
 
 
+def _log_unproven(unproven: list[dict], selected: int) -> None:
+    for g in unproven[:LOGGED]:
+        log.error("group %d (%s) is not proven: %s; run %s", g["source_id"],
+                  display_text(g["name"]), g["detail"], g["action"])
+    if len(unproven) > LOGGED:
+        log.error("... and %d more groups not proven (the report lists them)",
+                  len(unproven) - LOGGED)
+    if unproven:
+        log.error("%d of %d selected groups are not proven (not compared): run %s, then "
+                  "bascule verify", len(unproven), selected, action(unproven))
+
+
 def _moved_groups(reader: SourceReader, settings: Settings, done: dict[int, dict],
-                  rep: VerifyReport) -> list[GroupRef]:
-    """The groups moved (status done) and selected; a moved group gone from the source is a
-    difference."""
+                  rep: VerifyReport, unproven: set[int]) -> list[GroupRef]:
+    """The groups moved (status done) by a run that ended, and selected; a moved group gone
+    from the source is a difference."""
     by_id = {g.id: g for g in reader.all_groups()}
-    gids = sorted(g for g, info in done.items() if info["status"] == "done")
+    gids = sorted(g for g, info in done.items()
+                  if info["status"] == "done" and g not in unproven)
     if settings.groups:
         gids = [g for g in gids if g in set(settings.groups)]
     gids = [g for g in gids if g not in set(settings.exclude_groups)]
@@ -215,6 +250,8 @@ def _no_encoding(table: str, columns: tuple[str, ...]) -> None:
 def verify_unit(run: Run, groups: Sequence[GroupRef], pre: UnitRead | None = None):
     """Read (unless read ahead) and build one unit; its delta goes into the run's state (the
     shared rows it saw are looked up by the next units). The changes hold the expected rows."""
+    if groups:
+        pause("verify_unit")
     if pre is None:
         pre = run.read(groups)
     existing = run.existing(groups)
@@ -280,6 +317,7 @@ def _compare_serial(run: Run, rep: VerifyReport, units: list[list[GroupRef]],
             for g in unit:
                 run.progress.group_done(GroupResult(g.id, g.name, status="done"),
                                         est.get(g.id, 0))
+            check()
         if pending_cmp is not None:
             pending_cmp.result()
     finally:

@@ -8,7 +8,8 @@ them, and their source rows did not change since (the source's chunk checksums s
 - every group and moved shared row whose source rows changed since the last clean run (there
   should be none right after a clean run: any is a difference to see);
 - a random sample (``sample``, a fraction) of the other groups, so that a target changed behind
-  bascule's back is still caught with a known probability;
+  bascule's back is still caught with a known probability (one group at least when nothing
+  else is compared);
 
 and checks the foreign keys of the rows it compared. When the checksums cannot be compared (no
 clean run yet, another basis, a source without checksums) or the last run did not end done,
@@ -65,6 +66,8 @@ def changed_scope(run: Run, last: dict | None, groups: Sequence[GroupRef], mojib
     rest = [g for g in groups if g.id not in must]
     seed = random.SystemRandom().randrange(1 << 31) if seed is None else seed
     k = min(len(rest), math.ceil(len(rest) * max(0.0, sample)))
+    if not k and rest and not any(g.id in must for g in groups):
+        k = 1  # never "OK" having compared nothing while the selection holds groups
     sampled = {g.id for g in random.Random(seed).sample(rest, k)}
     chosen = [g for g in groups if g.id in must or g.id in sampled]
     shared = {t: set(v) for t, v in changes.shared.items()}
