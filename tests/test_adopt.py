@@ -17,7 +17,15 @@ from bascule import api
 from bascule.dbutil import make_engine
 from bascule.load.bookkeeping import IDMAP, bookkeeping_metadata
 
-from helpers import idmap_entries, make_source, make_target, rows, settings_for, table_checksums
+from helpers import (
+    idmap_entries,
+    make_source,
+    make_target,
+    rows,
+    settings_for,
+    table_checksums,
+    table_names,
+)
 
 #: The last commit whose bookkeeping has no source.
 OLD_RELEASE = "f0399ea"
@@ -82,7 +90,7 @@ def test_an_old_layout_target_is_adopted(db_factory, tmp_path, target_kind):
         assert rows(tgt, f"SELECT DISTINCT source FROM {t}") == [("app.cagette.net",)], t
     assert "identity" in _columns(tgt, "bascule_group")
     assert sorted(idmap_entries(tgt)) == entries
-    assert not any(n.endswith("_legacy") for n in _tables(tgt))
+    assert not any(n.endswith("_legacy") for n in table_names(tgt))
     assert api.verify(s).ok
     assert [r["source"] for r in api.runs(s)] == ["app.cagette.net"] * 3
     # the groups it recorded now have their identity (the guard of a reused source name)
@@ -107,13 +115,5 @@ def test_an_upgrade_killed_midway_is_finished_by_the_next_run(db_factory, tmp_pa
     rep = api.migrate(s)
     assert rep.ok and _written(rep) == 0
     assert sorted(idmap_entries(tgt)) == entries
-    assert "bascule_idmap_legacy" not in _tables(tgt)
+    assert "bascule_idmap_legacy" not in table_names(tgt)
     assert api.verify(s).ok
-
-
-def _tables(url: str) -> set[str]:
-    eng = make_engine(url)
-    try:
-        return set(inspect(eng).get_table_names())
-    finally:
-        eng.dispose()

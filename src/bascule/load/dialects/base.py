@@ -416,11 +416,35 @@ def hold_connection(engine: Engine) -> Connection:
     return own.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
+def held_lock(engine: Engine, acquire: Callable[[Connection], object],
+              release: Callable[[Connection], object]) -> Callable[[], None] | None:
+    """A lock of the server held for a whole run by a connection of its own
+    (``hold_connection``): ``acquire(conn)`` says whether it got the lock. None when it did
+    not (the connection closed); else the function that releases it and closes the
+    connection."""
+    conn = hold_connection(engine)
+    try:
+        got = acquire(conn)
+    except BaseException:
+        conn.close()
+        raise
+    if not got:
+        conn.close()
+        return None
+
+    def release_and_close() -> None:
+        try:
+            release(conn)
+        finally:
+            conn.close()
+    return release_and_close
+
+
 def _is_numeric(typ) -> bool:
     """Numbers need no result conversion for verify: its normalisation treats them alike."""
     return isinstance(typ, Numeric)
 
 
 __all__ = ["Counter", "Dialect", "MYSQL", "Op", "POSTGRESQL", "RawSavepoint", "SQLITE",
-           "TransactionLost", "driver_connection", "int_pk", "is_transient_error",
+           "TransactionLost", "driver_connection", "held_lock", "int_pk", "is_transient_error",
            "new_savepoint_name", "quote", "quote_list", "quote_table"]

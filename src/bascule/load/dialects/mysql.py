@@ -32,7 +32,7 @@ from bascule.load.dialects.base import (
     Dialect,
     Op,
     decorator_processors,
-    hold_connection,
+    held_lock,
     quote,
     quote_list,
     quote_table,
@@ -387,24 +387,16 @@ class MySQL(Dialect):
     def take_run_lock(self, engine: Engine, wait: bool):
         """``GET_LOCK('bascule:<database>')``: a named lock of the server, held by one
         connection (the server releases it when that connection ends)."""
-        conn = hold_connection(engine)
-        try:
-            name = _lock_name(conn.execute(text("SELECT DATABASE()")).scalar() or "")
-            got = conn.execute(text("SELECT GET_LOCK(:n, :t)"),
-                               {"n": name, "t": LOCK_WAIT_S if wait else 0}).scalar()
-        except BaseException:
-            conn.close()
-            raise
-        if got != 1:
-            conn.close()
-            return None
+        name = ""
 
-        def release() -> None:
-            try:
-                conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": name})
-            finally:
-                conn.close()
-        return release
+        def acquire(conn: Connection) -> bool:
+            nonlocal name
+            name = _lock_name(conn.execute(text("SELECT DATABASE()")).scalar() or "")
+            return conn.execute(text("SELECT GET_LOCK(:n, :t)"),
+                                {"n": name, "t": LOCK_WAIT_S if wait else 0}).scalar() == 1
+
+        return held_lock(engine, acquire, lambda conn: conn.execute(
+            text("SELECT RELEASE_LOCK(:n)"), {"n": name}))
 
     def same_database(self, a: Engine, b: Engine) -> bool:
         """A lock of a random name taken on ``b`` is seen by ``a`` (``IS_USED_LOCK``): the same

@@ -26,7 +26,7 @@ from bascule.load.dialects.base import (
     Dialect,
     Op,
     decorator_processors,
-    hold_connection,
+    held_lock,
     quote,
     quote_list,
     quote_table,
@@ -312,27 +312,15 @@ class PostgreSQL(Dialect):
     def take_run_lock(self, engine: Engine, wait: bool):
         """``pg_advisory_lock``: a lock of this database, held by one session (the server
         releases it when that session ends)."""
-        conn = hold_connection(engine)
-        try:
+        def acquire(conn: Connection) -> bool:
             if wait:
                 conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": RUN_LOCK_KEY})
-                got = True
-            else:
-                got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                   {"k": RUN_LOCK_KEY}).scalar()
-        except BaseException:
-            conn.close()
-            raise
-        if not got:
-            conn.close()
-            return None
+                return True
+            return bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                     {"k": RUN_LOCK_KEY}).scalar())
 
-        def release() -> None:
-            try:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": RUN_LOCK_KEY})
-            finally:
-                conn.close()
-        return release
+        return held_lock(engine, acquire, lambda conn: conn.execute(
+            text("SELECT pg_advisory_unlock(:k)"), {"k": RUN_LOCK_KEY}))
 
     def same_database(self, a: Engine, b: Engine) -> bool:
         """An advisory lock of a random key taken on ``b`` is in ``a``'s ``pg_locks`` for
