@@ -35,6 +35,7 @@ from bascule.plan.changeset import Entry
 from bascule.plan.ids import email_key, new_id
 from bascule.plan.values import FOUR_BYTES, NUL
 from bascule.run.context import run_engines
+from bascule.run.proof import selection
 from bascule.transform.clean import detect_mojibake_columns
 
 log = logging.getLogger(__name__)
@@ -64,9 +65,7 @@ def select_groups(reader: SourceReader, settings: Settings) -> list[GroupRef]:
         if problems:
             raise SettingsError("; ".join(problems) + " (`bascule describe` lists the source's "
                                 "groups and their mode)")
-        amap = [by_id[g] for g in sorted(set(settings.groups))]
-    excl = set(settings.exclude_groups)
-    return [g for g in amap if g.id not in excl]
+    return selection(amap, settings)
 
 
 def check_before_create(settings: Settings, shape: str, migration: Migration) -> None:

@@ -28,8 +28,10 @@ LOGGED = 20
 
 
 def selection(amap: Iterable[GroupRef], settings: Settings) -> list[GroupRef]:
-    """The groups the settings select among the source's AMAP groups (ids that are not AMAP
-    groups of the source are left to the comparison, which names them)."""
+    """The groups the settings select among the source's AMAP groups, in their order: those of
+    ``groups`` (every one when empty), less ``exclude_groups``. Ids that are not AMAP groups of
+    the source are dropped here: migrate's ``preflight.select_groups`` refuses them first,
+    verify leaves them to the comparison, which names them."""
     picked = list(amap)
     if settings.groups:
         wanted = set(settings.groups)
