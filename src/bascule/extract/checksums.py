@@ -14,10 +14,12 @@ rows now (a join up the owner chain, restricted to the chunks' id ranges).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.engine import Connection
 
 from bascule.dbutil import chunks
 from bascule.extract.source import SourceReader
@@ -65,11 +67,17 @@ def supported(reader: SourceReader) -> bool:
     return t is not None and reader.dialect.row_checksum([t.primary_key.columns[0]]) is not None
 
 
-def source_checksums(reader: SourceReader, migration: Migration) -> Checksums:
-    """The chunk checksums of every moved table of the source (see the module docstring)."""
+def source_checksums(reader: SourceReader, migration: Migration, *,
+                     on: Sequence[Connection] | None = None,
+                     stop: threading.Event | None = None) -> Checksums:
+    """The chunk checksums of every moved table of the source (see the module docstring), on
+    the reader's connections or on ``on`` (connections of its snapshot). ``stop``: set, the
+    queries not started yet are skipped and the result is incomplete (the caller drops it)."""
     dialect = reader.dialect
     jobs = []
-    ways = 1 + len(reader.snapshots)
+    # a large table is cut into one part per connection; on ``on`` (beside the units) into at
+    # least ``MIN_PARTS``, so that a stop waits for one part, not for a whole table
+    ways = 1 + len(reader.snapshots) if on is None else max(MIN_PARTS, len(on))
     for t in migration.order:
         if not reader.has(t):
             continue
@@ -90,12 +98,15 @@ def source_checksums(reader: SourceReader, migration: Migration) -> Checksums:
         out[tag[0]].extend([int(r[0]) for r in part], [int(r[1]) for r in part],
                            [int(r[2] or 0) for r in part])
 
-    reader.run_all(sorted(jobs, key=lambda j: -j[1][1]), consume)  # the largest first
+    reader.run_all(sorted(jobs, key=lambda j: -j[1][1]), consume,  # the largest first
+                   on=on, stop=stop)
     return {t: d.sorted() for t, d in out.items()}
 
 
-#: Tables of more ids than this are checksummed in as many id ranges as there are connections.
+#: Tables of more ids than this are checksummed in as many id ranges as there are connections
+#: (beside the units: at least ``MIN_PARTS``).
 SPLIT_IDS = 200_000
+MIN_PARTS = 3
 
 
 def _id_parts(reader: SourceReader, t: str, ways: int) -> list[tuple[int | None, int]]:

@@ -377,16 +377,22 @@ class SourceReader:
         with self.lock:
             return [tuple(r) for r in self.conn.execute(stmt)]
 
-    def run_all(self, jobs: Sequence[tuple[Any, Any]], consume) -> None:
+    def run_all(self, jobs: Sequence[tuple[Any, Any]], consume, *,
+                on: Sequence[Connection] | None = None,
+                stop: threading.Event | None = None) -> None:
         """Run the statements of ``jobs`` ((statement, tag) pairs) at once on the main
-        connection and the ``snapshots`` (the same snapshot), streaming each result into
-        ``consume(tag, rows)``, which is called under one lock."""
+        connection and the ``snapshots`` (the same snapshot), or on the connections ``on``
+        (of that snapshot), streaming each result into ``consume(tag, rows)``, which is called
+        under one lock. ``stop``: once set, the jobs not started yet are skipped."""
         conns: SimpleQueue = SimpleQueue()
-        for c in [self.conn, *self.snapshots]:
+        every = [self.conn, *self.snapshots] if on is None else list(on)
+        for c in every:
             conns.put(c)
         fold = threading.Lock()
 
         def run(job) -> None:
+            if stop is not None and stop.is_set():
+                return
             stmt, tag = job
             conn = conns.get()
             try:
@@ -398,7 +404,7 @@ class SourceReader:
             finally:
                 conns.put(conn)
 
-        with ThreadPoolExecutor(max_workers=1 + len(self.snapshots),
+        with ThreadPoolExecutor(max_workers=len(every),
                                 thread_name_prefix="bascule-refs") as ex:
             list(ex.map(run, jobs))
 

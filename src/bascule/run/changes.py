@@ -16,11 +16,14 @@ basis (other settings, shapes, bascule version or transform code, producer-space
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from bascule.extract.checksums import (
     CHUNK,
@@ -55,6 +58,7 @@ class SourceChanges:
     shared: dict[str, set[int]] = field(default_factory=dict)  # moved shared rows to re-read
     seconds: float = 0.0
     deferred: bool = False  # the checksums are computed at the end of the run (``complete``)
+    beside: Beside | None = None  # or in a thread beside the units (``start_beside``)
 
     def rows(self) -> int:
         return sum(d.rows() for d in (self.sums or {}).values())
@@ -111,17 +115,72 @@ def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migrat
     return out
 
 
+class Beside:
+    """The checksums of a run that moves every group, computed in a thread beside the units, on
+    connections of the snapshot that no unit reads from (a parallel run's spare ones). They
+    start once the shared rows are found: the source's server then works while the shared-row
+    pass leaves a core idle, instead of after the last unit, where they lengthened the run's
+    tail (beside the indexes, on the same two cores)."""
+
+    def __init__(self, reader: SourceReader, migration: Migration, conns: Sequence[Connection]):
+        self.stop = threading.Event()
+        self.started = time.monotonic()
+        self._ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-sums")
+        self._done = self._ex.submit(self._sums, reader, migration, list(conns))
+
+    def _sums(self, reader: SourceReader, migration: Migration, conns: list[Connection]
+              ) -> tuple[Checksums, float]:
+        sums = source_checksums(reader, migration, on=conns, stop=self.stop)
+        return sums, time.monotonic() - self.started
+
+    def result(self) -> tuple[Checksums, float]:
+        """The checksums and the seconds they took (waits for them; their error is raised)."""
+        try:
+            return self._done.result()
+        finally:
+            self._ex.shutdown(wait=True)
+
+    def cancel(self) -> None:
+        """Stop (the query running ends first) and wait: the connections are free again."""
+        self.stop.set()
+        self._ex.shutdown(wait=True)
+
+
+def start_beside(out: SourceChanges, reader: SourceReader, migration: Migration,
+                 conns: Sequence[Connection]) -> None:
+    """Start the deferred checksums beside the units, on ``conns`` (none: they wait for the
+    end of the run, ``complete``)."""
+    if out.deferred and conns and out.beside is None:
+        out.beside = Beside(reader, migration, conns)
+
+
+def drop_beside(out: SourceChanges) -> None:
+    """A run that ends without using the checksums started beside it: they are stopped."""
+    if out.beside is not None:
+        beside, out.beside = out.beside, None
+        beside.cancel()
+
+
 def complete(out: SourceChanges, reader: SourceReader, migration: Migration) -> None:
-    """The source's checksums of a run that moved every group (``deferred``): computed at the
-    end of the run, in its snapshot, while the target checks its foreign keys."""
+    """The source's checksums of a run that moved every group (``deferred``): those started
+    beside the units, or computed at the end of the run, in its snapshot, while the target
+    builds its indexes and checks its foreign keys."""
     if not out.deferred:
         return
     t0 = time.monotonic()
-    out.sums = source_checksums(reader, migration)
+    if out.beside is not None:
+        beside, out.beside = out.beside, None
+        out.sums, seconds = beside.result()
+        waited = time.monotonic() - t0
+        log.info("source checksums: %d rows (%.1f s, beside the units; %.1f s waited for at "
+                 "the end), kept for the next run", out.rows(), seconds, waited)
+    else:
+        out.sums = source_checksums(reader, migration)
+        seconds = time.monotonic() - t0
+        log.info("source checksums: %d rows (%.1f s), kept for the next run", out.rows(),
+                 seconds)
     out.deferred = False
-    out.seconds += time.monotonic() - t0
-    log.info("source checksums: %d rows (%.1f s), kept for the next run", out.rows(),
-             time.monotonic() - t0)
+    out.seconds += seconds
 
 
 def _compare(out: SourceChanges, reader: SourceReader, conn, tinfo: TargetInfo,

@@ -57,7 +57,7 @@ from bascule.load.runlog import close_run, groups_committed, start_run
 from bascule.model.tables import MIGRATION, Migration
 from bascule.plan.build import Planner
 from bascule.plan.ids import Preserve, RunState, Sequential, SharedCounters
-from bascule.run.changes import SourceChanges, complete, find_changes
+from bascule.run.changes import SourceChanges, complete, drop_beside, find_changes, start_beside
 from bascule.run.context import (
     Run,
     Written,
@@ -305,7 +305,7 @@ def _move(run: Run, report: RunReport, groups: Sequence[GroupRef], todo: list[Gr
         if workers > 1:  # one unit in memory per worker, smaller: each process holds one
             units = cut_units(todo, est, run.settings.batch_size * WORKER_UNIT_BATCHES)
             run.units = len(units)
-            _run_parallel(run, report, units, est, workers, changed_shared)
+            _run_parallel(run, report, units, est, workers, changes)
         else:
             run.units = len(units)
             ex = UnitExecutor(run, report)
@@ -329,6 +329,7 @@ def _move(run: Run, report: RunReport, groups: Sequence[GroupRef], todo: list[Gr
             report.indexes = done.indexes or report.indexes
             run.timings.merge(done.seconds)
     finally:
+        drop_beside(changes)  # a run that failed or stopped before it used them
         run.progress.stop()
         if run.prepared.indexes_dropped and received() is None:  # a failing run builds them
             # too; one stopped by a signal leaves them to the next run (bascule_index)
@@ -362,9 +363,9 @@ class MigrateStep:
     reserved from counters the processes share."""
 
     def __init__(self, run: Run, report: RunReport, units: list[list[GroupRef]],
-                 est: dict[int, int], changed_shared: dict[str, set[int]]):
+                 est: dict[int, int], changes: SourceChanges):
         self.run, self.report, self.units, self.est = run, report, units, est
-        self.changed_shared = changed_shared
+        self.changes = changes
         self.counters = Counters(run.state.next_id)
         if run.settings.id_strategy != "preserve":
             run.planner = replace(run.planner, allocator=SharedCounters(run.state, self.counters))
@@ -374,7 +375,11 @@ class MigrateStep:
 
     def before(self) -> dict:
         run = self.run
-        shared_pass(self.ex, [g for unit in self.units for g in unit], self.changed_shared)
+        # once the shared rows are found, a first run's checksums start beside the units, on
+        # the snapshot's connections that no process reads units from
+        shared_pass(self.ex, [g for unit in self.units for g in unit], self.changes.shared,
+                    after_refs=lambda: start_beside(self.changes, run.reader, run.migration,
+                                                    run.reader.snapshots))
         self.counters.reset(run.state.next_id)  # the shared rows took ids
         # from now on only new ids are looked up (no shared row is written again): keep old ->
         # new id alone, compact, and no e-mails (memory that grew with the users)
@@ -431,10 +436,9 @@ class MigrateStep:
 
 
 def _run_parallel(run: Run, report: RunReport, units: list[list[GroupRef]],
-                  est: dict[int, int], workers: int, changed_shared: dict[str, set[int]]
-                  ) -> None:
+                  est: dict[int, int], workers: int, changes: SourceChanges) -> None:
     log.info("%d units of work over %d worker processes", len(units), workers)
-    step = MigrateStep(run, report, units, est, changed_shared)
+    step = MigrateStep(run, report, units, est, changes)
     with run.timings("workers"), lent_snapshots(run, workers):
         run_steps(workers, len(units), step)
     report.shared_failed = [{"table": t, "id": i, "error": e}

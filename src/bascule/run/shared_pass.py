@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from array import array
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 from bascule.errors import DataRefused
@@ -45,9 +45,10 @@ def shared_chunks(tables: Sequence[str], ids: dict[str, Iterable[int]], size: in
 
 
 def shared_pass(ex: UnitExecutor, groups: Sequence[GroupRef],
-                extra: dict[str, set[int]] | None = None) -> None:
+                extra: dict[str, set[int]] | None = None, *,
+                after_refs: Callable[[], None] | None = None) -> None:
     """Move every shared row these groups reference, and the ``extra`` ones (see the module
-    docstring)."""
+    docstring). ``after_refs``: called once they are found, before they are moved."""
     run = ex.run
     run.state.compact()
     with run.timings("shared_refs"), run.progress.phase("finding the users, vendors and "
@@ -59,6 +60,8 @@ def shared_pass(ex: UnitExecutor, groups: Sequence[GroupRef],
     ids = {t: array("q", sorted(refs.pop(t))) for t in reversed(shared)}
     del refs
     log.info("shared rows referenced: %s", ", ".join(f"{len(ids[t])} {t}" for t in shared))
+    if after_refs is not None:
+        after_refs()
     pause("shared")
     move_shared(ex, ids, fold=True)
 
