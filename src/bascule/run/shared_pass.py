@@ -3,7 +3,8 @@ reference is moved first, by the parent, so that the workers never write a share
 
 The ids come from the server (``extract.closure.all_shared_refs``), then the rows are read,
 built and written in chunks of ``batch_size`` rows, one transaction each (referencing tables
-first: a vendor's chunk writes its logo's file too). A chunk that fails is split until the rows that fail are alone; those are kept in
+first: a vendor's chunk writes its logo's file too), the next chunk read while this one is built
+and written. A chunk that fails is split until the rows that fail are alone; those are kept in
 ``RunState.failed`` and the groups that reference them fail with their error.
 
 The id map and the handled rows are kept compact (``plan.compact``): after each chunk its rows'
@@ -15,11 +16,12 @@ from __future__ import annotations
 
 import logging
 from array import array
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 from bascule.errors import DataRefused
-from bascule.extract.closure import all_shared_refs, empty_read, read_shared
+from bascule.extract.closure import UnitRead, all_shared_refs, empty_read, read_shared
 from bascule.extract.source import GroupRef
 from bascule.run.executor import UnitExecutor
 from bascule.signals import pause
@@ -69,21 +71,47 @@ def shared_pass(ex: UnitExecutor, groups: Sequence[GroupRef],
 def move_shared(ex: UnitExecutor, ids: dict[str, Collection[int]], *, fold: bool) -> None:
     """Read, build and write these shared rows (table → ids, referencing tables first), in
     chunks of ``batch_size`` rows. ``fold``: keep only the new ids of the rows written (a
-    parallel run's compact state)."""
+    parallel run's compact state). The next chunk is read in a helper thread while this one is
+    built and written (``_read``)."""
     total = sum(len(v) for v in ids.values())
-    with ex.run.progress.phase("moving the shared rows (users, vendors, files)", total) as step:
-        for chunk in shared_chunks(ex.run.migration.shared, ids,
-                                   max(1, ex.run.settings.batch_size)):
-            _shared_chunk(ex, chunk, fold)
+    with ex.run.progress.phase("moving the shared rows (users, vendors, files)", total) as step, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-read") as ahead:
+        chunks = shared_chunks(ex.run.migration.shared, ids, max(1, ex.run.settings.batch_size))
+        chunk = next(chunks, None)
+        reading = ahead.submit(_read, ex, chunk) if chunk is not None else None
+        while chunk is not None and reading is not None:
+            nxt = next(chunks, None)
+            read, reading = reading, (ahead.submit(_read, ex, nxt) if nxt is not None else None)
+            _shared_chunk(ex, chunk, fold, read.result())
             step(sum(map(len, chunk.values())))
+            chunk = nxt
 
 
-def _shared_chunk(ex: UnitExecutor, refs: dict[str, set[int]], fold: bool) -> None:
+def _read(ex: UnitExecutor, refs: dict[str, set[int]]) -> UnitRead:
+    """The rows of a chunk not handled yet (in the helper thread, or in the main one)."""
     run = ex.run
     with run.timings("read"):
-        pre = empty_read(run.migration, refs, read_shared(
+        return empty_read(run.migration, refs, read_shared(
             run.reader, run.migration, {t: set(v) for t, v in refs.items()},
             run.state.unhandled))
+
+
+def _not_handled(ex: UnitExecutor, pre: UnitRead) -> UnitRead:
+    """A chunk read ahead, without the rows that the chunk before it handled meanwhile (a
+    vendor's logo that is also a file of this chunk): what reading it now would give."""
+    state = ex.run.state
+    for t, rows in pre.shared.items():
+        if rows:
+            left = state.unhandled(t, {r["id"] for r in rows})
+            if len(left) < len(rows):
+                pre.shared[t] = [r for r in rows if r["id"] in left]
+    return pre
+
+
+def _shared_chunk(ex: UnitExecutor, refs: dict[str, set[int]], fold: bool,
+                  pre: UnitRead | None = None) -> None:
+    run = ex.run
+    pre = _read(ex, refs) if pre is None else _not_handled(ex, pre)
     run.rows_read += sum(map(len, pre.shared.values()))
     job, e = _build_and_write(ex, pre)
     if e is not None:  # rolled back; split to find the rows at fault
