@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, null, or_, select
 
 from bascule.extract.source import GroupRef, SourceReader, chunks
 from bascule.model.tables import Migration, Ref
@@ -136,6 +137,17 @@ def read_shared(reader: SourceReader, migration: Migration, refs: dict[str, set[
                 refs[ref.table].update(int(r[col]) for r in fetched if r.get(col) is not None)
         shared[t] = fetched
     return shared
+
+
+def user_emails(reader: SourceReader, ids: Sequence[int]) -> list[tuple[int, Any, Any]]:
+    """(id, email, email2) of these users (email2 None in a source without it), ten thousand
+    ids a query: what deciding who may be moved apart needs, without reading whole rows."""
+    u = reader.info.tables["User"]
+    cols = [u.c.id, u.c.email, u.c.email2 if "email2" in u.c else null()]
+    out: list[tuple[int, Any, Any]] = []
+    for part in chunks(sorted(ids), 10_000):
+        out.extend(reader.scalar_rows(select(*cols).where(u.c.id.in_(list(part)))))
+    return out
 
 
 def _producer_links(reader: SourceReader, linked: dict[int, int], cat_vendor: dict[int, int],

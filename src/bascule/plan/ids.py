@@ -195,12 +195,16 @@ class Sequential:
 
 
 class SharedCounters(Sequential):
-    """Blocks of consecutive ids reserved from counters the worker processes share (a parallel
-    run; the shared rows are allocated by the parent alone, sequentially)."""
+    """Ids reserved from counters the processes of a parallel run share: blocks of
+    consecutive ids for a unit's rows, one at a time for the shared rows (which the parent
+    and the workers move side by side)."""
 
     def __init__(self, state: RunState, counters: Any):
         super().__init__(state)
         self.counters = counters
+
+    def one(self, table: str, old: Any, unit_next: dict[str, int]) -> int:
+        return int(self.counters.take(table, 1))
 
     def _first(self, table: str, n: int, unit_next: dict[str, int]) -> int:
         return self.counters.take(table, n)

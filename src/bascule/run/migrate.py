@@ -71,7 +71,7 @@ from bascule.run.context import (
     worker_state,
 )
 from bascule.run.executor import UnitExecutor, run_serial
-from bascule.run.parallel import Counters, run_steps
+from bascule.run.parallel import Counters, Side, run_steps
 from bascule.run.preflight import (
     UNIT_BATCHES,
     WORKER_UNIT_BATCHES,
@@ -92,7 +92,7 @@ from bascule.run.preflight import (
 )
 from bascule.report.models import now
 from bascule.run.report import NullProgress, Progress, RunReport
-from bascule.run.shared_pass import move_shared, shared_pass
+from bascule.run.shared_pass import move_shared, share_result, shared_pass
 from bascule.signals import interrupted, pause, received, stopping
 
 log = logging.getLogger(__name__)
@@ -357,36 +357,48 @@ def _vanished(run: Run, groups: Sequence[GroupRef]) -> list[dict]:
 
 
 class MigrateStep:
-    """migrate's ``UnitStep``: the shared rows first, in the parent, while each forked worker
-    reads its first unit; then the units spread over the processes, each reading from its own
-    connection of the same source snapshot and writing over its own target connection, new ids
-    reserved from counters the processes share."""
+    """migrate's ``UnitStep``: the shared rows first, while each forked worker reads its first
+    unit (the parent finds them, then moves the vendors, the files and a share of the users
+    while each worker moves another share: ``side``); then the units spread over the
+    processes, each reading from its own connection of the same source snapshot and writing
+    over its own target connection, new ids reserved from counters the processes share."""
 
     def __init__(self, run: Run, report: RunReport, units: list[list[GroupRef]],
-                 est: dict[int, int], changes: SourceChanges):
+                 est: dict[int, int], changes: SourceChanges, workers: int):
         self.run, self.report, self.units, self.est = run, report, units, est
         self.changes = changes
         self.counters = Counters(run.state.next_id)
+        self.processes = workers
         if run.settings.id_strategy != "preserve":
             run.planner = replace(run.planner, allocator=SharedCounters(run.state, self.counters))
         self.ex = UnitExecutor(run, report, only_handled_shared=True)
         self.prefetched: dict[int, Any] = {}
         self.done: dict[int, list] = {}
 
-    def before(self) -> dict:
+    def before(self, side: Side) -> dict:
         run = self.run
         # once the shared rows are found, a first run's checksums start beside the units, on
-        # the snapshot's connections that no process reads units from
+        # the snapshot's connections that no process reads units from; the workers move a share
+        # of the users (their ids from the shared counters)
         shared_pass(self.ex, [g for unit in self.units for g in unit], self.changes.shared,
                     after_refs=lambda: start_beside(self.changes, run.reader, run.migration,
-                                                    run.reader.snapshots))
-        self.counters.reset(run.state.next_id)  # the shared rows took ids
+                                                    run.reader.snapshots),
+                    side=side, processes=self.processes)
         # from now on only new ids are looked up (no shared row is written again): keep old ->
         # new id alone, compact, and no e-mails (memory that grew with the users)
         for t in run.migration.shared:
             run.state.fold(t)
         run.state.forget_users()
         return worker_state(run)
+
+    def side(self, share: dict) -> dict:
+        """A worker's share of the shared-row pass (users only), before any unit."""
+        state = self.run.state
+        state.compact()
+        move_shared(self.ex, share, fold=True)
+        out = share_result(state, share)
+        state.forget_users()
+        return out
 
     def prefetch(self, n: int) -> None:
         self.prefetched[n] = self.run.read(self.units[n - 1])
@@ -438,7 +450,7 @@ class MigrateStep:
 def _run_parallel(run: Run, report: RunReport, units: list[list[GroupRef]],
                   est: dict[int, int], workers: int, changes: SourceChanges) -> None:
     log.info("%d units of work over %d worker processes", len(units), workers)
-    step = MigrateStep(run, report, units, est, changes)
+    step = MigrateStep(run, report, units, est, changes, workers)
     with run.timings("workers"), lent_snapshots(run, workers):
         run_steps(workers, len(units), step)
     report.shared_failed = [{"table": t, "id": i, "error": e}

@@ -10,7 +10,9 @@ What a command does in the processes is a :class:`UnitStep`, implemented once by
 once by verify:
 
 1. right after the fork each worker ``prefetch``es (reads) its first unit while the parent runs
-   ``before`` (the shared rows); what ``before`` returns goes to every worker's ``take_state``;
+   ``before`` (the shared rows); ``before`` may hand part of its work to the workers
+   (``Side``: each worker runs ``side`` on its share while the parent does its own); what
+   ``before`` returns goes to every worker's ``take_state``;
 2. every process ``work``s units; the parent gets each result in ``on_result``;
 3. each worker's ``partial`` (its counts, notes, timings) comes back to the parent's ``merge``.
 
@@ -30,7 +32,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, Pipe, wait
 from typing import Any, Protocol
 
@@ -59,11 +61,18 @@ class WorkerError(Exception):
         self.worker_traceback = worker_traceback
 
 
+#: ``side(mine, theirs)``: the parent runs ``mine()`` while worker i runs ``step.side(theirs[i])``
+#: (one share per worker, at most); returns (what ``mine`` returned, the workers' results).
+Side = Callable[[Callable[[], Any], Sequence[Any]], tuple[Any, list[Any]]]
+
+
 class UnitStep(Protocol):
     """What a command does in the processes of a parallel run (see the module docstring).
     Units are numbered from 1."""
 
-    def before(self) -> Any: ...  # parent, while the workers prefetch
+    def before(self, side: Side) -> Any: ...  # parent, while the workers prefetch
+
+    def side(self, share: Any) -> Any: ...  # worker: its share of ``before``'s work
 
     def prefetch(self, n: int) -> None: ...  # worker: read unit n ahead
 
@@ -122,6 +131,8 @@ def _child(index: int, conn: Connection, parent_pid: int, step: UnitStep) -> Non
             kind, arg = msg  # (prefetch, unit) | (state, payload) | (work, unit)
             if kind == "prefetch":
                 step.prefetch(arg)
+            elif kind == "side":
+                conn.send(("side", None, step.side(arg)))
             elif kind == "state":
                 step.take_state(arg)
             else:
@@ -171,6 +182,7 @@ class _Pool:
         self.outstanding: dict[Connection, int] = {}
         self.stopped: set[Connection] = set()
         self.partials: list[Any] = []
+        self.sides: dict[Connection, Any] = {}
         self._fork(n - 1)
 
     def _fork(self, count: int) -> None:
@@ -204,7 +216,7 @@ class _Pool:
         first = {c: self.queue.pop() for c in list(self.workers) if self.queue}
         for c, n in first.items():
             _send(c, ("prefetch", n))
-        payload = self.step.before()
+        payload = self.step.before(self.side_by_side)
         give_back_memory()
         for c in self.workers:
             _send(c, ("state", payload))
@@ -223,6 +235,9 @@ class _Pool:
             del self.workers[c]
             raise WorkerError(f"worker process {pid} ended without a result "
                               f"({_status_text(status)})") from None
+        if kind == "side":
+            self.sides[c] = payload
+            return
         if kind == "result":
             self.outstanding[c] -= 1
             self.step.on_result(n, payload)
@@ -239,6 +254,19 @@ class _Pool:
             raise WorkerError(f"worker process {pid} failed: {last}", worker_traceback=text)
         self.partials.append(payload)
         c.close()
+
+    def side_by_side(self, mine: Callable[[], Any], theirs: Sequence[Any]
+                     ) -> tuple[Any, list[Any]]:
+        """See ``Side``. A worker that fails meanwhile raises here, as in ``loop``."""
+        conns = list(self.workers)[:len(theirs)]
+        for c, share in zip(conns, theirs):
+            _send(c, ("side", share))
+        out = mine()
+        while any(c not in self.sides for c in conns):
+            for c in wait([c for c in conns if c not in self.sides]):
+                self._receive(c)
+            signals.check()
+        return out, [self.sides.pop(c) for c in conns]
 
     def loop(self) -> None:
         while self.workers or self.queue:

@@ -1,11 +1,18 @@
 """The shared-row pass of a parallel run: every user, vendor and file the selected groups
-reference is moved first, by the parent, so that the workers never write a shared row.
+reference is moved first, by the parent and the workers side by side, so that no unit writes a
+shared row.
 
-The ids come from the server (``extract.closure.all_shared_refs``), then the rows are read,
-built and written in chunks of ``batch_size`` rows, one transaction each (referencing tables
-first: a vendor's chunk writes its logo's file too), the next chunk read while this one is built
-and written. A chunk that fails is split until the rows that fail are alone; those are kept in
-``RunState.failed`` and the groups that reference them fail with their error.
+The ids come from the server (``extract.closure.all_shared_refs``). The users are then shared
+out among the processes (``share_users``): two users that share an e-mail (``email`` or
+``email2``) go to the same process, which decides them in id order, as one process would (who
+is matched, who is a conflict, who is refused); the parent takes the vendors and files too. The
+rows are read, built and written in chunks of ``batch_size`` rows, one transaction each
+(referencing tables first: a vendor's chunk writes its logo's file too), the next chunk read
+while this one is built and written; new ids come from the counters the processes share. A
+chunk that fails is split until the rows that fail are alone; those are kept in
+``RunState.failed`` and the groups that reference them fail with their error. The workers send
+back the id map of their users (``share_result``), which the parent folds into its own
+(``take_share``) before handing the whole map to every worker.
 
 The id map and the handled rows are kept compact (``plan.compact``): after each chunk its rows'
 entries are folded into sorted arrays, new id only, so that the memory of the pass does not
@@ -16,14 +23,22 @@ from __future__ import annotations
 
 import logging
 from array import array
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bascule.errors import DataRefused
-from bascule.extract.closure import UnitRead, all_shared_refs, empty_read, read_shared
+from bascule.extract.closure import (
+    UnitRead,
+    all_shared_refs,
+    empty_read,
+    read_shared,
+    user_emails,
+)
 from bascule.extract.source import GroupRef
+from bascule.plan.ids import RunState, email_key
 from bascule.run.executor import UnitExecutor
+from bascule.run.parallel import Side
 from bascule.signals import pause
 
 log = logging.getLogger(__name__)
@@ -48,9 +63,11 @@ def shared_chunks(tables: Sequence[str], ids: dict[str, Iterable[int]], size: in
 
 def shared_pass(ex: UnitExecutor, groups: Sequence[GroupRef],
                 extra: dict[str, set[int]] | None = None, *,
-                after_refs: Callable[[], None] | None = None) -> None:
+                after_refs: Callable[[], None] | None = None,
+                side: Side | None = None, processes: int = 1) -> None:
     """Move every shared row these groups reference, and the ``extra`` ones (see the module
-    docstring). ``after_refs``: called once they are found, before they are moved."""
+    docstring). ``after_refs``: called once they are found, before they are moved. ``side``:
+    the workers' hands (``processes`` in all, the parent included)."""
     run = ex.run
     run.state.compact()
     with run.timings("shared_refs"), run.progress.phase("finding the users, vendors and "
@@ -65,7 +82,86 @@ def shared_pass(ex: UnitExecutor, groups: Sequence[GroupRef],
     if after_refs is not None:
         after_refs()
     pause("shared")
-    move_shared(ex, ids, fold=True)
+    users = ids.get("User")
+    if side is None or processes < 2 or not users or len(users) < 2 * run.settings.batch_size:
+        move_shared(ex, ids, fold=True)
+        return
+    with run.timings("shared_split"):
+        own = sum(len(v) for t, v in ids.items() if t != "User")
+        shares = share_users(user_emails(run.reader, users), users, processes, own)
+    mine = {t: (array("q", shares[0]) if t == "User" else v) for t, v in ids.items()}
+    theirs = [{"User": array("q", s)} for s in shares[1:]]
+    log.info("shared rows: %s users moved by this process, %s by the workers",
+             len(shares[0]), "+".join(str(len(s)) for s in shares[1:]))
+    _, results = side(lambda: move_shared(ex, mine, fold=True), theirs)
+    for res in results:
+        take_share(run.state, res)
+
+
+def share_users(found: Iterable[tuple[int, Any, Any]], users: Sequence[int], parts: int,
+                own: int) -> list[list[int]]:
+    """The ids ``users`` cut into ``parts`` shares of about the same number of rows (the first
+    share's process has ``own`` other rows to move), each in id order. ``found``: (id, email,
+    email2) of those the source has; users that share an e-mail (either column, as
+    ``email_key`` reads it) are in one share; the others (not in the source) go to the first."""
+    index: dict[int, int] = {}
+    ids: list[int] = []
+    boss: list[int] = []  # union-find over the users, by the e-mails they share
+
+    def root(i: int) -> int:
+        while boss[i] != i:
+            boss[i] = boss[boss[i]]
+            i = boss[i]
+        return i
+
+    first: dict[str, int] = {}
+    for uid, e1, e2 in found:
+        i = index.setdefault(int(uid), len(ids))
+        if i == len(ids):
+            ids.append(int(uid))
+            boss.append(i)
+        for k in (email_key(e1), email_key(e2)):
+            if k is not None:
+                j = first.setdefault(k, i)
+                a, b = root(i), root(j)
+                if a != b:
+                    boss[max(a, b)] = min(a, b)
+    groups: dict[int, list[int]] = {}
+    for i, uid in enumerate(ids):
+        groups.setdefault(root(i), []).append(uid)
+    shares: list[list[int]] = [[] for _ in range(max(1, parts))]
+    load = [own] + [0] * (len(shares) - 1)
+    for members in sorted(groups.values(), key=min):
+        k = min(range(len(shares)), key=load.__getitem__)
+        shares[k].extend(members)
+        load[k] += len(members)
+    shares[0].extend(u for u in users if int(u) not in index)
+    return [sorted(s) for s in shares]
+
+
+def share_result(state: RunState, share: dict[str, Collection[int]]) -> dict[str, Any]:
+    """In a worker, after moving its ``share``: what the parent needs of it (the id map of the
+    rows it handled, the rows it handled, those that failed)."""
+    out: dict[str, Any] = {}
+    for t, ids in share.items():
+        mine = set(ids)
+        handled = [i for i in ids if i in state.handled[t]]
+        out[t] = {"map": {i: state.shared_id(t, i) for i in handled},
+                  "handled": handled,
+                  "failed": {i: e for i, e in state.failed[t].items() if i in mine}}
+    return out
+
+
+def take_share(state: RunState, result: dict[str, Any]) -> None:
+    """In the parent: a worker's ``share_result`` folded into its compact state."""
+    for t, r in result.items():
+        m = state.shared[t]
+        for i, new in r["map"].items():
+            if new is not None:
+                m[i] = new
+        state.handled[t] |= r["handled"]
+        state.failed[t].update(r["failed"])
+        state.fold(t)
 
 
 def move_shared(ex: UnitExecutor, ids: dict[str, Collection[int]], *, fold: bool) -> None:

@@ -51,7 +51,7 @@ from bascule.run.context import (
     worker_state,
 )
 from bascule.run.executor import ReadAhead
-from bascule.run.parallel import run_steps
+from bascule.run.parallel import Side, run_steps
 from bascule.run.preflight import (
     UNIT_BATCHES,
     VERIFY_WORKER_UNIT_BATCHES,
@@ -336,13 +336,16 @@ class VerifyStep:
         self.run, self.rep, self.units, self.est = run, rep, units, est
         self.prefetched: dict[int, Any] = {}
 
-    def before(self) -> dict:
+    def before(self, side: Side) -> dict:  # verify hands the workers no share
         run = self.run
         with run.progress.phase("finding the users, vendors and files the groups reference"):
             refs = all_shared_refs(run.reader, run.migration,
                                    [g for u in self.units for g in u])
         compare_shared(run, self.rep, refs)
         return worker_state(run)
+
+    def side(self, share: Any) -> None:  # never handed one
+        raise NotImplementedError
 
     def prefetch(self, n: int) -> None:
         self.prefetched[n] = self.run.read(self.units[n - 1])
