@@ -5,6 +5,8 @@
 - ``view``: what a report shows, computed once (summary in words, groups, per-table bars,
   notes, differences, producers affected, timings);
 - ``render``: HTML (one self-contained file) and Markdown from templates over that view;
+- ``tables``: the big tables of the view (a row per group and table) as HTML rows and
+  Markdown, in a few passes over one string;
 - ``terminal``: the same view as rich tables, and CSV;
 - ``files``: the report files of a run, under names no other run takes;
 - ``describe``: ``bascule describe``'s output.

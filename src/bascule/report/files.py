@@ -3,15 +3,19 @@ takes (two runs in the same second get ``plan-<time>.json`` and ``plan-<time>-2.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 import os
 import tempfile
 from pathlib import Path
 
+from pydantic_core import PydanticSerializationError
+
 from bascule.errors import SettingsError
 from bascule.report import models as m
 from bascule.report.render import to_html, to_markdown
+from bascule.report.view import build
 
 #: The kinds of report file, by option name.
 SUFFIXES = {"json": ".json", "markdown": ".md", "html": ".html"}
@@ -22,6 +26,32 @@ def write_json(data: dict, path: str | Path) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
     return p
+
+
+def _json_escapes(e: UnicodeError) -> tuple[str, int]:
+    """The non-ASCII characters of a JSON text (only inside its strings) as json.dumps escapes
+    them: ``\\u00e9``, a surrogate pair beyond the BMP."""
+    assert isinstance(e, UnicodeEncodeError)
+    return json.encoder.encode_basestring_ascii(e.object[e.start:e.end])[1:-1], e.end
+
+
+codecs.register_error("bascule.json-escapes", _json_escapes)
+
+
+def report_json(r: m.ReportBase) -> str:
+    """The report as the JSON text ``write_json(r.model_dump(mode="json"))`` writes (indented
+    by 2, non-ASCII escaped), from pydantic's own serializer: json.dumps with an indent takes
+    the pure-Python encoder, many times slower on a large run. The text is the same but for
+    the spelling of a float under 1e-4 (``0.00001`` for ``1e-05``); a string pydantic cannot
+    write (a lone surrogate) takes json.dumps's way."""
+    try:
+        text = r.model_dump_json(indent=2)
+    except PydanticSerializationError:
+        return json.dumps(r.model_dump(mode="json"), indent=2, default=str) + "\n"
+    if not text.isascii() or "\x7f" in text:
+        # DEL is ASCII to the codec, escaped by json.dumps
+        text = text.replace("\x7f", "\\u007f").encode("ascii", "bascule.json-escapes").decode()
+    return text + "\n"
 
 
 def check_outputs(report_dir: str | Path | None, files: dict[str, str | Path | None]
@@ -94,8 +124,13 @@ def write_reports(r: m.ReportBase, report_dir: str | Path, *, json_file: str | P
     mine = tuple(SUFFIXES[k] for k, f in given.items() if not f)
     base = claim_base(report_dir, r.command, r.started_at, mine) if mine else None
     paths = {k: Path(f) if f else Path(f"{base}{SUFFIXES[k]}") for k, f in given.items()}
-    write_json(r.model_dump(mode="json"), paths["json"])
-    for kind, text in (("markdown", to_markdown(r)), ("html", to_html(r))):
-        paths[kind].parent.mkdir(parents=True, exist_ok=True)
-        paths[kind].write_text(text, encoding="utf-8")
+    _write(paths["json"], report_json(r))
+    v = build(r)  # once, for both
+    for kind, text in (("markdown", to_markdown(r, v)), ("html", to_html(r, v))):
+        _write(paths[kind], text)
     return paths
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

@@ -64,7 +64,9 @@ ACTION_WORDS = {
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # an infinite or NaN float as json.dumps writes it, not null: the report files are
+    # pydantic's JSON (report.files.report_json)
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
 
 
 class Endpoint(Model):

@@ -7,20 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from bascule.report import models as m
+from bascule.report.tables import html_rows, md_cell, md_table
 from bascule.report.view import Bar, View, build
 
 
-def _md(text: Any) -> str:
-    """Text in a Markdown line or table cell: one line, pipes escaped."""
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
-def _table(header: list[str], rows: list[list[Any]]) -> str:
-    out = ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(_md(c) for c in r) + " |" for r in rows]
-    return "\n".join(out)
+def _html_rows(rows: list[list[Any]]) -> Markup:
+    """A section's rows, escaped (``tables.html_rows``): markup the template writes as is."""
+    return Markup(html_rows(rows))
 
 
 def _bar_row(b: Bar, kinds: list[tuple[str, str]]) -> list[str]:
@@ -35,12 +31,13 @@ _env = Environment(loader=PackageLoader("bascule.report", "templates"),
                    autoescape=lambda name: bool(name and name.endswith(".html.j2")),
                    undefined=StrictUndefined, keep_trailing_newline=True,
                    trim_blocks=False, lstrip_blocks=False)
-_env.filters.update(md=_md, bar_row=_bar_row, timing_row=_timing_row)
-_env.globals.update(table=_table)
+_env.filters.update(md=md_cell, bar_row=_bar_row, timing_row=_timing_row,
+                    html_rows=_html_rows)
+_env.globals.update(table=md_table)
 
 
 def to_html(r: m.ReportBase, v: View | None = None) -> str:
-    """The report as one self-contained HTML page."""
+    """The report as one self-contained HTML page (``v``: its view, when built already)."""
     return _env.get_template("report.html.j2").render(r=r, v=v or build(r))
 
 
