@@ -115,7 +115,7 @@ def share_users(found: Iterable[tuple[int, Any, Any]], users: Sequence[int], par
         return i
 
     first: dict[str, int] = {}
-    for uid, e1, e2 in found:
+    for uid, e1, e2 in sorted(found, key=lambda f: int(f[0])):
         i = index.setdefault(int(uid), len(ids))
         if i == len(ids):
             ids.append(int(uid))
@@ -126,13 +126,13 @@ def share_users(found: Iterable[tuple[int, Any, Any]], users: Sequence[int], par
                 a, b = root(i), root(j)
                 if a != b:
                     boss[max(a, b)] = min(a, b)
-    groups: dict[int, list[int]] = {}
+    groups: dict[int, list[int]] = {}  # in the order of their lowest id (a root is the lowest)
     for i, uid in enumerate(ids):
         groups.setdefault(root(i), []).append(uid)
     shares: list[list[int]] = [[] for _ in range(max(1, parts))]
     load = [own] + [0] * (len(shares) - 1)
-    for members in sorted(groups.values(), key=min):
-        k = min(range(len(shares)), key=load.__getitem__)
+    for members in groups.values():
+        k = load.index(min(load))
         shares[k].extend(members)
         load[k] += len(members)
     shares[0].extend(u for u in users if int(u) not in index)
