@@ -237,15 +237,20 @@ class SourceReader:
     primary key, so that every run sees the same order. ``snapshots`` more connections in the
     same snapshot (MariaDB/MySQL) serve the worker processes of a parallel run and the server-side
     queries run at once (``run_all``); empty when they could not be opened (``snapshot_error``).
+    ``spare`` more are kept apart for one long query beside everything else (a first run's
+    checksums, ``run.changes.Beside``): ``run_all`` never takes them.
     """
 
-    def __init__(self, engine: Engine, info: SourceInfo, *, snapshots: int = 0):
+    def __init__(self, engine: Engine, info: SourceInfo, *, snapshots: int = 0,
+                 spare: int = 0):
         self.engine = engine
         self.info = info
         self.dialect = dialect_for(engine)
         self.conn: Connection | None = None
         self.want_snapshots = snapshots
         self.snapshots: list[Connection] = []
+        self.want_spare = spare if snapshots else 0
+        self.spare: list[Connection] = []
         self.snapshot_error: str | None = None
         # one query at a time on the connection: the next unit is read in a helper thread while
         # the main thread may ask for a few rows of its own
@@ -263,8 +268,13 @@ class SourceReader:
 
     def open(self) -> None:
         if self.want_snapshots:
-            self.conn, self.snapshots, self.snapshot_error = \
-                self.dialect.open_shared_snapshots(self.engine, self.want_snapshots)
+            self.conn, every, self.snapshot_error = self.dialect.open_shared_snapshots(
+                self.engine, self.want_snapshots + self.want_spare)
+            if len(every) > self.want_snapshots:
+                self.snapshots, self.spare = every[:self.want_snapshots], \
+                    every[self.want_snapshots:]
+            else:
+                self.snapshots = every
         else:
             self.conn = self.dialect.open_snapshot(self.engine)
 
@@ -277,13 +287,13 @@ class SourceReader:
         return r
 
     def close(self) -> None:
-        for c in self.snapshots:
+        for c in self.snapshots + self.spare:
             try:
                 c.rollback()
                 c.close()
             except Exception:  # noqa: BLE001 - closing; the server drops the session anyway
                 pass
-        self.snapshots = []
+        self.snapshots, self.spare = [], []
         if self.conn is not None:
             conn, self.conn = self.conn, None
             self.dialect.close_snapshot(conn)

@@ -236,7 +236,7 @@ def become_worker(run: Run, index: int) -> None:
     the parent's connections alone (kept referenced, never closed here), no progress display,
     no index to build (the parent does, once every worker is done)."""
     keep_inherited(run.reader, run.source.pool, run.target.pool, *run.lent,
-                   *run.reader.snapshots)
+                   *run.reader.snapshots, *run.reader.spare)
     run.reader = run.reader.adopt(run.lent[index])
     run.source.dispose(close=False)
     run.target.dispose(close=False)

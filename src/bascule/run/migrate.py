@@ -127,7 +127,8 @@ def _migrate(settings: Settings, dry_run: bool, prune: bool, progress: Progress,
                        settings=settings.safe_dict(), prune=prune)
     wanted = workers_wanted(settings, source, target, parallel_ok=not dry_run)
     with run_lock(target, wait=wait, enabled=not dry_run), relaxed_gc(), \
-            SourceReader(source, sinfo, snapshots=wanted if wanted > 1 else 0) as reader:
+            SourceReader(source, sinfo, snapshots=wanted if wanted > 1 else 0,
+                         spare=1) as reader:
         groups = select_groups(reader, settings)
         identities = group_identities(reader, groups)
         recorded = check_identities(target, tinfo, tinfo.book(settings.source_name), groups,
@@ -377,9 +378,11 @@ class MigrateStep:
 
     def before(self, side: Side) -> dict:
         run = self.run
-        # once the shared rows are found, a first run's checksums start beside the units, on
-        # the snapshot's connections that no process reads units from; the workers move a share
-        # of the users (their ids from the shared counters)
+        # a first run's checksums start now, beside everything else, on the snapshot's spare
+        # connection (else once the shared rows are found, on the connections that no process
+        # reads units from); the workers move a share of the users (their ids from the shared
+        # counters)
+        start_beside(self.changes, run.reader, run.migration, run.reader.spare)
         shared_pass(self.ex, [g for unit in self.units for g in unit], self.changes.shared,
                     after_refs=lambda: start_beside(self.changes, run.reader, run.migration,
                                                     run.reader.snapshots),
