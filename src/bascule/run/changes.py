@@ -116,11 +116,12 @@ def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migrat
 
 
 class Beside:
-    """The checksums of a run that moves every group, computed in a thread beside the units, on
-    connections of the snapshot that no unit reads from (a parallel run's spare ones). They
-    start once the shared rows are found: the source's server then works while the shared-row
-    pass leaves a core idle, instead of after the last unit, where they lengthened the run's
-    tail (beside the indexes, on the same two cores)."""
+    """The checksums of a run that moves every group, computed in a thread beside the rest of
+    the run, on connections of its snapshot that nothing else reads from (a parallel run's
+    spare one, else the parent's that no unit reads from once the shared rows are found). The
+    source's server computes them while the machine has a core to spare (the shared rows being
+    found and moved), instead of after the last unit, where they lengthened the run's tail
+    (beside the indexes, on the same two cores)."""
 
     def __init__(self, reader: SourceReader, migration: Migration, conns: Sequence[Connection]):
         self.stop = threading.Event()

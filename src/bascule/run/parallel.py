@@ -128,7 +128,7 @@ def _child(index: int, conn: Connection, parent_pid: int, step: UnitStep) -> Non
             msg = conn.recv()
             if msg is None:
                 break
-            kind, arg = msg  # (prefetch, unit) | (state, payload) | (work, unit)
+            kind, arg = msg  # prefetch: unit, side: share, state: payload, work: unit
             if kind == "prefetch":
                 step.prefetch(arg)
             elif kind == "side":
