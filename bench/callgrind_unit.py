@@ -55,7 +55,8 @@ def inner(source: str, target: str, rows: int | None) -> None:
     from bascule.config import Settings
     from bascule.run.executor import UnitExecutor
     from bascule.run.migrate import _open
-    from bascule.run.preflight import UNIT_BATCHES, cut_units, estimate_rows
+    from bascule.load.runlog import start_run
+    from bascule.run.preflight import UNIT_BATCHES, cut_units, estimate_rows, group_identities
     from bascule.run.report import NullProgress, RunReport
     from bascule.extract.drivers import source_engine
     from bascule.extract.source import SourceReader
@@ -70,9 +71,11 @@ def inner(source: str, target: str, rows: int | None) -> None:
                        settings={})
     with relaxed_gc(), SourceReader(src, sinfo) as reader:
         groups = reader.amap_groups()
+        run_id = start_run(tgt, settings, tinfo, "migrate", sinfo.shape)  # as migrate does
         run, _changes, todo = _open(settings, sinfo.migration, src, tgt, sinfo, tinfo, reader,
                                     groups, report, dry_run=False, prune=False,
-                                    progress=NullProgress())
+                                    progress=NullProgress(), run_id=run_id,
+                                    identities=group_identities(reader, groups))
         est = estimate_rows(reader, todo)
         limit = rows or settings.batch_size * UNIT_BATCHES
         warm, rest = todo[:1], todo[1:]
