@@ -4,25 +4,31 @@ product shows too) is not read again, so it is written once."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from bascule import api
 from bascule.extract.closure import UnitRead
-from bascule.plan.ids import RunState
-from bascule.run.shared_pass import _not_handled
+from bascule.model.tables import MIGRATION
+from bascule.plan.changeset import ExistingEntries
 
 from helpers import execute, idmap_entries, make_source, make_target, rows, settings_for
+from test_plan_build import planner, state
 
 
 def test_a_row_handled_meanwhile_is_dropped_from_the_read_ahead():
-    state = RunState({"File": {}, "User": {}, "Vendor": {}}, {}, {})
-    state.handled["File"].add(5)
-    pre = UnitRead({}, {}, {}, {"File": {5, 6}}, {"File": [{"id": 5}, {"id": 6}],
-                                                  "User": [{"id": 5}], "Vendor": []})
-    out = _not_handled(SimpleNamespace(run=SimpleNamespace(state=state)), pre)
-    assert out.shared == {"File": [{"id": 6}], "User": [{"id": 5}], "Vendor": []}
+    # the planner skips a shared row read ahead that the chunk before handled meanwhile
+    st = state()
+    st.apply(planner(st).build([], UnitRead({t: [] for t in MIGRATION.group}, {}, {},
+                                            {"File": {5}, "User": set(), "Vendor": set()},
+                                            {"File": [{"id": 5}], "User": [], "Vendor": []}),
+                               ExistingEntries(), st)[1])
+    pre = UnitRead({t: [] for t in MIGRATION.group}, {}, {},
+                   {"File": {5, 6}, "User": set(), "Vendor": set()},
+                   {"File": [{"id": 5}, {"id": 6}], "User": [], "Vendor": []})
+    cs, _delta = planner(st).build([], pre, ExistingEntries(), st)
+    f = cs.tables["File"]
+    assert [row[f.columns.index("id")] for row in f.inserts] == [1001]  # file 6 alone
+    assert st.shared_id("File", 5) == 1000
 
 
 @pytest.mark.parametrize("kind", ["mysql", "postgresql"])

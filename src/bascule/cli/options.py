@@ -9,7 +9,6 @@ options (``--json FILE``, ``--markdown FILE``, ``--html FILE``) say.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
@@ -26,6 +25,7 @@ from bascule.report import (
     check_outputs,
     print_report,
     report_csv,
+    report_json,
     to_markdown,
     write_reports,
 )
@@ -197,7 +197,7 @@ def report_files(r: ReportBase, settings: Settings, json_file: str | None,
 def emit(r: ReportBase, fmt: str) -> None:
     """A report as the verb's result on stdout, in ``fmt``."""
     if fmt == "json":
-        sys.stdout.write(json.dumps(r.model_dump(mode="json"), indent=2) + "\n")
+        sys.stdout.write(report_json(r))  # the text of the report's JSON file
     elif fmt == "markdown":
         sys.stdout.write(to_markdown(r))
     elif fmt == "csv":

@@ -14,10 +14,10 @@
 Names are repaired (``transform.clean.display_text``) before they reach a model.
 """
 
-from bascule.report.files import check_outputs, write_json, write_reports
+from bascule.report.files import check_outputs, report_json, write_json, write_reports
 from bascule.report.models import REPORTS, ReportBase, load_report
 from bascule.report.render import to_html, to_markdown
 from bascule.report.terminal import print_report, report_csv
 
-__all__ = ["REPORTS", "ReportBase", "load_report", "print_report", "report_csv", "to_html",
-           "to_markdown", "write_json", "write_reports", "check_outputs"]
+__all__ = ["REPORTS", "ReportBase", "load_report", "print_report", "report_csv", "report_json",
+           "to_html", "to_markdown", "write_json", "write_reports", "check_outputs"]

@@ -188,7 +188,7 @@ def run_view(r: m.RunReportModel) -> View:
     per_group = [[str(g.source_id), g.name, t, f"{c.insert:,}", f"{c.update:,}",
                   f"{c.delete:,}", f"{c.dropped:,}"]
                  for g in r.groups for t, c in g.tables.items()
-                 if c.insert + c.update + c.delete or c.dropped]
+                 if _written(c) or c.dropped]
     if per_group:
         v.sections.append(Section(
             "Changes per group and table", ["group", "name", "table", "insert", "update",

@@ -118,7 +118,7 @@ def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migrat
 class Beside:
     """The checksums of a run that moves every group, computed in a thread beside the rest of
     the run, on connections of its snapshot that nothing else reads from (a parallel run's
-    spare one, else the parent's that no unit reads from once the shared rows are found). The
+    spare one, ``SourceReader.spare``). The
     source's server computes them while the machine has a core to spare (the shared rows being
     found and moved), instead of after the last unit, where they lengthened the run's tail
     (beside the indexes, on the same two cores)."""

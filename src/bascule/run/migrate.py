@@ -379,13 +379,10 @@ class MigrateStep:
     def before(self, side: Side) -> dict:
         run = self.run
         # a first run's checksums start now, beside everything else, on the snapshot's spare
-        # connection (else once the shared rows are found, on the connections that no process
-        # reads units from); the workers move a share of the users (their ids from the shared
-        # counters)
+        # connection (opened with the workers' ones); the workers move a share of the users
+        # (their ids from the shared counters)
         start_beside(self.changes, run.reader, run.migration, run.reader.spare)
         shared_pass(self.ex, [g for unit in self.units for g in unit], self.changes.shared,
-                    after_refs=lambda: start_beside(self.changes, run.reader, run.migration,
-                                                    run.reader.snapshots),
                     side=side, processes=self.processes)
         # from now on only new ids are looked up (no shared row is written again): keep old ->
         # new id alone, compact, and no e-mails (memory that grew with the users)

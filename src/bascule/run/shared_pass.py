@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from array import array
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -63,11 +63,9 @@ def shared_chunks(tables: Sequence[str], ids: dict[str, Iterable[int]], size: in
 
 def shared_pass(ex: UnitExecutor, groups: Sequence[GroupRef],
                 extra: dict[str, set[int]] | None = None, *,
-                after_refs: Callable[[], None] | None = None,
                 side: Side | None = None, processes: int = 1) -> None:
     """Move every shared row these groups reference, and the ``extra`` ones (see the module
-    docstring). ``after_refs``: called once they are found, before they are moved. ``side``:
-    the workers' hands (``processes`` in all, the parent included)."""
+    docstring). ``side``: the workers' hands (``processes`` in all, the parent included)."""
     run = ex.run
     run.state.compact()
     with run.timings("shared_refs"), run.progress.phase("finding the users, vendors and "
@@ -79,8 +77,6 @@ def shared_pass(ex: UnitExecutor, groups: Sequence[GroupRef],
     ids = {t: array("q", sorted(refs.pop(t))) for t in reversed(shared)}
     del refs
     log.info("shared rows referenced: %s", ", ".join(f"{len(ids[t])} {t}" for t in shared))
-    if after_refs is not None:
-        after_refs()
     pause("shared")
     users = ids.get("User")
     if side is None or processes < 2 or not users or len(users) < 2 * run.settings.batch_size:
@@ -104,9 +100,9 @@ def share_users(found: Iterable[tuple[int, Any, Any]], users: Sequence[int], par
     share's process has ``own`` other rows to move), each in id order. ``found``: (id, email,
     email2) of those the source has; users that share an e-mail (either column, as
     ``email_key`` reads it) are in one share; the others (not in the source) go to the first."""
-    index: dict[int, int] = {}
-    ids: list[int] = []
-    boss: list[int] = []  # union-find over the users, by the e-mails they share
+    rows = sorted(found, key=lambda f: int(f[0]))  # one row per user, in id order
+    ids = [int(f[0]) for f in rows]
+    boss = list(range(len(ids)))  # union-find over the users, by the e-mails they share
 
     def root(i: int) -> int:
         while boss[i] != i:
@@ -115,11 +111,7 @@ def share_users(found: Iterable[tuple[int, Any, Any]], users: Sequence[int], par
         return i
 
     first: dict[str, int] = {}
-    for uid, e1, e2 in sorted(found, key=lambda f: int(f[0])):
-        i = index.setdefault(int(uid), len(ids))
-        if i == len(ids):
-            ids.append(int(uid))
-            boss.append(i)
+    for i, (_uid, e1, e2) in enumerate(rows):
         for k in (email_key(e1), email_key(e2)):
             if k is not None:
                 j = first.setdefault(k, i)
@@ -135,19 +127,18 @@ def share_users(found: Iterable[tuple[int, Any, Any]], users: Sequence[int], par
         k = load.index(min(load))
         shares[k].extend(members)
         load[k] += len(members)
-    shares[0].extend(u for u in users if int(u) not in index)
+    known = set(ids)
+    shares[0].extend(u for u in users if int(u) not in known)
     return [sorted(s) for s in shares]
 
 
 def share_result(state: RunState, share: dict[str, Collection[int]]) -> dict[str, Any]:
-    """In a worker, after moving its ``share``: what the parent needs of it (the id map of the
-    rows it handled, the rows it handled, those that failed)."""
+    """In a worker, after moving its ``share``: what the parent needs of it, the new id of
+    each row it handled (those are the rows it handled) and the rows that failed."""
     out: dict[str, Any] = {}
     for t, ids in share.items():
         mine = set(ids)
-        handled = [i for i in ids if i in state.handled[t]]
-        out[t] = {"map": {i: state.shared_id(t, i) for i in handled},
-                  "handled": handled,
+        out[t] = {"map": {i: state.shared_id(t, i) for i in ids if i in state.handled[t]},
                   "failed": {i: e for i, e in state.failed[t].items() if i in mine}}
     return out
 
@@ -157,9 +148,8 @@ def take_share(state: RunState, result: dict[str, Any]) -> None:
     for t, r in result.items():
         m = state.shared[t]
         for i, new in r["map"].items():
-            if new is not None:
-                m[i] = new
-        state.handled[t] |= r["handled"]
+            m[i] = new
+        state.handled[t] |= r["map"].keys()
         state.failed[t].update(r["failed"])
         state.fold(t)
 
@@ -174,10 +164,10 @@ def move_shared(ex: UnitExecutor, ids: dict[str, Collection[int]], *, fold: bool
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-read") as ahead:
         chunks = shared_chunks(ex.run.migration.shared, ids, max(1, ex.run.settings.batch_size))
         chunk = next(chunks, None)
-        reading = ahead.submit(_read, ex, chunk) if chunk is not None else None
-        while chunk is not None and reading is not None:
+        reading = ahead.submit(_read, ex, chunk)
+        while chunk is not None:
             nxt = next(chunks, None)
-            read, reading = reading, (ahead.submit(_read, ex, nxt) if nxt is not None else None)
+            read, reading = reading, ahead.submit(_read, ex, nxt) if nxt is not None else None
             _shared_chunk(ex, chunk, fold, read.result())
             step(sum(map(len, chunk.values())))
             chunk = nxt
@@ -192,22 +182,12 @@ def _read(ex: UnitExecutor, refs: dict[str, set[int]]) -> UnitRead:
             run.state.unhandled))
 
 
-def _not_handled(ex: UnitExecutor, pre: UnitRead) -> UnitRead:
-    """A chunk read ahead, without the rows that the chunk before it handled meanwhile (a
-    vendor's logo that is also a file of this chunk): what reading it now would give."""
-    state = ex.run.state
-    for t, rows in pre.shared.items():
-        if rows:
-            left = state.unhandled(t, {r["id"] for r in rows})
-            if len(left) < len(rows):
-                pre.shared[t] = [r for r in rows if r["id"] in left]
-    return pre
-
-
 def _shared_chunk(ex: UnitExecutor, refs: dict[str, set[int]], fold: bool,
                   pre: UnitRead | None = None) -> None:
     run = ex.run
-    pre = _read(ex, refs) if pre is None else _not_handled(ex, pre)
+    # a chunk read ahead may hold a row the chunk before it handled meanwhile (a vendor's
+    # logo that is also a file of this chunk): the planner skips the rows handled already
+    pre = _read(ex, refs) if pre is None else pre
     run.rows_read += sum(map(len, pre.shared.values()))
     job, e = _build_and_write(ex, pre)
     if e is not None:  # rolled back; split to find the rows at fault
