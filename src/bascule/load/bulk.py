@@ -44,7 +44,6 @@ from bascule.load.dialects import (
     quote,
     quote_table,
 )
-from bascule.load.encode import column_kind
 
 __all__ = ["BulkWriter", "LoadError", "db_message", "fix_sequences", "max_ids"]
 
@@ -251,7 +250,7 @@ class BulkWriter:
         A caller may encode rows ahead with it and pass the results as ``encoded``."""
         if self.ops.processors(table, list(columns)):
             return None
-        return self.ops.row_encoder([column_kind(table.c[c]) for c in columns])
+        return self.ops.row_encoder()
 
     def insert(self, table: Table, columns: Sequence[str], rows: Iterable[Sequence],
                encoded: Sequence | None = None) -> int:

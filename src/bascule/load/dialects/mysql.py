@@ -37,7 +37,7 @@ from bascule.load.dialects.base import (
     quote_list,
     quote_table,
 )
-from bascule.load.encode import load_data_line, make_mysql_literal, mysql_row_encoder
+from bascule.load.encode import load_data_line, make_mysql_literal
 
 _tmp_counter = itertools.count(1)
 #: GET_LOCK's timeout when a run waits for the run lock (seconds: a year; MariaDB takes no
@@ -92,8 +92,8 @@ class MySQLOps:
 
     # -- encoding -------------------------------------------------------------------------
 
-    def row_encoder(self, kinds: Sequence[str]):
-        return mysql_row_encoder(kinds, self.literal) if self.method == "insert" else None
+    def row_encoder(self):
+        return self.row_literal if self.method == "insert" else None
 
     def processors(self, table: Table, columns: Sequence[str]) -> list:
         return decorator_processors(table, columns, self.w.conn.dialect)

@@ -31,7 +31,7 @@ from bascule.load.dialects.base import (
     quote_list,
     quote_table,
 )
-from bascule.load.encode import pg_copy_line, pg_row_encoder
+from bascule.load.encode import pg_copy_line
 
 _tmp_counter = itertools.count(1)
 #: The key of the run lock (an advisory lock, of the database it is taken in).
@@ -60,8 +60,8 @@ class PgOps:
     def encoder(self):
         return pg_copy_line if self.pg_copy == "text" else None
 
-    def row_encoder(self, kinds: Sequence[str]):
-        return pg_row_encoder(kinds) if self.pg_copy == "text" else None
+    def row_encoder(self):
+        return pg_copy_line if self.pg_copy == "text" else None
 
     def processors(self, table: Table, columns: Sequence[str]) -> list:
         return decorator_processors(table, columns, self.w.conn.dialect)

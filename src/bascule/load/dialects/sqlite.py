@@ -38,7 +38,7 @@ class SQLiteOps:
         self.w = w
         self.batch_chars = batch_bytes or 16 * 1024 * 1024
 
-    def row_encoder(self, kinds: Sequence[str]):
+    def row_encoder(self):
         return None
 
     def processors(self, table: Table, columns: Sequence[str]) -> list:
