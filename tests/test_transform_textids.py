@@ -254,3 +254,40 @@ def test_recipients_json():
     assert out is None and actions(notes) == ["malformed"]
     out, notes = recipients_json("[oops")
     assert out is None and actions(notes) == ["malformed"]
+
+
+# ---- the json module's C parts called directly --------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    '{"basketId":223}', '{"type":"mangopay-ec","remoteOpId":"3"}', "[]", "{}",
+    '[{"productId":2188,"quantity":2.0},{"productId":7,"quantity":1.50,"userId2":"12"}]',
+    ' {"a":1}', '{"a":1} ', '{"a":1}{', '{"a":1} x', '[1,2,]', '{"a":"\\u00e9t\\u00e9\\n"}',
+    '{"a":1e400}', '{"a":NaN}', '{"a":1,"a":2}', '\ufeff{"a":1}', '{"a":{"b":[1,"x",null,true]}}',
+    '{"a"', '[', "{'a':1}", '"x"', "12",
+])
+def test_parse_and_dumps_are_json_loads_and_the_encoder(text):
+    """``_parse`` is ``json.loads`` (the same value, or the same error), ``dumps`` the
+    JSONEncoder's text, for well-formed, odd and malformed texts."""
+    from bascule.transform.textids import _dumps, _parse, dumps
+
+    try:
+        want, err = json.loads(text), None
+    except ValueError as e:
+        want, err = None, (type(e), str(e))
+    try:
+        got, got_err = _parse(text), None
+    except ValueError as e:
+        got, got_err = None, (type(e), str(e))
+    assert got_err == err
+    assert json.dumps(got) == json.dumps(want)
+    if err is None:
+        assert dumps(got) == _dumps(got)
+
+
+def test_dumps_keeps_decimals_and_non_ascii():
+    from bascule.transform.textids import _dumps, dumps
+
+    for v in ({"p": Decimal("1.50"), "q": Decimal("2")}, [Decimal("2.5")], {"k": "a\"b\\c\u2028é"},
+              [{"a": []}], {"x": float("inf")}, [None, True, 1.0]):
+        assert dumps(v) == _dumps(v)
+    assert dumps({"p": Decimal("2")}) == '{"p":2}'
