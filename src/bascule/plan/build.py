@@ -46,6 +46,10 @@ from bascule.transform.context import TransformContext
 from bascule.transform.rows import transform_row
 from bascule.transform.textids import grant_contract_admin
 
+#: ``_entry(IdMapEntry, (table, old_key, …))``: the entry made by tuple's constructor, without
+#: the NamedTuple's own ``__new__`` (a Python lambda: a frame per row)
+_entry = tuple.__new__
+
 #: ``encoders(table, columns)``: how the writer encodes rows of ``table`` (None: it does not).
 Encoders = Callable[[str, tuple[str, ...]], "Callable[[Sequence], Any] | None"]
 
@@ -416,12 +420,12 @@ def _id_rows(b: _Build, ctx: TransformContext, t: str, src: list[dict], changes:
             ins.append(vals)
             ins_enc.append(enc)
             counts.insert += 1
-            new_entries.append(IdMapEntry(t, old, out["id"], gid, h, None))
+            new_entries.append(_entry(IdMapEntry, (t, old, out["id"], gid, h, None)))
         elif prev[1] != h:
             upd.append(vals)
             upd_enc.append(enc)
             counts.update += 1
-            changed_entries.append(IdMapEntry(t, old, out["id"], gid, h, None))
+            changed_entries.append(_entry(IdMapEntry, (t, old, out["id"], gid, h, None)))
         else:
             counts.unchanged += 1
 
@@ -462,7 +466,7 @@ def _composite_rows(b: _Build, ctx: TransformContext, t: str, src: list[dict],
             _expect(cs, t, prev, tk, src_key, vals)
             continue
         h, enc = written_hash(vals, encode)
-        entry = IdMapEntry(t, old, 0, gid, h, ",".join(str(x) for x in tk))
+        entry = _entry(IdMapEntry, (t, old, 0, gid, h, ",".join(str(x) for x in tk)))
         _classify(cs, changes, counts, prev, entry, vals, enc)
 
 
@@ -502,7 +506,8 @@ def _shared_rows(b: _Build, ctx: TransformContext, t: str, src: list[dict],
         if capture:
             _expect(cs, t, prev, (nid,), old, vals)
             continue
-        _classify(cs, changes, counts, prev, IdMapEntry(t, old, nid, None, h, None), vals, enc)
+        _classify(cs, changes, counts, prev, _entry(IdMapEntry, (t, old, nid, None, h, None)),
+                  vals, enc)
 
 
 # -- 6-7: after the transform -------------------------------------------------------------------
