@@ -191,8 +191,8 @@ def test_row_encoders_equal_the_value_encoders():
     from bascule.load.encode import make_mysql_literal, pg_copy_line, pg_value
 
     lit, row_lit = make_mysql_literal(lambda s: "'" + s.replace("'", "''") + "'")
-    vals = [1, -5, 0, None, True, False, "7", 2**40, -(2**70), "abc", "a\tb", "x'y", 'q"\\z',
-            "é\n", "a\rb", "", NASTY_TEXT, 1.5, 0.1, 1e20, -0.0, float("nan"), float("inf"),
+    vals = [1, -5, 0, 1023, 1024, None, True, False, "7", 2**40, -(2**70), "abc", "a\tb", "x'y", 'q"\\z',
+            "é\n", "a\rb", "", NASTY_TEXT, 1.5, 0.1, 1e20, -0.0, 0.0, float("nan"), float("inf"),
             dt.datetime(2023, 1, 2, 3, 4, 5, 6), dt.datetime(2023, 1, 2, 3, 4, 5),
             dt.datetime(999, 12, 31, 23, 59, 59), dt.datetime(2023, 1, 2, tzinfo=dt.timezone.utc),
             "0000-00-00 00:00:00", dt.date(2023, 1, 2), dt.date(5, 6, 7), Decimal("1.5"),
@@ -653,3 +653,25 @@ def test_iso_datetime_is_isoformat():
         assert iso_date(d.date()) == d.date().isoformat()
     aware = dt.datetime(2023, 3, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=1)))
     assert iso_datetime(aware) == "2023-03-01 12:00:00+01:00"
+
+
+def test_remembered_texts_tell_equal_values_apart():
+    """The row loops remember the text of dates and floats: values that are equal but are
+    written differently (0.0 and -0.0; a naive date and an aware one; fold) keep their own
+    text, in either order, and a full cache starts again."""
+    from bascule.load import encode
+    from bascule.load.encode import make_mysql_literal, pg_copy_line
+
+    _lit, row_lit = make_mysql_literal(lambda s: "'" + s + "'")
+    naive = dt.datetime(2023, 3, 1, 12)
+    aware = dt.datetime(2023, 3, 1, 12, tzinfo=dt.timezone.utc)
+    for first, second in ((0.0, -0.0), (-0.0, 0.0)):
+        assert pg_copy_line((first, second, first)) == f"{first!r}\t{second!r}\t{first!r}\n"
+        assert row_lit((first, second)) == f"({first!r}e0,{second!r}e0)"
+    assert pg_copy_line((naive, aware, naive)) == \
+        "2023-03-01 12:00:00\t2023-03-01 12:00:00+00:00\t2023-03-01 12:00:00\n"
+    assert pg_copy_line((naive.replace(fold=1),)) == "2023-03-01 12:00:00\n"
+    for i in range(encode.CACHED + 10):
+        f = 1.5 + i
+        assert pg_copy_line((f, i)) == f"{f!r}\t{i}\n"
+    assert len(encode._FLOATS) <= encode.CACHED

@@ -41,6 +41,53 @@ def iso_date(d: _dt.date) -> str:
     return f"{d2[y // 100]}{d2[y % 100]}-{d2[d.month]}-{d2[d.day]}"
 
 
+# --------------------------------------------------------------------------- the row loops' values
+
+#: how many texts each cache below keeps before it starts again (about 5 MB at most)
+CACHED = 32768
+#: the text of the naive datetimes and of the non-zero floats written lately: the rows of a
+#: group repeat them (the dates of its distributions, its prices and quantities), and a dict
+#: lookup costs a tenth of formatting them again
+_DATETIMES: dict[Any, str] = {}
+_FLOATS: dict[float, str] = {}
+_MYSQL_FLOATS: dict[float, str] = {}
+#: "0" … "1023": flags, quantities, small ids
+_SMALL_INTS = [str(i) for i in range(1024)]
+
+
+def _int_text(v: Any) -> str:
+    i: int = v
+    if 0 <= i < 1024:
+        return _SMALL_INTS[i]
+    return str(i)
+
+
+def _datetime_text(d: Any) -> str:
+    """``iso_datetime(d)`` of an exact ``datetime``, remembered for a naive one (two naive
+    datetimes that are equal have the same text; an aware one never equals a naive one)."""
+    s = _DATETIMES.get(d)
+    if s is None:
+        s = iso_datetime(d)
+        if d.tzinfo is None:
+            if len(_DATETIMES) >= CACHED:
+                _DATETIMES.clear()
+            _DATETIMES[d] = s
+    return s
+
+
+def _float_text(v: Any, cache: dict[float, str], fmt: Callable[[float], str]) -> str:
+    """``fmt(v)``, remembered in ``cache`` unless ``v`` is zero (0.0 equals -0.0, whose text
+    differs); ``fmt`` may raise."""
+    s = cache.get(v)
+    if s is None:
+        s = fmt(v)
+        if v != 0.0:
+            if len(cache) >= CACHED:
+                cache.clear()
+            cache[v] = s
+    return s
+
+
 # --------------------------------------------------------------------------- PostgreSQL COPY text
 
 _PG_NULL = "\\N"
@@ -119,13 +166,13 @@ def pg_copy_line(row: Sequence[Any]) -> str:
             continue
         t = type(v)
         if t is int:
-            parts.append(str(v))
+            parts.append(_int_text(v))
         elif t is str:
             parts.append(v if _PG_SPECIAL(v) is None else _pg_str(v))
         elif t is float:
-            parts.append(repr(v))
+            parts.append(_float_text(v, _FLOATS, _pg_float))
         elif t is _dt.datetime:
-            parts.append(iso_datetime(v))
+            parts.append(_datetime_text(v))
         elif t is _dt.date:
             parts.append(iso_date(v))
         else:
@@ -187,13 +234,13 @@ class MysqlRowLiteral:
                 continue
             t = type(v)
             if t is int:
-                parts.append(str(v))
+                parts.append(_int_text(v))
             elif t is str:
                 parts.append("'" + v + "'" if _MY_SPECIAL(v) is None else self.literal(v))
             elif t is float:
-                parts.append(_lit_float(v))
+                parts.append(_float_text(v, _MYSQL_FLOATS, _lit_float))
             elif t is _dt.datetime:
-                parts.append("'" + iso_datetime(v) + "'")
+                parts.append("'" + _datetime_text(v) + "'")
             elif t is _dt.date:
                 parts.append("'" + iso_date(v) + "'")
             else:
