@@ -410,7 +410,8 @@ def _id_rows(b: _Build, ctx: TransformContext, t: str, src: list[dict], changes:
         except KeyError:
             vals = tuple(out.get(c) for c in cols)
         old = r["id"]
-        seen.add(old)
+        if ex:  # the rows read, against the previous runs' (record_deletes)
+            seen.add(old)
         prev = ex.get(old)
         if capture:
             _expect(cs, t, prev, (out["id"],), old, vals)
@@ -551,12 +552,16 @@ def group_entries(b: _Build) -> dict[int, dict[str, dict[int, Entry]]]:
             g = ot.get(old)
             if g in per:
                 per[g][t][old] = e
+    none: dict = {}
     for t, old, new, g, h, nk in changes:  # unpacked: no attribute lookup per entry
-        prev = owner.get(t, {}).get(old)
-        if prev is not None and prev != g and prev in per:  # the row changed group
-            per[prev][t].pop(old, None)
-        if g in per:
-            per[g][t][old] = (new, h, nk)
+        ot = owner.get(t, none)
+        if ot:
+            prev = ot.get(old)
+            if prev is not None and prev != g and prev in per:  # the row changed group
+                per[prev][t].pop(old, None)
+        pg = per.get(g) if g is not None else None
+        if pg is not None:
+            pg[t][old] = (new, h, nk)
     if b.p.prune:
         for t, dels in cs.deletes.items():
             for old, _n, _k in dels:
