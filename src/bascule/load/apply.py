@@ -94,9 +94,10 @@ def _write_unit(engine: Engine, cs: ChangeSet, load: UnitLoad, unit_no: int, boo
     with engine.begin() as conn:
         # foreign keys checked once at the end of the run (fk_checks=after), except in a
         # unit that deletes (ON DELETE actions are foreign-key triggers on PostgreSQL)
-        load.dialect.set_fk_checks(conn, not (load.defer_fks and not (load.prune and cs.deletes)))
+        checked = not (load.defer_fks and not (load.prune and cs.deletes))
+        load.dialect.set_fk_checks(conn, checked)
         w = BulkWriter(conn, pg_copy=PG_COPY)
-        second = _write_rows(w, cs, load)
+        second = _write_rows(w, cs, load, two_pass=checked)
         for t, pairs in second:
             _second_pass(w, load.tables[t], pairs)
         if load.prune:
@@ -107,9 +108,12 @@ def _write_unit(engine: Engine, cs: ChangeSet, load: UnitLoad, unit_no: int, boo
             hook(unit_no)
 
 
-def _write_rows(w: BulkWriter, cs: ChangeSet, load: UnitLoad) -> list[tuple[str, list]]:
-    """Inserts and updates in load order; the two-pass columns are written NULL first and
-    returned, (table, [(column, id, value)]), for the second pass."""
+def _write_rows(w: BulkWriter, cs: ChangeSet, load: UnitLoad, two_pass: bool = True
+                ) -> list[tuple[str, list]]:
+    """Inserts and updates in load order. ``two_pass`` (the foreign keys are checked row by
+    row): the two-pass columns are written NULL first and returned, (table, [(column, id,
+    value)]), for the second pass; without the row-by-row checks (checked once at the end)
+    every row is written whole, once, as it was encoded."""
     second = []
     for t in load.migration.order:
         ch = cs.tables.get(t)
@@ -117,7 +121,7 @@ def _write_rows(w: BulkWriter, cs: ChangeSet, load: UnitLoad) -> list[tuple[str,
             continue
         cols = ch.columns
         ins, upd, ins_enc, upd_enc = ch.inserts, ch.updates, ch.inserts_enc, ch.updates_enc
-        deferred = [c for c in load.migration[t].two_pass if c in cols]
+        deferred = [c for c in load.migration[t].two_pass if c in cols] if two_pass else []
         if deferred and (ins or upd):
             ins_enc = upd_enc = None  # rows changed below: encoded by the writer
             idx = [cols.index(c) for c in deferred]

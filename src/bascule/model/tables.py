@@ -15,7 +15,8 @@ references point to, except the two-pass columns). Each says:
   queries of ``extract``, the owner of each row in ``plan`` and the shared rows a unit needs are
   derived from these paths.
 - ``two_pass``: columns inserted NULL and set by an UPDATE once every row of the unit is in
-  (``Group.placeId`` ↔ ``Place.groupId``, ``Operation.relationId`` → Operation).
+  (``Group.placeId`` ↔ ``Place.groupId``, ``Operation.relationId`` → Operation), where the
+  target checks foreign keys row by row (with ``fk_checks=after`` the rows are written whole).
 - ``optional``: a source may lack the table (its groups just have none of those rows);
   ``optional_columns`` / ``never_read``: source columns some databases lack, and columns never read
   (secrets).
