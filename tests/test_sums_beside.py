@@ -72,3 +72,30 @@ def test_no_spare_connection_waits_for_the_end(db_factory):
             assert out.beside is None
     finally:
         eng.dispose()
+
+
+def test_stopped_workers_snapshots_are_closed_without_a_word(db_factory):
+    """A worker that was stopped (a failure, a signal) may have been killed in the middle of a
+    result on the snapshot connection lent to it: the parent closes that connection without a
+    word. A ROLLBACK there read the rest of that result and waited for ever (a migrate
+    interrupted in its shared-row pass never ended). Workers that ended give theirs back."""
+    from types import SimpleNamespace
+
+    from bascule.run.context import lent_snapshots
+
+    src = make_source(db_factory("mysql"))
+    eng = make_engine(src)
+    try:
+        with SourceReader(eng, inspect_source(eng), snapshots=2) as reader:
+            run = SimpleNamespace(reader=reader, lent=[])
+            every = list(reader.snapshots)
+            with lent_snapshots(run, 2):
+                assert run.lent == every[:1] and reader.snapshots == every[1:]
+            assert reader.snapshots == every  # the workers ended: given back
+            with pytest.raises(KeyboardInterrupt), lent_snapshots(run, 2):
+                lent = run.lent[0]
+                raise KeyboardInterrupt
+            assert lent.invalidated and run.lent == [] and reader.snapshots == every[1:]
+            assert reader.snapshots[0].exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        eng.dispose()

@@ -222,13 +222,23 @@ class Run:
 @contextmanager
 def lent_snapshots(run: Run, workers: int) -> Iterator[None]:
     """While the workers run: one snapshot connection per forked worker is lent to it
-    (``become_worker``), the others stay with the parent (its server-side queries)."""
+    (``become_worker``), the others stay with the parent (its server-side queries). Workers
+    that ended give theirs back. Workers that were stopped (a failure, a signal) may have been
+    killed in the middle of reading a result on theirs: those are closed without a word (a
+    ROLLBACK there would read the rest of that result, and wait for ever)."""
     every = run.reader.snapshots
     run.lent, run.reader.snapshots = every[:workers - 1], every[workers - 1:]
     try:
         yield
-    finally:
-        run.reader.snapshots = every
+    except BaseException:
+        for c in run.lent:
+            try:
+                c.invalidate()
+            except Exception:  # noqa: BLE001 - the server ends the session anyway
+                pass
+        run.lent = []
+        raise
+    run.reader.snapshots = every
 
 
 def become_worker(run: Run, index: int) -> None:
