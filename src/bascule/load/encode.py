@@ -114,7 +114,7 @@ def _pg_bool(b: bool) -> str:
 
 
 def _pg_datetime(d) -> str:
-    return iso_datetime(d) if type(d) is _dt.datetime else d.isoformat(" ")
+    return iso_datetime(d)
 
 
 def _pg_iso(d) -> str:
@@ -198,7 +198,7 @@ def _lit_bytes(b) -> str:
 
 
 def _lit_dt(d) -> str:
-    return "'" + (iso_datetime(d) if type(d) is _dt.datetime else d.isoformat(" ")) + "'"
+    return "'" + iso_datetime(d) + "'"
 
 
 def _lit_iso(d) -> str:

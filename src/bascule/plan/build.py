@@ -552,11 +552,10 @@ def group_entries(b: _Build) -> dict[int, dict[str, dict[int, Entry]]]:
             g = ot.get(old)
             if g in per:
                 per[g][t][old] = e
-    none: dict = {}
     for t, old, new, g, h, nk in changes:  # unpacked: no attribute lookup per entry
-        ot = owner.get(t, none)
-        if ot:
-            prev = ot.get(old)
+        owned = owner.get(t)
+        if owned:
+            prev = owned.get(old)
             if prev is not None and prev != g and prev in per:  # the row changed group
                 per[prev][t].pop(old, None)
         pg = per.get(g) if g is not None else None
