@@ -8,8 +8,10 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
-_blake2b = hashlib.blake2b
 _unpack_q = struct.Struct(">q").unpack
+#: a fresh 8-byte blake2b, copied for each row: the same digest as ``blake2b(b, digest_size=8)``
+#: without parsing the constructor's keywords each time (about a fifth fewer instructions)
+_BLAKE2B_8 = hashlib.blake2b(digest_size=8)
 
 
 def key_hash(table: str, key: Sequence[Any]) -> int:
@@ -34,7 +36,9 @@ def text_hash(encoded: str | bytes) -> int:
     encoding is made anyway, and hashing its text costs a fraction of ``row_hash``'s ``repr``
     (dates and floats format slowly). Only compared with hashes of the same target."""
     b = encoded if isinstance(encoded, bytes) else encoded.encode("utf-8", "surrogatepass")
-    return _unpack_q(_blake2b(b, digest_size=8).digest())[0]
+    h = _BLAKE2B_8.copy()
+    h.update(b)
+    return _unpack_q(h.digest())[0]
 
 
 def written_hash(values: Sequence[Any], encode) -> tuple[int, Any]:

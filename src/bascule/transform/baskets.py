@@ -27,7 +27,7 @@ added later in the source get higher numbers and existing numbers do not move.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from .clean import as_datetime
@@ -58,7 +58,7 @@ def order_amount(quantity: Any, product_price: Any, fees_rate: Any) -> float:
 
 
 def order_basket_key(
-    order: Mapping[str, Any],
+    order: dict[str, Any],
     distribution_md: Callable[[Any], Any] | None,
     basket_for: Callable[[Any, Any], Any] | None = None,
 ) -> int | None:
@@ -116,7 +116,7 @@ class BasketSynthesizer:
         # (user, md) -> [first order id, total, earliest order date]
         self._pending: dict[tuple[Any, Any], list] = {}
 
-    def add_existing(self, basket: Mapping[str, Any]) -> None:
+    def add_existing(self, basket: dict[str, Any]) -> None:
         md, user, num = basket.get("multiDistribId"), basket.get("userId"), basket.get("num")
         if num is not None and num > self._max_num.get(md, 0):
             self._max_num[md] = num
@@ -129,7 +129,7 @@ class BasketSynthesizer:
     def basket_for(self, user_old_id: Any, md_old_id: Any) -> Any:
         return self._existing.get((user_old_id, md_old_id))
 
-    def add_order(self, order: Mapping[str, Any]) -> int | None:
+    def add_order(self, order: dict[str, Any]) -> int | None:
         """Register an order; returns its old basket key (None: order without distribution)."""
         key = order_basket_key(order, self.distribution_md, self.basket_for)
         if key is None:
