@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import operator
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -377,8 +378,9 @@ class SourceReader:
         for chunk in chunks(ids):
             out.extend(self.select_where(table, t.c[column].in_(chunk)))
         if len(ids) > 1000:  # keep the order by primary key across chunks
-            pk = [c.name for c in t.primary_key.columns]
-            out.sort(key=lambda r: tuple(r[k] for k in pk))
+            # itemgetter: the key of a composite key is the tuple of its columns, of a single
+            # one its value (the same order), without a Python frame per row
+            out.sort(key=operator.itemgetter(*[c.name for c in t.primary_key.columns]))
         return out
 
     def scalar_rows(self, stmt) -> list[tuple]:

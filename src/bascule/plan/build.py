@@ -388,22 +388,27 @@ def _expect(cs: ChangeSet, t: str, prev: Entry | None, key: tuple, src_key: Any,
 def _id_rows(b: _Build, ctx: TransformContext, t: str, src: list[dict], changes: TableChanges,
              getcols, encode) -> None:
     """The rows of a group-scoped table keyed by id: the bulk of a unit, so ``_values``,
-    ``_hash`` and ``_classify`` are written out here."""
+    ``_hash`` and ``_classify`` are written out here, and the counts are added per group at the
+    end (``_add_counts``) instead of one attribute update per row."""
     cs, capture = b.cs, b.p.capture
-    results, cols = cs.results, changes.columns
+    cols = changes.columns
     owner = b.unit.owner(t)
     ex = b.existing.entries.get(t, {})
     seen = b.seen.setdefault(t, set())
     ins, ins_enc, upd, upd_enc = changes.inserts, changes.inserts_enc, changes.updates, \
         changes.updates_enc
     new_entries, changed_entries = cs.new_entries, cs.changed_entries
+    # the owning group of each row, by what became of it
+    inserted: list = []
+    updated: list = []
+    unchanged: list = []
+    dropped: list = []
+    captured: list = []
     for r in src:
         gid = owner(r)
-        res = results.get(gid)
-        counts = res.tables[t] if res is not None else cs.shared_counts[t]
         out = transform_row(t, r, ctx)
         if out is None:
-            counts.dropped += 1
+            dropped.append(gid)
             continue
         try:
             vals = getcols(out)
@@ -415,20 +420,44 @@ def _id_rows(b: _Build, ctx: TransformContext, t: str, src: list[dict], changes:
         prev = ex.get(old)
         if capture:
             _expect(cs, t, prev, (out["id"],), old, vals)
+            captured.append(gid)
             continue
         h, enc = written_hash(vals, encode)
         if prev is None:
             ins.append(vals)
             ins_enc.append(enc)
-            counts.insert += 1
+            inserted.append(gid)
             new_entries.append(_entry(IdMapEntry, (t, old, out["id"], gid, h, None)))
         elif prev[1] != h:
             upd.append(vals)
             upd_enc.append(enc)
-            counts.update += 1
+            updated.append(gid)
             changed_entries.append(_entry(IdMapEntry, (t, old, out["id"], gid, h, None)))
         else:
-            counts.unchanged += 1
+            unchanged.append(gid)
+    _add_counts(cs, t, (inserted, updated, unchanged, dropped, captured))
+
+
+def _add_counts(cs: ChangeSet, t: str, by_kind: tuple[list, list, list, list, list]) -> None:
+    """Add to each group's counts of table ``t`` (the run's shared counts for a row of no
+    group of the unit) its rows, listed by their group: inserted, updated, unchanged, dropped,
+    and captured by verify (counted nowhere, but its group's counts of ``t`` exist, as for any
+    row read)."""
+    results = cs.results
+    tally: dict[Any, list[int]] = {}
+    for k, gids in enumerate(by_kind):
+        for gid in gids:
+            n = tally.get(gid)
+            if n is None:
+                n = tally[gid] = [0, 0, 0, 0, 0]
+            n[k] += 1
+    for gid, (i, u, same, d, _captured) in tally.items():
+        res = results.get(gid)
+        counts = res.tables[t] if res is not None else cs.shared_counts[t]
+        counts.insert += i
+        counts.update += u
+        counts.unchanged += same
+        counts.dropped += d
 
 
 def _composite_rows(b: _Build, ctx: TransformContext, t: str, src: list[dict],

@@ -1,0 +1,40 @@
+"""SourceReader.select_in: the rows of many ids, read in chunks of ids, come back in primary-key
+order, as one query gives them (every run reads the same rows in the same order)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bascule.dbutil import make_engine
+from bascule.extract.drivers import source_engine
+from bascule.extract.source import SourceReader, inspect_source
+
+from helpers import make_source
+
+
+@pytest.mark.parametrize("table, column, key", [
+    ("UserOrder", "userId", ("id",)),
+    ("UserGroup", "groupId", ("userId", "groupId")),
+])
+def test_rows_of_many_ids_in_primary_key_order(db_factory, table, column, key):
+    src = make_source(db_factory("mysql"))
+    eng = source_engine(src)
+    try:
+        with SourceReader(eng, inspect_source(eng)) as reader:
+            t = reader.info.tables[table]
+            every = reader.rows(select(*reader.cols(table)).order_by(
+                *[t.c[k] for k in key]), table)
+            users = sorted({r[column] for r in every})  # user or group ids
+            assert len(users) > 2
+            # the users in reverse order, padded past one chunk of ids with ids of no row
+            asked = users[::-1] + list(range(10**6, 10**6 + 2500))
+            got = reader.select_in(table, column, asked)
+        assert len(got) == len(every)
+        assert [tuple(r[k] for k in key) for r in got] == \
+            [tuple(r[k] for k in key) for r in every]
+        # the rows of the first chunk alone would not be in that order
+        first = [r for r in every if r[column] in set(users[: len(users) // 2])]
+        assert first and first != every
+    finally:
+        eng.dispose()
