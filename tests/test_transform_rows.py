@@ -846,3 +846,57 @@ def test_lookup_callable():
     out = transform_row("Place", {"id": 5, "name": "S", "zipCode": "1", "city": "X",
                                   "groupId": 1}, ctx)
     assert out["id"] == 505 and ("Group", 1) in calls
+
+
+# ---- the tables built without a dict -----------------------------------------------------------
+
+@pytest.mark.parametrize("source,target", SHAPES)
+def test_every_column_of_the_tables_built_without_a_dict(source, target):
+    """UserOrder, Basket, Operation and Subscription give their values as a tuple in
+    PRODUCED_COLUMNS order (``values_transform``, what the build uses); their rows are made
+    from it. Each source value here is distinct, so a value in another column's place shows."""
+    from bascule.transform.rows import VALUES, values_transform
+    assert set(VALUES) == {"UserOrder", "Basket", "Operation", "Subscription"}
+    rows = {
+        "UserOrder": order_row(quantity=2.5, paid=1, date=D(2022, 5, 30, 18), feesRate=0.25,
+                               flags=4, userId2=11),
+        "Basket": basket_row(source, total=27.0),
+        "Operation": operation_row(source, pending=1, basketId=24),
+        "Subscription": subscription_row(),
+    }
+    expected = {
+        "UserOrder": {"id": 525, "quantity": 2.5, "paid": 1, "date": D(2022, 5, 30, 18),
+                      "feesRate": 0.25, "productPrice": 13.0, "flags": 4, "basketId": 524,
+                      "distributionId": 521, "productId": 570, "userId": 110, "userId2": 111,
+                      "subscriptionId": 523},
+        "Basket": {"id": 524, "cdate": D(2022, 6, 1), "num": 3, "total": 27.0,
+                   "status": "CONFIRMED", "data": "", "multiDistribId": 520, "userId": 110},
+        "Operation": {"id": 527, "name": "Paiement", "amount": 26.0, "date": D(2022, 6, 2),
+                      "type": 2, "pending": 1, "groupId": 501, "userId": 110,
+                      "relationId": 526, "basketId": 524, "subscriptionId": 523,
+                      "data": '{"type":"check"}'},
+        "Subscription": {"id": 523, "startDate": D(2022, 1, 1), "endDate": D(2022, 12, 31),
+                         "absentDistribIds": "521", "userId": 110, "userId2": 112,
+                         "catalogId": 507},
+    }
+    for t, row in rows.items():
+        out = transform_row(t, dict(row), ctx_for(source, target))
+        check_columns(out, ctx_for(source, target), t)
+        assert {c: out[c] for c in expected[t]} == expected[t], t
+        ctx = ctx_for(source, target)
+        values = values_transform(t, ctx)
+        assert values is not None, t
+        assert values(dict(row), ctx) == tuple(out[c] for c in ctx.columns(t)), t
+        assert ctx.columns(t) == PRODUCED_COLUMNS[t]
+
+
+def test_no_tuple_path_where_the_target_lacks_a_column_or_a_column_is_repaired():
+    """A target without one of the columns, or a table with columns to repair, goes through
+    ``transform_row`` (the values path is for exactly ``PRODUCED_COLUMNS``)."""
+    from bascule.transform.rows import values_transform
+    cols = {"UserOrder": [c for c in PRODUCED_COLUMNS["UserOrder"] if c != "flags"]}
+    assert values_transform("UserOrder", ctx_for(target_columns=cols)) is None
+    assert values_transform("Distribution", ctx_for()) is None  # no such function
+    repair = ctx_for(mojibake_columns=[("Operation", "name")])
+    assert values_transform("Operation", repair) is None
+    assert values_transform("UserOrder", repair) is not None

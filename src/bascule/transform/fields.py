@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from .clean import as_datetime, is_invalid_date
+from .columns import PRODUCED_COLUMNS
 from .context import Row, TransformContext, TransformError
 
 SHOP_MODE = 2  # Group flag bit 1
@@ -129,3 +130,15 @@ def email_keys(row: dict) -> set[str]:
 def is_temporary_basket(row: dict) -> bool:
     """A Cagette-2023 basket that is a cart (status OPEN / PAYMENT_PROCESSING), not an order."""
     return row.get("status") in TEMPORARY_BASKET_STATUSES
+
+
+def as_row(table: str, values: tuple | None) -> Row | None:
+    """The row (column → value) of ``values``, a transform's values in ``PRODUCED_COLUMNS``
+    order (None: the row is dropped)."""
+    if values is None:
+        return None
+    cols = PRODUCED_COLUMNS[table]
+    if len(values) != len(cols):
+        raise TransformError(table, None, None, f"{len(values)} values for {len(cols)} columns")
+    return dict(zip(cols, values))
+

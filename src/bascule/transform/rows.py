@@ -62,24 +62,29 @@ Dropped rows
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
 from bascule.model.tables import MIGRATION, Migration, Ref, TableSpec
 
 from . import rows_activity, rows_catalog, rows_people
 from .clean import repair_text
+from .columns import PRODUCED_COLUMNS
 from .context import TransformContext, TransformError
 from .fields import add_notes, email_keys, is_temporary_basket, need, nfk, order_window, own_id
 from .rows_activity import ENTITY_FILE_TYPES
 from .textids import TEXT_IDS, parse_csv_ids, remap_csv
 
-__all__ = ["ENTITY_FILE_TYPES", "TRANSFORMS", "email_keys", "generic_row", "ids_in_text",
-           "is_temporary_basket", "order_window", "referenced_ids", "transform_row",
-           "transform_rows"]
+__all__ = ["ENTITY_FILE_TYPES", "TRANSFORMS", "VALUES", "email_keys", "generic_row",
+           "ids_in_text", "is_temporary_basket", "order_window", "referenced_ids", "transform_row",
+           "transform_rows", "values_transform"]
 
 #: The hand-written transform of each moved table.
 TRANSFORMS = {**rows_people.TRANSFORMS, **rows_catalog.TRANSFORMS, **rows_activity.TRANSFORMS}
+
+#: The tables of the most rows, whose transform gives the row's values as a tuple in
+#: ``PRODUCED_COLUMNS`` order; their ``TRANSFORMS`` function makes the row from it.
+VALUES = {**rows_catalog.VALUES, **rows_activity.VALUES}
 
 
 def _row_key(spec: TableSpec | None, row: dict) -> Any:
@@ -154,6 +159,20 @@ def transform_row(table: str, row: dict, ctx: TransformContext) -> dict | None:
     if out is None or ctx.columns_exact(table):
         return out
     return {c: out[c] for c in ctx.columns(table)}
+
+
+def values_transform(table: str, ctx: TransformContext
+                     ) -> Callable[[dict, TransformContext], tuple | None] | None:
+    """``fn(row, ctx)``: the values of ``transform_row(table, row, ctx)`` as a tuple in
+    ``ctx.columns(table)`` order, without making a dict (the build's path for the tables of
+    the most rows), or None when this table or context has none: a table without such a
+    function, a target that lacks some of its columns, a table with columns to repair."""
+    fn = VALUES.get(table)
+    if fn is None or not ctx.columns_exact(table) or ctx.columns(table) != PRODUCED_COLUMNS[table]:
+        return None
+    if ctx.mojibake_columns and ctx.repair_columns(table):
+        return None
+    return fn
 
 
 def transform_rows(table: str, rows: Iterable[dict], ctx: TransformContext) -> Iterator[dict]:

@@ -12,6 +12,7 @@ from .context import Row, TransformContext
 from .fields import (
     TEMPORARY_BASKET_STATUSES,
     add_notes,
+    as_row,
     clean_date,
     drop,
     fill,
@@ -26,7 +27,7 @@ from .textids import recipients_json, remap_basket_data, remap_operation_data, r
 ENTITY_FILE_TYPES: dict[Any, str] = dict(MIGRATION["EntityFile"].refs["entityId"].paths)
 
 
-def _basket(row: Row, ctx: TransformContext) -> Row | None:
+def _basket_values(row: Row, ctx: TransformContext) -> tuple | None:
     T = "Basket"
     oid = row["id"]
     status = None if ctx.src2021 else row.get("status")
@@ -61,16 +62,20 @@ def _basket(row: Row, ctx: TransformContext) -> Row | None:
     num = row.get("num")
     # a basket created for orders without one has no source row: no zero date to report
     cdate = clean_date(ctx, T, oid, row, "cdate", not is_synth_basket_key(oid))
-    return {
-        "id": own_id(ctx, T, oid),
-        "cdate": fill(ctx, T, oid, "cdate", cdate, ""),
-        "num": zero(ctx, T, oid, "num", num), "total": total, "status": status, "data": data,
-        "multiDistribId": md,
-        "userId": nfk(ctx, T, oid, "userId", "User", row.get("userId")),
-    }
+    return (  # id, cdate, num, total, status, data, multiDistribId, userId
+        own_id(ctx, T, oid),
+        fill(ctx, T, oid, "cdate", cdate, ""),
+        zero(ctx, T, oid, "num", num), total, status, data,
+        md,
+        nfk(ctx, T, oid, "userId", "User", row.get("userId")),
+    )
 
 
-def _user_order(row: Row, ctx: TransformContext) -> Row | None:
+def _basket(row: Row, ctx: TransformContext) -> Row | None:
+    return as_row("Basket", _basket_values(row, ctx))
+
+
+def _user_order_values(row: Row, ctx: TransformContext) -> tuple | None:
     T = "UserOrder"
     oid = row["id"]
     dist_old = row.get("distributionId")
@@ -91,19 +96,23 @@ def _user_order(row: Row, ctx: TransformContext) -> Row | None:
     basket = need(ctx, T, oid, "basketId", "Basket", key)
     if basket is None:
         return None
-    return {
-        "id": own_id(ctx, T, oid), "quantity": row.get("quantity"), "paid": row.get("paid"),
-        "date": fill(ctx, T, oid, "date", clean_date(ctx, T, oid, row, "date", True), ""),
-        "feesRate": row.get("feesRate"), "productPrice": row.get("productPrice"),
-        "flags": row.get("flags") or 0, "basketId": basket, "distributionId": dist,
-        "productId": product, "userId": user,
-        "userId2": nfk(ctx, T, oid, "userId2", "User", row.get("userId2")),
-        "subscriptionId": nfk(ctx, T, oid, "subscriptionId", "Subscription",
-                              row.get("subscriptionId")),
-   }
+    return (  # id, quantity, paid, date, feesRate, productPrice, flags, basketId,
+        # distributionId, productId, userId, userId2, subscriptionId
+        own_id(ctx, T, oid), row.get("quantity"), row.get("paid"),
+        fill(ctx, T, oid, "date", clean_date(ctx, T, oid, row, "date", True), ""),
+        row.get("feesRate"), row.get("productPrice"),
+        row.get("flags") or 0, basket, dist,
+        product, user,
+        nfk(ctx, T, oid, "userId2", "User", row.get("userId2")),
+        nfk(ctx, T, oid, "subscriptionId", "Subscription", row.get("subscriptionId")),
+    )
 
 
-def _operation(row: Row, ctx: TransformContext) -> Row | None:
+def _user_order(row: Row, ctx: TransformContext) -> Row | None:
+    return as_row("UserOrder", _user_order_values(row, ctx))
+
+
+def _operation_values(row: Row, ctx: TransformContext) -> tuple | None:
     T = "Operation"
     oid = row["id"]
     group = need(ctx, T, oid, "groupId", "Group", row.get("groupId"))
@@ -122,17 +131,21 @@ def _operation(row: Row, ctx: TransformContext) -> Row | None:
         data, notes = remap_operation_data(data, ctx.map)
         if notes:
             add_notes(ctx, T, oid, col, notes)
-    return {
-        "id": own_id(ctx, T, oid), "name": row.get("name"), "amount": row.get("amount"),
-        "date": fill(ctx, T, oid, "date", clean_date(ctx, T, oid, row, "date", True), ""),
-        "type": row.get("type"), "pending": row.get("pending") or 0, "groupId": group,
-        "userId": user,
-        "relationId": nfk(ctx, T, oid, "relationId", "Operation", row.get("relationId")),
-        "basketId": nfk(ctx, T, oid, "basketId", "Basket", row.get("basketId")),
-        "subscriptionId": nfk(ctx, T, oid, "subscriptionId", "Subscription",
-                              row.get("subscriptionId")),
-       "data": data,
-   }
+    return (  # id, name, amount, date, type, pending, groupId, userId, relationId, basketId,
+        # subscriptionId, data
+        own_id(ctx, T, oid), row.get("name"), row.get("amount"),
+        fill(ctx, T, oid, "date", clean_date(ctx, T, oid, row, "date", True), ""),
+        row.get("type"), row.get("pending") or 0, group,
+        user,
+        nfk(ctx, T, oid, "relationId", "Operation", row.get("relationId")),
+        nfk(ctx, T, oid, "basketId", "Basket", row.get("basketId")),
+        nfk(ctx, T, oid, "subscriptionId", "Subscription", row.get("subscriptionId")),
+        data,
+    )
+
+
+def _operation(row: Row, ctx: TransformContext) -> Row | None:
+    return as_row("Operation", _operation_values(row, ctx))
 
 
 def _membership(row: Row, ctx: TransformContext) -> Row | None:
@@ -277,6 +290,15 @@ def _message(row: Row, ctx: TransformContext) -> Row | None:
 
 
 #: The transform of each table of this module.
+#: The transforms that give a row's values as a tuple in ``PRODUCED_COLUMNS`` order (the
+#: build's path without a dict per row, ``rows.values_transform``); ``TRANSFORMS`` makes their
+#: rows from them.
+VALUES = {
+    "Basket": _basket_values,
+    "UserOrder": _user_order_values,
+    "Operation": _operation_values,
+}
+
 TRANSFORMS = {
     "Basket": _basket,
     "UserOrder": _user_order,

@@ -15,6 +15,7 @@ from .fields import (
     SHOP_MODE,
     STOCK_MANAGEMENT,
     add_notes,
+    as_row,
     clean_date,
     drop,
     fill,
@@ -324,7 +325,7 @@ def _distribution(row: Row, ctx: TransformContext) -> Row | None:
     }
 
 
-def _subscription(row: Row, ctx: TransformContext) -> Row | None:
+def _subscription_values(row: Row, ctx: TransformContext) -> tuple | None:
     T = "Subscription"
     oid = row["id"]
     user = need(ctx, T, oid, "userId", "User", row.get("userId"))
@@ -344,15 +345,25 @@ def _subscription(row: Row, ctx: TransformContext) -> Row | None:
         if notes:
             add_notes(ctx, T, oid, "absentDistribIds", notes)
     start = fill(ctx, T, oid, "startDate", clean_date(ctx, T, oid, row, "startDate", True), "")
-    return {
-        "id": own_id(ctx, T, oid), "startDate": start,
-        "endDate": fill(ctx, T, oid, "endDate", clean_date(ctx, T, oid, row, "endDate", True),
-                             "from startDate", start),
-            "absentDistribIds": absent, "defaultOrders": orders, "userId": user,
-            "userId2": nfk(ctx, T, oid, "userId2", "User", row.get("userId2")),
-            "catalogId": catalog,
-        }
+    return (  # id, startDate, endDate, absentDistribIds, defaultOrders, userId, userId2,
+        # catalogId
+        own_id(ctx, T, oid), start,
+        fill(ctx, T, oid, "endDate", clean_date(ctx, T, oid, row, "endDate", True),
+             "from startDate", start),
+        absent, orders, user,
+        nfk(ctx, T, oid, "userId2", "User", row.get("userId2")),
+        catalog,
+    )
 
+
+def _subscription(row: Row, ctx: TransformContext) -> Row | None:
+    return as_row("Subscription", _subscription_values(row, ctx))
+
+
+#: The transforms that give a row's values as a tuple (see ``rows_activity.VALUES``).
+VALUES = {
+    "Subscription": _subscription_values,
+}
 
 #: The transform of each table of this module.
 TRANSFORMS = {
