@@ -10,7 +10,8 @@ STAMP := $(VENV)/.installed
 # COMPILE=0: the hot path stays pure Python (no compiled modules are built, those built are
 # removed); BASCULE_COMPILED=0 in the environment loads the pure-Python files at run time.
 COMPILE ?= 1
-HOT := $(wildcard src/bascule/transform/*.py src/bascule/plan/*.py) src/bascule/load/encode.py
+HOT := $(wildcard src/bascule/transform/*.py src/bascule/plan/*.py) src/bascule/load/encode.py \
+	src/bascule/extract/convert.py
 BUILT := $(VENV)/.compiled-$(COMPILE)
 
 .PHONY: demo test venv services browser bench bench-growth clean

@@ -38,3 +38,24 @@ def test_rows_of_many_ids_in_primary_key_order(db_factory, table, column, key):
         assert first and first != every
     finally:
         eng.dispose()
+
+
+def test_dates_read_through_mysqlclient_keep_zero_dates_as_their_text():
+    """The date converter (compiled with the hot path): a valid date parsed, a zero or invalid
+    one given back as its text (the transform reports it), a TIME through mysqlclient's own."""
+    import datetime as dt
+
+    converters = pytest.importorskip("MySQLdb.converters")
+    from MySQLdb.constants import FIELD_TYPE
+
+    from bascule.extract.drivers import _mysqldb_conversions
+    conv = _mysqldb_conversions()
+    assert conv is not None
+    dtm, date, time = conv[FIELD_TYPE.DATETIME], conv[FIELD_TYPE.DATE], conv[FIELD_TYPE.TIME]
+    assert dtm("2022-01-02 03:04:05") == dt.datetime(2022, 1, 2, 3, 4, 5)
+    assert dtm("2022-01-02 03:04:05.250000") == dt.datetime(2022, 1, 2, 3, 4, 5, 250000)
+    assert dtm("0000-00-00 00:00:00") == "0000-00-00 00:00:00"
+    assert dtm("2022-02-30 00:00:00") == "2022-02-30 00:00:00"
+    assert date("2022-01-02") == dt.date(2022, 1, 2)
+    assert date("0000-00-00") == "0000-00-00"
+    assert time("12:30:00") == converters.conversions[FIELD_TYPE.TIME]("12:30:00")

@@ -28,10 +28,12 @@ import os
 import sys
 import warnings
 
-#: The modules of the hot path that the build compiles (the transform, the plan, the encoders).
+#: The modules of the hot path that the build compiles (the source's date converter, the
+#: transform, the plan, the encoders).
 #: Not ``plan.changeset`` (its values are pickled between processes), ``plan.compact`` nor
 #: ``transform.clean`` (ftfy does its work; its functions take any value).
 COMPILED = (
+    "bascule.extract.convert",
     "bascule.transform.baskets",
     "bascule.transform.columns",
     "bascule.transform.context",

@@ -19,22 +19,7 @@ from sqlalchemy.engine import Engine
 
 from bascule.dberrors import ConnectRetry, translate, watch
 from bascule.dbutil import engine_url, make_engine
-
-
-def _keep_zero(parse, fast=None):
-    """A mysqlclient converter that gives a zero or invalid date back as its text (as PyMySQL
-    does) instead of None, trying the C parser ``fast`` first."""
-    def conv(raw):
-        if fast is not None:  # C parser for the usual 'YYYY-MM-DD hh:mm:ss[.ffffff]'
-            try:
-                return fast(raw)
-            except (TypeError, ValueError):
-                pass
-        v = parse(raw)
-        if v is None and raw is not None:
-            return raw.decode("ascii", "replace") if isinstance(raw, bytes) else raw
-        return v
-    return conv
+from bascule.extract.convert import KeepZero
 
 
 def _mysqldb_conversions() -> dict | None:
@@ -50,7 +35,7 @@ def _mysqldb_conversions() -> dict | None:
     for ft, fast in ((FIELD_TYPE.DATETIME, _dt.datetime.fromisoformat),
                      (FIELD_TYPE.TIMESTAMP, _dt.datetime.fromisoformat),
                      (FIELD_TYPE.DATE, _dt.date.fromisoformat), (FIELD_TYPE.TIME, None)):
-        conv[ft] = _keep_zero(conv[ft], fast)
+        conv[ft] = KeepZero(conv[ft], fast)
     return conv
 
 
