@@ -88,3 +88,18 @@ def test_moved_entries_are_those_of_groups_done(sqlite_dbs):
         assert list(moved_entries(c, "Catalog", Book("s"))) == [(10, 100, 1)]
         assert list(moved_entries(c, "Catalog", Book("t"))) == [(30, 300, 3)]
     eng.dispose()
+
+
+def test_packed_integers_are_the_same_bytes_from_any_sequence():
+    """``pack``: the bytes every earlier run stored (little-endian signed 64-bit), whether the
+    integers come as a list, a tuple, an iterator or an array; ``unpack`` reads them back."""
+    from array import array
+    import struct
+    from bascule.load.idmap import pack, unpack
+    ints = [0, 1, -1, 2**63 - 1, -2**63, 123456789012345, -42]
+    want = b"".join(struct.pack("<q", i) for i in ints)
+    for given in (ints, tuple(ints), iter(ints), array("q", ints)):
+        assert pack(given) == want
+    assert pack(array("q", ints)[2:]) == want[16:]
+    assert list(unpack(pack(ints))) == ints
+    assert pack([]) == b""

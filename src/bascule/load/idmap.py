@@ -17,6 +17,7 @@ Every function reads the rows of one source (``Book``: the ``source_name`` setti
 
 from __future__ import annotations
 
+import struct
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -40,11 +41,16 @@ IDMAP_COLUMNS = ("source", "table_name", "old_id", "new_id", "group_id", "row_ha
 
 
 def pack(values: Iterable[int]) -> bytes:
-    """Integers as a little-endian signed 64-bit array."""
-    a = array("q", values)
-    if sys.byteorder != "little":
-        a.byteswap()
-    return a.tobytes()
+    """Integers as a little-endian signed 64-bit array. A list or tuple of ints goes through
+    ``struct`` (about 280 instructions an int, against 430 for ``array``, which parses each
+    int as a function argument); an ``array`` is copied as it is."""
+    if isinstance(values, array):
+        a = array("q", values)
+        if sys.byteorder != "little":
+            a.byteswap()
+        return a.tobytes()
+    v = values if isinstance(values, (list, tuple)) else list(values)
+    return struct.pack(f"<{len(v)}q", *v)
 
 
 def unpack(data: bytes | memoryview) -> array:
