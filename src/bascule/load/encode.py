@@ -16,6 +16,10 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
+#: the date types, read by the row loops as constants (``_dt.datetime`` is an attribute lookup)
+_DATETIME: Final = _dt.datetime
+_DATE: Final = _dt.date
+
 # --------------------------------------------------------------------------- dates
 
 #: "00" … "99": the two-digit pieces of a date's text
@@ -162,6 +166,10 @@ def pg_value(v) -> str:
     return _pg_str(str(v))
 
 
+#: the float formatters the row loops pass on (constants, as ``_DATETIME``)
+_PG_FLOAT: Final = _pg_float
+
+
 def pg_copy_line(row: Sequence[Any]) -> str:
     """One COPY ... FROM STDIN (text format) line, newline included: ``pg_value`` of each value,
     the common types (None, int, str without a character to escape, float, datetime, date)
@@ -177,10 +185,10 @@ def pg_copy_line(row: Sequence[Any]) -> str:
         elif t is str:
             parts.append(_pg_str(v) if _pg_special(v) else v)
         elif t is float:
-            parts.append(_float_text(v, _FLOATS, _pg_float))
-        elif t is _dt.datetime:
+            parts.append(_float_text(v, _FLOATS, _PG_FLOAT))
+        elif t is _DATETIME:
             parts.append(_datetime_text(v))
-        elif t is _dt.date:
+        elif t is _DATE:
             parts.append(iso_date(v))
         else:
             parts.append(pg_value(v))
@@ -231,6 +239,9 @@ def _mysql_literals(lit_str: Callable[[str], str]) -> dict[type, Callable[[Any],
     }
 
 
+_LIT_FLOAT: Final = _lit_float
+
+
 class MysqlRowLiteral:
     """Row -> ``(v1,v2,...)``: ``literal`` of each value, the common types (None, int, str
     without a character to escape, float, datetime, date) written out here."""
@@ -250,10 +261,10 @@ class MysqlRowLiteral:
             elif t is str:
                 parts.append(self.literal(v) if _my_special(v) else "'" + v + "'")
             elif t is float:
-                parts.append(_float_text(v, _MYSQL_FLOATS, _lit_float))
-            elif t is _dt.datetime:
+                parts.append(_float_text(v, _MYSQL_FLOATS, _LIT_FLOAT))
+            elif t is _DATETIME:
                 parts.append("'" + _datetime_text(v) + "'")
-            elif t is _dt.date:
+            elif t is _DATE:
                 parts.append("'" + iso_date(v) + "'")
             else:
                 parts.append(self.literal(v))
