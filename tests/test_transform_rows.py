@@ -852,17 +852,26 @@ def test_lookup_callable():
 
 @pytest.mark.parametrize("source,target", SHAPES)
 def test_every_column_of_the_tables_built_without_a_dict(source, target):
-    """UserOrder, Basket, Operation and Subscription give their values as a tuple in
-    PRODUCED_COLUMNS order (``values_transform``, what the build uses); their rows are made
-    from it. Each source value here is distinct, so a value in another column's place shows."""
+    """UserOrder, Basket, Operation, Subscription, Distribution and MultiDistrib give their
+    values as a tuple in PRODUCED_COLUMNS order (``values_transform``, what the build uses);
+    their rows are made from it. Each source value here is distinct, so a value in another
+    column's place shows; a target without some of the columns gets the others, in its order."""
     from bascule.transform.rows import VALUES, values_transform
-    assert set(VALUES) == {"UserOrder", "Basket", "Operation", "Subscription"}
+    assert set(VALUES) == {"UserOrder", "Basket", "Operation", "Subscription", "Distribution",
+                           "MultiDistrib"}
+    md = md_row(orderStartDate=D(2022, 5, 20), orderEndDate=D(2022, 6, 1, 8), validated=1,
+                validatedDate=D(2022, 6, 3), counterBeforeDistrib=12.5)
+    if source == "2023":
+        for c in ("slotsMode", "slots", "inNeedUserIds", "voluntaryUsers", "timeSlots"):
+            del md[c]
     rows = {
         "UserOrder": order_row(quantity=2.5, paid=1, date=D(2022, 5, 30, 18), feesRate=0.25,
                                flags=4, userId2=11),
         "Basket": basket_row(source, total=27.0),
         "Operation": operation_row(source, pending=1, basketId=24),
         "Subscription": subscription_row(),
+        "Distribution": distribution_row(orderStartDate=D(2022, 5, 2), quantities=3),
+        "MultiDistrib": md,
     }
     expected = {
         "UserOrder": {"id": 525, "quantity": 2.5, "paid": 1, "date": D(2022, 5, 30, 18),
@@ -878,7 +887,18 @@ def test_every_column_of_the_tables_built_without_a_dict(source, target):
         "Subscription": {"id": 523, "startDate": D(2022, 1, 1), "endDate": D(2022, 12, 31),
                          "absentDistribIds": "521", "userId": 110, "userId2": 112,
                          "catalogId": 507},
+        "Distribution": {"id": 521, "catalogId": 507, "multiDistribId": 520, "placeId": 505,
+                         "date": D(2022, 6, 2, 18), "end": D(2022, 6, 2, 20),
+                         "orderStartDate": D(2022, 5, 2), "orderEndDate": D(2022, 6, 1, 12)},
+        "MultiDistrib": {"id": 520, "volunteerRolesIds": "528,529", "distributionCycleId": 509,
+                         "groupId": 501, "placeId": 505, "distribStartDate": D(2022, 6, 2, 18),
+                         "distribEndDate": D(2022, 6, 2, 20), "orderStartDate": D(2022, 5, 20),
+                         "orderEndDate": D(2022, 6, 1, 8)},
     }
+    if target == "2023":
+        expected["MultiDistrib"].update(counterBeforeDistrib=12.5, validated=1,
+                                        validatedStatus="VALIDATED",
+                                        validatedDate=D(2022, 6, 3))
     for t, row in rows.items():
         out = transform_row(t, dict(row), ctx_for(source, target))
         check_columns(out, ctx_for(source, target), t)
@@ -887,16 +907,20 @@ def test_every_column_of_the_tables_built_without_a_dict(source, target):
         values = values_transform(t, ctx)
         assert values is not None, t
         assert values(dict(row), ctx) == tuple(out[c] for c in ctx.columns(t)), t
-        assert ctx.columns(t) == PRODUCED_COLUMNS[t]
 
 
-def test_no_tuple_path_where_the_target_lacks_a_column_or_a_column_is_repaired():
-    """A target without one of the columns, or a table with columns to repair, goes through
-    ``transform_row`` (the values path is for exactly ``PRODUCED_COLUMNS``)."""
+def test_the_tuple_path_follows_the_targets_columns():
+    """A target without some columns gets the values of the others, in its order; a table with
+    columns to repair, or without a values function, goes through ``transform_row``."""
     from bascule.transform.rows import values_transform
     cols = {"UserOrder": [c for c in PRODUCED_COLUMNS["UserOrder"] if c != "flags"]}
-    assert values_transform("UserOrder", ctx_for(target_columns=cols)) is None
-    assert values_transform("Distribution", ctx_for()) is None  # no such function
+    ctx = ctx_for(target_columns=cols)
+    values = values_transform("UserOrder", ctx)
+    assert values is not None
+    out = transform_row("UserOrder", order_row(flags=4), ctx_for(target_columns=cols))
+    assert "flags" not in out and len(out) == len(cols["UserOrder"])
+    assert values(order_row(flags=4), ctx) == tuple(out.values())
+    assert values_transform("Product", ctx_for()) is None  # no such function
     repair = ctx_for(mojibake_columns=[("Operation", "name")])
     assert values_transform("Operation", repair) is None
     assert values_transform("UserOrder", repair) is not None

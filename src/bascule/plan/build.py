@@ -405,7 +405,7 @@ def _id_rows(b: _Build, ctx: TransformContext, t: str, src: list[dict], changes:
     dropped: list = []
     captured: list = []
     # the tables of the most rows give their values without a dict (first: the new id)
-    values = values_transform(t, ctx)
+    values = values_transform(t, ctx) if cols and cols[0] == "id" else None
     for r in src:
         gid = owner(r)
         if values is not None:

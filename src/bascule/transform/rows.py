@@ -62,6 +62,7 @@ Dropped rows
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
@@ -166,13 +167,22 @@ def values_transform(table: str, ctx: TransformContext
     """``fn(row, ctx)``: the values of ``transform_row(table, row, ctx)`` as a tuple in
     ``ctx.columns(table)`` order, without making a dict (the build's path for the tables of
     the most rows), or None when this table or context has none: a table without such a
-    function, a target that lacks some of its columns, a table with columns to repair."""
+    function, a table with columns to repair, a target that has fewer than two of its
+    columns. A target without some of them gets the others, picked from the tuple."""
     fn = VALUES.get(table)
-    if fn is None or not ctx.columns_exact(table) or ctx.columns(table) != PRODUCED_COLUMNS[table]:
+    if fn is None or (ctx.mojibake_columns and ctx.repair_columns(table)):
         return None
-    if ctx.mojibake_columns and ctx.repair_columns(table):
+    cols, produced = ctx.columns(table), PRODUCED_COLUMNS[table]
+    if cols == produced:
+        return fn
+    if len(cols) < 2:
         return None
-    return fn
+    pick = operator.itemgetter(*[produced.index(c) for c in cols])
+
+    def picked(row: dict, ctx: TransformContext) -> tuple | None:
+        values = fn(row, ctx)
+        return None if values is None else pick(values)
+    return picked
 
 
 def transform_rows(table: str, rows: Iterable[dict], ctx: TransformContext) -> Iterator[dict]:

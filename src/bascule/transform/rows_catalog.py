@@ -215,7 +215,7 @@ def _distribution_cycle(row: Row, ctx: TransformContext) -> Row | None:
             }
 
 
-def _multidistrib(row: Row, ctx: TransformContext) -> Row | None:
+def _multidistrib_values(row: Row, ctx: TransformContext) -> tuple | None:
     T = "MultiDistrib"
     oid = row["id"]
     group = need(ctx, T, oid, "groupId", "Group", row.get("groupId"))
@@ -250,16 +250,22 @@ def _multidistrib(row: Row, ctx: TransformContext) -> Row | None:
     elif status not in ("VALIDATED", "NOT_VALIDATED"):
         status = "VALIDATED" if validated else "NOT_VALIDATED"
     counter = row.get("counterBeforeDistrib")
-    return {
-        "id": own_id(ctx, T, oid), "volunteerRolesIds": roles,
-        "distributionCycleId": nfk(ctx, T, oid, "distributionCycleId", "DistributionCycle",
-                                   row.get("distributionCycleId")),
-       "groupId": group, "placeId": place, "distribStartDate": ds, "distribEndDate": de,
-       "orderStartDate": os_, "orderEndDate": oe,
-       "counterBeforeDistrib": 0 if counter is None else counter, "validated": validated,
-       "validatedStatus": status,
-       "validatedDate": clean_date(ctx, T, oid, row, "validatedDate"),
-   }
+    return (  # id, volunteerRolesIds, distributionCycleId, groupId, placeId, distribStartDate,
+        # distribEndDate, orderStartDate, orderEndDate, counterBeforeDistrib, validated,
+        # validatedStatus, validatedDate
+        own_id(ctx, T, oid), roles,
+        nfk(ctx, T, oid, "distributionCycleId", "DistributionCycle",
+            row.get("distributionCycleId")),
+        group, place, ds, de,
+        os_, oe,
+        0 if counter is None else counter, validated,
+        status,
+        clean_date(ctx, T, oid, row, "validatedDate"),
+    )
+
+
+def _multidistrib(row: Row, ctx: TransformContext) -> Row | None:
+    return as_row("MultiDistrib", _multidistrib_values(row, ctx))
 
 
 def _md_window(ctx: TransformContext, md_old_id: Any):
@@ -275,7 +281,7 @@ def _md_window(ctx: TransformContext, md_old_id: Any):
                         ctx.fallback_datetime), md
 
 
-def _distribution(row: Row, ctx: TransformContext) -> Row | None:
+def _distribution_values(row: Row, ctx: TransformContext) -> tuple | None:
     T = "Distribution"
     oid = row["id"]
     catalog = need(ctx, T, oid, "catalogId", "Catalog", row.get("catalogId"))
@@ -317,12 +323,17 @@ def _distribution(row: Row, ctx: TransformContext) -> Row | None:
                 e = as_datetime(oe) or ctx.fallback_datetime
                 base = as_datetime(date) or e
                 os_ = min(e, base - dt.timedelta(days=ORDER_START_DAYS_BEFORE))
-    return {
-        "id": own_id(ctx, T, oid),
-        "quantities": (row.get("quantities") or 1) if ctx.src_head else 1, "catalogId": catalog,
-        "multiDistribId": md, "placeId": place, "date": date,
-        "end": clean_date(ctx, T, oid, row, "end"), "orderStartDate": os_, "orderEndDate": oe,
-    }
+    return (  # id, quantities, catalogId, multiDistribId, placeId, date, end, orderStartDate,
+        # orderEndDate
+        own_id(ctx, T, oid),
+        (row.get("quantities") or 1) if ctx.src_head else 1, catalog,
+        md, place, date,
+        clean_date(ctx, T, oid, row, "end"), os_, oe,
+    )
+
+
+def _distribution(row: Row, ctx: TransformContext) -> Row | None:
+    return as_row("Distribution", _distribution_values(row, ctx))
 
 
 def _subscription_values(row: Row, ctx: TransformContext) -> tuple | None:
@@ -362,6 +373,8 @@ def _subscription(row: Row, ctx: TransformContext) -> Row | None:
 
 #: The transforms that give a row's values as a tuple (see ``rows_activity.VALUES``).
 VALUES = {
+    "MultiDistrib": _multidistrib_values,
+    "Distribution": _distribution_values,
     "Subscription": _subscription_values,
 }
 
