@@ -161,7 +161,8 @@ class TransformContext:
     basket_total: Callable[[Any], float | None] | None
     product_price: Callable[[Any], float | None] | None
     #: the unit's ids, read inline by ``map``/``new_id``: exact dicts, so that the compiled build
-    #: looks them up directly instead of calling their ``get`` method (a fifth of ``map``'s cost)
+    #: looks them up directly instead of calling their ``get`` method (about 130 instructions a
+    #: lookup against 400)
     _maps: dict[str, dict[Any, int]] | None
     _fallback: Callable[[str, Any], int | None] | None
     _lookup: Callable[[str, Any], int | None] | None

@@ -141,4 +141,3 @@ def as_row(table: str, values: tuple | None) -> Row | None:
     if len(values) != len(cols):
         raise TransformError(table, None, None, f"{len(values)} values for {len(cols)} columns")
     return dict(zip(cols, values))
-
