@@ -14,6 +14,13 @@ _unpack_q: Final = struct.Struct(">q").unpack
 _BLAKE2B_8: Final = hashlib.blake2b(digest_size=8)
 
 
+def _hash64(data: bytes) -> int:
+    """The first 8 bytes of blake2b(``data``, digest_size=8), as a signed integer."""
+    h = _BLAKE2B_8.copy()
+    h.update(data)
+    return _unpack_q(h.digest())[0]
+
+
 def key_hash(table: str, key: Sequence[Any]) -> int:
     """A stable positive 63-bit id for a composite-key row (used as its ``old_id``): blake2b of
     ``repr((table, tuple(key)))``. A key of ints (every composite key bascule moves) gets that
@@ -30,9 +37,7 @@ def key_hash(table: str, key: Sequence[Any]) -> int:
             text = "('" + table + "', (" + ", ".join(strs) + "))"
     if text is None:
         text = repr((table, parts))
-    h = _BLAKE2B_8.copy()
-    h.update(text.encode())
-    return _unpack_q(h.digest())[0] & 0x7FFF_FFFF_FFFF_FFFF
+    return _hash64(text.encode()) & 0x7FFF_FFFF_FFFF_FFFF
 
 
 def row_hash(values: Sequence[Any]) -> int:
@@ -41,9 +46,7 @@ def row_hash(values: Sequence[Any]) -> int:
     ``repr`` of the tuple is deterministic for the value types rows carry (int, float, str,
     bytes, date, datetime, None); one blake2b call per row keeps it cheap.
     """
-    d = hashlib.blake2b(repr(tuple(values)).encode("utf-8", "surrogatepass"),
-                        digest_size=8).digest()
-    return struct.unpack(">q", d)[0]
+    return _hash64(repr(tuple(values)).encode("utf-8", "surrogatepass"))
 
 
 def text_hash(encoded: str | bytes) -> int:
@@ -51,9 +54,7 @@ def text_hash(encoded: str | bytes) -> int:
     encoding is made anyway, and hashing its text costs a fraction of ``row_hash``'s ``repr``
     (dates and floats format slowly). Only compared with hashes of the same target."""
     b = encoded if isinstance(encoded, bytes) else encoded.encode("utf-8", "surrogatepass")
-    h = _BLAKE2B_8.copy()
-    h.update(b)
-    return _unpack_q(h.digest())[0]
+    return _hash64(b)
 
 
 def written_hash(values: Sequence[Any], encode) -> tuple[int, Any]:

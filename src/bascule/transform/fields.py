@@ -4,6 +4,7 @@ NOT NULL ones drop the row), zero dates and their backfills, defaults, notes."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from .clean import as_datetime, is_invalid_date
@@ -141,3 +142,11 @@ def as_row(table: str, values: tuple | None) -> Row | None:
     if len(values) != len(cols):
         raise TransformError(table, None, None, f"{len(values)} values for {len(cols)} columns")
     return dict(zip(cols, values))
+
+
+def row_transform(table: str, values: Callable[[Row, TransformContext], tuple | None]
+                  ) -> Callable[[Row, TransformContext], Row | None]:
+    """The transform (row → row) of a table written as a values function."""
+    def transform(row: Row, ctx: TransformContext) -> Row | None:
+        return as_row(table, values(row, ctx))
+    return transform

@@ -72,7 +72,16 @@ from . import rows_activity, rows_catalog, rows_people
 from .clean import repair_text
 from .columns import PRODUCED_COLUMNS
 from .context import TransformContext, TransformError
-from .fields import add_notes, email_keys, is_temporary_basket, need, nfk, order_window, own_id
+from .fields import (
+    add_notes,
+    email_keys,
+    is_temporary_basket,
+    need,
+    nfk,
+    order_window,
+    own_id,
+    row_transform,
+)
 from .rows_activity import ENTITY_FILE_TYPES
 from .textids import TEXT_IDS, parse_csv_ids, remap_csv
 
@@ -80,12 +89,13 @@ __all__ = ["ENTITY_FILE_TYPES", "TRANSFORMS", "VALUES", "email_keys", "generic_r
            "ids_in_text", "is_temporary_basket", "order_window", "referenced_ids", "transform_row",
            "transform_rows", "values_transform"]
 
-#: The hand-written transform of each moved table.
-TRANSFORMS = {**rows_people.TRANSFORMS, **rows_catalog.TRANSFORMS, **rows_activity.TRANSFORMS}
-
 #: The tables of the most rows, whose transform gives the row's values as a tuple in
 #: ``PRODUCED_COLUMNS`` order; their ``TRANSFORMS`` function makes the row from it.
 VALUES = {**rows_catalog.VALUES, **rows_activity.VALUES}
+
+#: The hand-written transform of each moved table.
+TRANSFORMS = {**rows_people.TRANSFORMS, **rows_catalog.TRANSFORMS, **rows_activity.TRANSFORMS,
+              **{t: row_transform(t, fn) for t, fn in VALUES.items()}}
 
 
 def _row_key(spec: TableSpec | None, row: dict) -> Any:

@@ -12,7 +12,6 @@ from .context import Row, TransformContext
 from .fields import (
     TEMPORARY_BASKET_STATUSES,
     add_notes,
-    as_row,
     clean_date,
     drop,
     fill,
@@ -71,10 +70,6 @@ def _basket_values(row: Row, ctx: TransformContext) -> tuple | None:
     )
 
 
-def _basket(row: Row, ctx: TransformContext) -> Row | None:
-    return as_row("Basket", _basket_values(row, ctx))
-
-
 def _user_order_values(row: Row, ctx: TransformContext) -> tuple | None:
     T = "UserOrder"
     oid = row["id"]
@@ -108,10 +103,6 @@ def _user_order_values(row: Row, ctx: TransformContext) -> tuple | None:
     )
 
 
-def _user_order(row: Row, ctx: TransformContext) -> Row | None:
-    return as_row("UserOrder", _user_order_values(row, ctx))
-
-
 def _operation_values(row: Row, ctx: TransformContext) -> tuple | None:
     T = "Operation"
     oid = row["id"]
@@ -142,10 +133,6 @@ def _operation_values(row: Row, ctx: TransformContext) -> tuple | None:
         nfk(ctx, T, oid, "subscriptionId", "Subscription", row.get("subscriptionId")),
         data,
     )
-
-
-def _operation(row: Row, ctx: TransformContext) -> Row | None:
-    return as_row("Operation", _operation_values(row, ctx))
 
 
 def _membership(row: Row, ctx: TransformContext) -> Row | None:
@@ -289,10 +276,10 @@ def _message(row: Row, ctx: TransformContext) -> Row | None:
     }
 
 
-#: The transform of each table of this module.
+#: The transform of each other table of this module.
 #: The transforms that give a row's values as a tuple in ``PRODUCED_COLUMNS`` order (the
-#: build's path without a dict per row, ``rows.values_transform``); ``TRANSFORMS`` makes their
-#: rows from them.
+#: build's path without a dict per row, ``rows.values_transform``); ``rows.TRANSFORMS`` makes
+#: their rows from them.
 VALUES = {
     "Basket": _basket_values,
     "UserOrder": _user_order_values,
@@ -300,9 +287,6 @@ VALUES = {
 }
 
 TRANSFORMS = {
-    "Basket": _basket,
-    "UserOrder": _user_order,
-    "Operation": _operation,
     "Membership": _membership,
     "UserGroup": _user_group,
     "WaitingList": _waiting_list,

@@ -15,7 +15,6 @@ from .fields import (
     SHOP_MODE,
     STOCK_MANAGEMENT,
     add_notes,
-    as_row,
     clean_date,
     drop,
     fill,
@@ -264,10 +263,6 @@ def _multidistrib_values(row: Row, ctx: TransformContext) -> tuple | None:
     )
 
 
-def _multidistrib(row: Row, ctx: TransformContext) -> Row | None:
-    return as_row("MultiDistrib", _multidistrib_values(row, ctx))
-
-
 def _md_window(ctx: TransformContext, md_old_id: Any):
     if ctx.multidistrib is None:
         return None
@@ -332,10 +327,6 @@ def _distribution_values(row: Row, ctx: TransformContext) -> tuple | None:
     )
 
 
-def _distribution(row: Row, ctx: TransformContext) -> Row | None:
-    return as_row("Distribution", _distribution_values(row, ctx))
-
-
 def _subscription_values(row: Row, ctx: TransformContext) -> tuple | None:
     T = "Subscription"
     oid = row["id"]
@@ -367,10 +358,6 @@ def _subscription_values(row: Row, ctx: TransformContext) -> tuple | None:
     )
 
 
-def _subscription(row: Row, ctx: TransformContext) -> Row | None:
-    return as_row("Subscription", _subscription_values(row, ctx))
-
-
 #: The transforms that give a row's values as a tuple (see ``rows_activity.VALUES``).
 VALUES = {
     "MultiDistrib": _multidistrib_values,
@@ -378,14 +365,11 @@ VALUES = {
     "Subscription": _subscription_values,
 }
 
-#: The transform of each table of this module.
+#: The transform of each other table of this module.
 TRANSFORMS = {
     "Group": _group,
     "Place": _place,
     "Catalog": _catalog,
     "Product": _product,
     "DistributionCycle": _distribution_cycle,
-    "MultiDistrib": _multidistrib,
-    "Distribution": _distribution,
-    "Subscription": _subscription,
 }
