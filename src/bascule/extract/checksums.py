@@ -8,12 +8,19 @@ sum of a 32-bit CRC of each row's values (``Dialect.row_checksum``): a row added
 changed changes its chunk's pair. One query per table, run at once on the snapshot's
 connections: the checksums see the same instant as every read of the run.
 
+A rerun first asks the server for a checksum of each whole table (``Dialect.table_checksum``:
+MariaDB's ``CHECKSUM TABLE``, a third of the chunk sums' cost): a table whose checksum is the
+one kept with the stored chunk sums (``reuse``) did not change, and its stored chunk sums are
+taken as they are. Only the tables that changed are checksummed by chunks.
+
 ``owner_groups`` answers the next question for the chunks that changed: which groups own their
 rows now (a join up the owner chain, restricted to the chunks' id ranges).
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,6 +32,8 @@ from bascule.dbutil import chunks
 from bascule.extract.source import SourceReader
 from bascule.load.chunks import Checksums, TableSums
 from bascule.model.tables import PRODUCER_TABLES, Migration
+
+log = logging.getLogger(__name__)
 
 #: Ids per chunk of a table keyed by id.
 CHUNK = 64
@@ -67,32 +76,83 @@ def supported(reader: SourceReader) -> bool:
     return t is not None and reader.dialect.row_checksum([t.primary_key.columns[0]]) is not None
 
 
+def _chunk_sums_stmt(reader: SourceReader, migration: Migration, t: str):
+    """The statement of table ``t``'s chunk sums: (chunk, rows, sum of CRCs) per chunk."""
+    dialect = reader.dialect
+    tb = reader.info.tables[t]
+    key = chunk_key(migration, t)
+    col = tb.c[key.column]
+    chunk = dialect.chunk_of(col, CHUNK) if key.ranged else col
+    crc = dialect.row_checksum(reader.cols(t))
+    return dialect.many_groups(select(chunk.label("chunk"), func.count(), func.sum(crc))
+                               .where(col.is_not(None)).group_by(chunk))
+
+
+def statements_digest(reader: SourceReader, migration: Migration) -> str:
+    """A digest of the statements that compute the chunk sums of every moved table: stored
+    chunk sums are taken again (``reuse``) only when they were computed by the same ones (the
+    same chunks, columns and CRC expression)."""
+    h = hashlib.sha256(f"chunk {CHUNK}".encode())
+    for t in migration.order:
+        if reader.has(t):
+            sql = _chunk_sums_stmt(reader, migration, t).compile(
+                dialect=reader.engine.dialect, compile_kwargs={"literal_binds": True})
+            h.update(f"\n{t}: {sql}".encode())
+    return h.hexdigest()[:16]
+
+
+def table_checksums(reader: SourceReader, tables: Sequence[str], *,
+                    on: Sequence[Connection] | None = None,
+                    stop: threading.Event | None = None) -> dict[str, int]:
+    """The server's checksum of each whole table of ``tables`` (``Dialect.table_checksum``),
+    in the snapshot; {} when the engine has none."""
+    jobs = []
+    for t in tables:
+        stmt = reader.dialect.table_checksum(reader.info.tables[t])
+        if stmt is None:
+            return {}
+        jobs.append((stmt, t))
+    out: dict[str, int] = {}
+
+    def consume(t: str, part) -> None:
+        for r in part:
+            if r[1] is not None:
+                out[t] = int(r[1])
+
+    reader.run_all(jobs, consume, on=on, stop=stop)
+    return out
+
+
 def source_checksums(reader: SourceReader, migration: Migration, *,
                      on: Sequence[Connection] | None = None,
-                     stop: threading.Event | None = None) -> Checksums:
+                     stop: threading.Event | None = None,
+                     reuse: Checksums | None = None) -> Checksums:
     """The chunk checksums of every moved table of the source (see the module docstring), on
-    the reader's connections or on ``on`` (connections of its snapshot). ``stop``: set, the
-    queries not started yet are skipped and the result is incomplete (the caller drops it)."""
-    dialect = reader.dialect
+    the reader's connections or on ``on`` (connections of its snapshot), with each table's
+    ``whole`` checksum. ``reuse``: stored chunk sums (with their ``whole``), taken as they are
+    for the tables whose whole checksum is the same now. ``stop``: set, the queries not
+    started yet are skipped and the result is incomplete (the caller drops it)."""
+    tables = [t for t in migration.order if reader.has(t)]
+    whole = table_checksums(reader, tables, on=on, stop=stop)
+    kept: Checksums = {}
+    for t in tables:
+        before = (reuse or {}).get(t)
+        if before is not None and before.whole is not None and before.whole == whole.get(t):
+            kept[t] = before
     jobs = []
     # a large table is cut into one part per connection; on ``on`` (beside the units) into at
     # least ``MIN_PARTS``, so that a stop waits for one part, not for a whole table
     ways = 1 + len(reader.snapshots) if on is None else max(MIN_PARTS, len(on))
-    for t in migration.order:
-        if not reader.has(t):
+    for t in tables:
+        if t in kept:
             continue
+        stmt = _chunk_sums_stmt(reader, migration, t)
         tb = reader.info.tables[t]
-        key = chunk_key(migration, t)
-        col = tb.c[key.column]
-        chunk = dialect.chunk_of(col, CHUNK) if key.ranged else col
-        crc = dialect.row_checksum(reader.cols(t))
-        stmt = dialect.many_groups(select(chunk.label("chunk"), func.count(), func.sum(crc))
-                                   .where(col.is_not(None)).group_by(chunk))
         for lo, hi in _id_parts(reader, t, ways):  # a large table on every connection
             jobs.append((stmt if lo is None else stmt.where(tb.c.id.between(lo, hi)),
                          (t, hi if lo is None else hi - lo)))
     # straight into int64 arrays (``TableSums``): no Python object per chunk outlives its row
-    out = {t: TableSums() for _s, (t, _n) in jobs}
+    out = {t: TableSums(whole=whole.get(t)) for _s, (t, _n) in jobs}
 
     def consume(tag: tuple, part) -> None:
         out[tag[0]].extend([int(r[0]) for r in part], [int(r[1]) for r in part],
@@ -100,7 +160,12 @@ def source_checksums(reader: SourceReader, migration: Migration, *,
 
     reader.run_all(sorted(jobs, key=lambda j: -j[1][1]), consume,  # the largest first
                    on=on, stop=stop)
-    return {t: d.sorted() for t, d in out.items()}
+    if kept:
+        log.info("source checksums: %d of %d tables unchanged since the last run (their "
+                 "whole-table checksum), %d checksummed by chunks", len(kept), len(tables),
+                 len(out))
+    return {t: kept[t] if t in kept else out[t].sorted() for t in tables
+            if t in kept or t in out}
 
 
 #: Tables of more ids than this are checksummed in as many id ranges as there are connections

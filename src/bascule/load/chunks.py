@@ -25,15 +25,18 @@ class TableSums:
     """One table's chunk checksums: chunk numbers, row counts and sums of CRCs, three int64
     arrays (24 bytes a chunk; the dict of tuples it replaces took about 150, and a rerun's
     parent holds two copies when it forks its workers). Filled by ``extend`` in any order,
-    then ``sorted``: by chunk, each chunk once."""
+    then ``sorted``: by chunk, each chunk once. ``whole``: the server's checksum of the whole
+    table taken in the same snapshot (``Dialect.table_checksum``), or None: while it stays
+    the same, the next run takes these chunk sums as they are instead of computing them."""
 
-    __slots__ = ("chunks", "counts", "sums")
+    __slots__ = ("chunks", "counts", "sums", "whole")
 
     def __init__(self, chunks: array | None = None, counts: array | None = None,
-                 sums: array | None = None):
+                 sums: array | None = None, whole: int | None = None):
         self.chunks = chunks if chunks is not None else array("q")
         self.counts = counts if counts is not None else array("q")
         self.sums = sums if sums is not None else array("q")
+        self.whole = whole
 
     def extend(self, chunks: Iterable[int], counts: Iterable[int], sums: Iterable[int]) -> None:
         self.chunks.extend(chunks)
@@ -46,7 +49,7 @@ class TableSums:
         c = self.chunks
         if all(a < b for a, b in zip(c, c[1:])):
             return self
-        out = TableSums()
+        out = TableSums(whole=self.whole)
         for i in sorted(range(len(c)), key=c.__getitem__):
             if out.chunks and out.chunks[-1] == c[i]:
                 out.counts[-1] += self.counts[i]
@@ -99,6 +102,18 @@ def changed_chunks(now: TableSums | None, before: TableSums | None) -> set[int]:
 #: The key of the run summary that names the basis of the checksums that run stored.
 BASIS_KEY = "checksum_basis"
 
+#: The key of the run summary that keeps the whole-table checksums of the chunk sums that run
+#: stored: {"statements": the digest of the statements that computed the chunk sums,
+#: "tables": {table: whole}}.
+WHOLE_KEY = "table_checksums"
+
+
+def wholes(sums: Checksums, statements: str) -> dict:
+    """What ``WHOLE_KEY`` keeps of ``sums``, computed by the statements of digest
+    ``statements``."""
+    return {"statements": statements,
+            "tables": {t: d.whole for t, d in sorted(sums.items()) if d.whole is not None}}
+
 
 #: The packages whose code decides the rows a group becomes.
 _CODE = ("model", "plan", "transform")
@@ -143,23 +158,30 @@ def store_checksums(engine: Engine, run_id: int, sums: Checksums, book: Book) ->
                                         "counts", "sums"), rows)
 
 
-def load_checksums(conn: Connection, book: Book) -> tuple[str | None, Checksums]:
+def load_checksums(conn: Connection, book: Book, statements: str | None = None
+                   ) -> tuple[str | None, Checksums]:
     """(basis, checksums) of the source as stored; basis None when there are none, or when the
-    run that stored them did not close (its summary names no basis)."""
+    run that stored them did not close (its summary names no basis). The tables' ``whole``
+    checksums are set when they were kept by statements of digest ``statements``."""
     t, run = book.table(CHUNK), book.table(RUN)
     run_id = conn.execute(select(func.max(t.c.run_id)).where(book.mine(t))).scalar()
     if run_id is None:
         return None, {}
     summary = conn.execute(select(run.c.summary).where(run.c.id == run_id)).scalar()
     try:
-        b = json.loads(summary or "{}").get(BASIS_KEY)
+        kept = json.loads(summary or "{}")
     except ValueError:
-        b = None
+        kept = {}
+    b = kept.get(BASIS_KEY) if isinstance(kept, dict) else None
     if b is None:
         return None, {}
+    whole = kept.get(WHOLE_KEY) or {}
+    known = whole.get("tables", {}) if statements is not None \
+        and whole.get("statements") == statements else {}
     out: Checksums = {}
     for tn, ks, ns, ss in conn.execute(select(t.c.table_name, t.c.chunks, t.c.counts, t.c.sums)
                                        .where(book.mine(t))
                                        .order_by(t.c.table_name, t.c.part)):
-        out.setdefault(tn, TableSums()).extend(unpack(ks), unpack(ns), unpack(ss))
+        out.setdefault(tn, TableSums(whole=known.get(tn))).extend(unpack(ks), unpack(ns),
+                                                                  unpack(ss))
     return b, {tn: d.sorted() for tn, d in out.items()}

@@ -32,6 +32,7 @@ from bascule.extract.checksums import (
     owner_groups,
     producer_checksum,
     source_checksums,
+    statements_digest,
     supported,
 )
 from bascule.extract.source import SourceReader
@@ -51,6 +52,8 @@ class SourceChanges:
 
     sums: Checksums | None = None  # None: this source cannot checksum its rows
     basis: str | None = None
+    statements: str | None = None  # the digest of the statements of the chunk sums
+    tables_unchanged: int = 0  # tables whose stored chunk sums were taken (whole checksum)
     compared: bool = False  # stored checksums of the same basis were found
     why_not: str | None = None  # why nothing is skipped (compared False)
     changed: dict[str, set[int]] = field(default_factory=dict)  # table → changed chunks
@@ -69,16 +72,18 @@ class SourceChanges:
                 "chunks": sum(len(d) for d in (self.sums or {}).values()),
                 "changed_chunks": {t: len(c) for t, c in sorted(self.changed.items()) if c},
                 "groups_changed": len(self.redo),
+                "tables_unchanged": self.tables_unchanged,
                 "shared_reread": {t: len(v) for t, v in sorted(self.shared.items()) if v},
                 "seconds": round(self.seconds, 3)}
 
 
 def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migration: Migration,
                  settings, mojibake: list[str], shared_entries: dict[str, dict],
-                 sums: Checksums | None = None) -> SourceChanges:
+                 sums: Checksums | None = None,
+                 stored: tuple[str | None, Checksums] | None = None) -> SourceChanges:
     """The source's checksums (``sums`` when they were computed already) and, when the stored
     ones can be compared, the groups and shared rows whose source rows changed (see the module
-    docstring)."""
+    docstring). ``stored``: what ``stored_checksums`` read already."""
     t0 = time.monotonic()
     out = SourceChanges(sums=sums)
     if not supported(reader):
@@ -86,10 +91,12 @@ def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migrat
         return out
     out.basis = basis(settings_fingerprint(settings), reader.info.shape, tinfo.shape,
                       tinfo.columns, mojibake, producer_checksum(reader))
+    out.statements = statements_digest(reader, migration)
     book = tinfo.book(settings.source_name)
     if tinfo.has_chunks and tinfo.has_bookkeeping:
         with target.connect() as conn:
-            stored_basis, stored = load_checksums(conn, book)
+            stored_basis, kept = stored if stored is not None \
+                else load_checksums(conn, book, out.statements)
             if stored_basis is None:
                 out.why_not = "no checksums from a run that ended clean"
             elif stored_basis != out.basis:
@@ -97,8 +104,9 @@ def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migrat
                                "spaces changed since the last clean run")
             else:
                 if out.sums is None:
-                    out.sums = source_checksums(reader, migration)
-                _compare(out, reader, conn, tinfo, migration, stored, shared_entries, book)
+                    out.sums = source_checksums(reader, migration, reuse=kept)
+                out.tables_unchanged = sum(1 for t, d in out.sums.items() if kept.get(t) is d)
+                _compare(out, reader, conn, tinfo, migration, kept, shared_entries, book)
     else:
         out.why_not = "first run"
     # every group moves: the checksums can wait (``complete``)
@@ -113,6 +121,16 @@ def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migrat
     else:
         log.info("every group is moved: %s", out.why_not)
     return out
+
+
+def stored_checksums(reader: SourceReader, migration: Migration, target: Engine, tinfo: TargetInfo,
+                     book: Book) -> tuple[str | None, Checksums]:
+    """(basis, checksums) stored in the target for this source (``load_checksums``), their
+    whole-table checksums kept when the statements of the chunk sums are today's."""
+    if not (tinfo.has_chunks and tinfo.has_bookkeeping):
+        return None, {}
+    with target.connect() as conn:
+        return load_checksums(conn, book, statements_digest(reader, migration))
 
 
 class Beside:

@@ -42,7 +42,7 @@ from bascule.extract.checksums import source_checksums, supported
 from bascule.extract.drivers import source_engine
 from bascule.extract.source import GroupRef, SourceReader
 from bascule.load.apply import UnitLoad, row_encoders
-from bascule.load.chunks import BASIS_KEY, store_checksums
+from bascule.load.chunks import BASIS_KEY, WHOLE_KEY, store_checksums, wholes
 from bascule.load.dialects import dialect_for
 from bascule.load.finish import (
     Prepared,
@@ -50,14 +50,20 @@ from bascule.load.finish import (
     defer_indexes,
     prepare_bookkeeping,
     restore_indexes,
-    timed,
 )
 from bascule.load.runlock import run_lock
 from bascule.load.runlog import close_run, groups_committed, start_run
 from bascule.model.tables import MIGRATION, Migration
 from bascule.plan.build import Planner
 from bascule.plan.ids import Preserve, RunState, Sequential, SharedCounters
-from bascule.run.changes import SourceChanges, complete, drop_beside, find_changes, start_beside
+from bascule.run.changes import (
+    SourceChanges,
+    complete,
+    drop_beside,
+    find_changes,
+    start_beside,
+    stored_checksums,
+)
 from bascule.run.context import (
     Run,
     Written,
@@ -201,6 +207,8 @@ def _close(run: Run, report: RunReport, changes: SourceChanges, prune: bool, t0:
             with run.timings("checksums_store"), progress.phase("storing the checksums"):
                 store_checksums(run.target, run.load.run_id, changes.sums or {}, run.book)
             summary[BASIS_KEY] = changes.basis
+            if changes.statements is not None:
+                summary[WHOLE_KEY] = wholes(changes.sums or {}, changes.statements)
         report.timings = run.timings.rounded()
         report.seconds = time.monotonic() - t0
         summary["seconds"] = round(report.seconds, 3)
@@ -248,18 +256,18 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
         held_f = ex.submit(read_target_state, reading, tinfo, migration, book, run_id)
         samples = text_samples(reader, migration)
         # a rerun: the source's server computes the checksums while the samples are checked
-        sums_f = ex.submit(_checksums, progress, reader, migration) \
+        sums_f = ex.submit(_checksums, progress, reader, migration, target, tinfo, book) \
             if tinfo.has_chunks and tinfo.has_bookkeeping and supported(reader) else None
         mojibake = mojibake_columns(reader, migration, samples)
         held: TargetState = held_f.result()
-        sums, sums_s = sums_f.result() if sums_f is not None else (None, 0.0)
+        sums, sums_s, stored = sums_f.result() if sums_f is not None else (None, 0.0, None)
     if reading is not target:
         reading.dispose()
     report.previous_run = held.previous_run
     report.source["mojibake_columns"] = sorted(f"{t}.{c}" for t, c in mojibake)
     with progress.phase("comparing the source with the last clean run"):
         changes = find_changes(reader, target, tinfo, migration, settings,
-                               report.source["mojibake_columns"], held.shared, sums)
+                               report.source["mojibake_columns"], held.shared, sums, stored)
     changes.seconds += sums_s  # beside the samples' check
     todo = to_move(groups, changes, held.groups_done)
     moving = {g.id for g in todo}
@@ -286,10 +294,15 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
     return run, changes, todo
 
 
-def _checksums(progress: Progress, reader: SourceReader, migration: Migration):
-    """The source's checksums (computed by its server) and the seconds they took."""
+def _checksums(progress: Progress, reader: SourceReader, migration: Migration, target: Engine,
+               tinfo, book) -> tuple[Any, float, tuple]:
+    """The source's checksums (computed by its server; the stored chunk sums of the tables
+    that did not change taken as they are), the seconds they took, and the stored ones."""
     with progress.phase("checksumming the source"):
-        return timed(source_checksums, reader, migration)
+        t0 = time.monotonic()
+        stored = stored_checksums(reader, migration, target, tinfo, book)
+        sums = source_checksums(reader, migration, reuse=stored[1])
+        return sums, time.monotonic() - t0, stored
 
 
 def _move(run: Run, report: RunReport, groups: Sequence[GroupRef], todo: list[GroupRef],

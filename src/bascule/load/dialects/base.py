@@ -261,6 +261,12 @@ class Dialect:
         then read every group again)."""
         return None
 
+    def table_checksum(self, table: Any) -> Any | None:
+        """A statement whose one row holds a checksum of every row of ``table`` (in its second
+        column), computed by the server's own code and seeing the connection's snapshot; None
+        when this engine has none (every table is then checksummed by chunks)."""
+        return None
+
     def many_groups(self, stmt: Any) -> Any:
         """``stmt``, a GROUP BY with many groups over a large table, as this engine runs it
         best."""

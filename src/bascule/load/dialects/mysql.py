@@ -359,6 +359,15 @@ class MySQL(Dialect):
     def chunk_of(self, column: Any, size: int) -> Any:
         return column.op("DIV")(size)
 
+    def table_checksum(self, table: Any) -> Any:
+        """``CHECKSUM TABLE ... EXTENDED``: a CRC of every row, all columns, in the server's
+        C loop (a third of the chunk sums' time for UserOrder at Cagette scale). InnoDB reads
+        it in the transaction's snapshot and it commits nothing; EXTENDED never answers from
+        a live checksum kept outside the snapshot (MyISAM, Aria)."""
+        name = ".".join("`" + n.replace("`", "``") + "`"
+                        for n in (table.schema, table.name) if n is not None)
+        return text(f"CHECKSUM TABLE {name} EXTENDED")
+
     def many_groups(self, stmt: Any) -> Any:
         """SQL_BIG_RESULT: sort, then aggregate in one pass. Without it the server fills an
         in-memory temporary table that, past tmp_table_size, goes to disk: 2.6 s against 4 to
