@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from click.testing import CliRunner
 from bascule import api
+from bascule.cli import cli
 from bascule.extract.checksums import source_checksums, statements_digest, table_checksums
 from bascule.extract.drivers import source_engine
 from bascule.extract.source import SourceReader, inspect_source
@@ -101,4 +103,12 @@ def test_reruns_count_the_tables_taken(db_factory, tmp_path, kind):
     assert third.ok and third.changes["changed_chunks"] == {"Product": 1}
     assert third.changes["tables_unchanged"] == (n - 1 if kind == "mysql" else 0)
     assert api.verify(s).ok
+    # the report says it
+    out = tmp_path / "reports"
+    r = CliRunner().invoke(cli, ["migrate", "--source", src, "--target", tgt, "--no-progress",
+                                 "--report-dir", str(out)])
+    assert r.exit_code == 0, r.output
+    md = next(out.glob("migrate-*.md")).read_text()
+    said = f"{n} tables unchanged (their whole-table checksum)"
+    assert (said in md) == (kind == "mysql"), md[-2000:]
 

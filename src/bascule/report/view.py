@@ -298,6 +298,9 @@ def _run_lines(r: m.RunReportModel) -> list[tuple[str, list[str]]]:
                      f"{n(ch.get('chunks', 0))} chunks; " + (
                          f"{n(sum(ch.get('changed_chunks', {}).values()))} chunks changed since "
                          f"the last clean run, {ch.get('groups_changed')} groups affected"
+                         + (f"; {ch['tables_unchanged']} tables unchanged (their whole-table "
+                            "checksum), not checksummed by chunks again"
+                            if ch.get("tables_unchanged") else "")
                          if ch.get("compared") else f"every group moved ({ch.get('why_not')})"))
     if after:
         out.append(("Checksums, indexes and foreign keys", after))
