@@ -137,8 +137,9 @@ class Beside:
     """The checksums of a run that moves every group, computed in a thread beside the rest of
     the run, on connections of its snapshot that nothing else reads from (a parallel run's
     spare one, ``SourceReader.spare``). The
-    source's server computes them while the machine has a core to spare (the shared rows being
-    found and moved), instead of after the last unit, where they lengthened the run's tail
+    source's server computes them beside the units (from the moment the shared rows are
+    found: started earlier, they slowed that search, which nothing overlaps), instead of after
+    the last unit, where they lengthened the run's tail
     (beside the indexes, on the same two cores)."""
 
     def __init__(self, reader: SourceReader, migration: Migration, conns: Sequence[Connection]):

@@ -391,12 +391,15 @@ class MigrateStep:
 
     def before(self, side: Side) -> dict:
         run = self.run
-        # a first run's checksums start now, beside everything else, on the snapshot's spare
-        # connection (opened with the workers' ones); the workers move a share of the users
-        # (their ids from the shared counters)
-        start_beside(self.changes, run.reader, run.migration, run.reader.spare)
+        # a first run's checksums start once the shared rows are found, beside everything
+        # else, on the snapshot's spare connection (opened with the workers' ones): started
+        # before, their scans slowed the server's search for the shared rows, which nothing
+        # else overlaps (4.0 s against 6.0 at scale 1.0). The workers move a share of the users
+        # (their ids from the shared counters).
         shared_pass(self.ex, [g for unit in self.units for g in unit], self.changes.shared,
-                    side=side, processes=self.processes)
+                    side=side, processes=self.processes,
+                    found=lambda: start_beside(self.changes, run.reader, run.migration,
+                                               run.reader.spare))
         # from now on only new ids are looked up (no shared row is written again): keep old ->
         # new id alone, compact, and no e-mails (memory that grew with the users)
         for t in run.migration.shared:

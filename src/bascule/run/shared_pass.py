@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from array import array
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -63,9 +63,11 @@ def shared_chunks(tables: Sequence[str], ids: dict[str, Iterable[int]], size: in
 
 def shared_pass(ex: UnitExecutor, groups: Sequence[GroupRef],
                 extra: dict[str, set[int]] | None = None, *,
-                side: Side | None = None, processes: int = 1) -> None:
+                side: Side | None = None, processes: int = 1,
+                found: Callable[[], None] | None = None) -> None:
     """Move every shared row these groups reference, and the ``extra`` ones (see the module
-    docstring). ``side``: the workers' hands (``processes`` in all, the parent included)."""
+    docstring). ``side``: the workers' hands (``processes`` in all, the parent included).
+    ``found``: called once the rows are found, before they are moved."""
     run = ex.run
     run.state.compact()
     with run.timings("shared_refs"), run.progress.phase("finding the users, vendors and "
@@ -77,6 +79,8 @@ def shared_pass(ex: UnitExecutor, groups: Sequence[GroupRef],
     ids = {t: array("q", sorted(refs.pop(t))) for t in reversed(shared)}
     del refs
     log.info("shared rows referenced: %s", ", ".join(f"{len(ids[t])} {t}" for t in shared))
+    if found is not None:
+        found()
     pause("shared")
     users = ids.get("User")
     if side is None or processes < 2 or not users or len(users) < 2 * run.settings.batch_size:
