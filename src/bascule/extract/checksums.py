@@ -24,6 +24,7 @@ import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Connection
@@ -105,7 +106,8 @@ def table_checksums(reader: SourceReader, tables: Sequence[str], *,
                     on: Sequence[Connection] | None = None,
                     stop: threading.Event | None = None) -> dict[str, int]:
     """The server's checksum of each whole table of ``tables`` (``Dialect.table_checksum``),
-    in the snapshot; {} when the engine has none."""
+    in the snapshot, asked in that order (the largest first: the connections finish
+    together); {} when the engine has none."""
     jobs = []
     for t in tables:
         stmt = reader.dialect.table_checksum(reader.info.tables[t])
@@ -130,40 +132,54 @@ def source_checksums(reader: SourceReader, migration: Migration, *,
     """The chunk checksums of every moved table of the source (see the module docstring), on
     the reader's connections or on ``on`` (connections of its snapshot), with each table's
     ``whole`` checksum. ``reuse``: stored chunk sums (with their ``whole``), taken as they are
-    for the tables whose whole checksum is the same now. ``stop``: set, the queries not
-    started yet are skipped and the result is incomplete (the caller drops it)."""
+    for the tables whose whole checksum is the same now: those whole checksums are asked
+    first; every other table's is asked just before its chunk sums (on one connection, its
+    pages are still in the server's cache). ``stop``: set, the queries not started yet are
+    skipped and the result is incomplete (the caller drops it)."""
+    dialect = reader.dialect
     tables = [t for t in migration.order if reader.has(t)]
-    whole = table_checksums(reader, tables, on=on, stop=stop)
-    kept: Checksums = {}
-    for t in tables:
-        before = (reuse or {}).get(t)
-        if before is not None and before.whole is not None and before.whole == whole.get(t):
-            kept[t] = before
-    jobs = []
     # a large table is cut into one part per connection; on ``on`` (beside the units) into at
     # least ``MIN_PARTS``, so that a stop waits for one part, not for a whole table
     ways = 1 + len(reader.snapshots) if on is None else max(MIN_PARTS, len(on))
-    for t in tables:
+    parts = {t: _id_parts(reader, t, ways) for t in tables}
+    size = {t: sum(hi if lo is None else hi - lo for lo, hi in parts[t]) for t in tables}
+    largest = sorted(tables, key=lambda t: -size[t])
+    stored = {t: d for t, d in (reuse or {}).items() if t in size and d.whole is not None}
+    whole = table_checksums(reader, [t for t in largest if t in stored], on=on, stop=stop) \
+        if stored else {}
+    kept = {t: stored[t] for t in stored if stored[t].whole == whole.get(t)}
+    jobs: list[tuple[Any, tuple]] = []
+    for t in largest:
         if t in kept:
             continue
-        stmt = _chunk_sums_stmt(reader, migration, t)
         tb = reader.info.tables[t]
-        for lo, hi in _id_parts(reader, t, ways):  # a large table on every connection
+        ask = dialect.table_checksum(tb) if t not in whole else None
+        if ask is not None:
+            jobs.append((ask, ("whole", t)))
+        stmt = _chunk_sums_stmt(reader, migration, t)
+        for lo, hi in parts[t]:  # a large table on every connection
             jobs.append((stmt if lo is None else stmt.where(tb.c.id.between(lo, hi)),
-                         (t, hi if lo is None else hi - lo)))
+                         ("sums", t)))
     # straight into int64 arrays (``TableSums``): no Python object per chunk outlives its row
-    out = {t: TableSums(whole=whole.get(t)) for _s, (t, _n) in jobs}
+    out = {t: TableSums() for _s, (_k, t) in jobs}
 
     def consume(tag: tuple, part) -> None:
-        out[tag[0]].extend([int(r[0]) for r in part], [int(r[1]) for r in part],
-                           [int(r[2] or 0) for r in part])
+        kind, t = tag
+        if kind == "whole":
+            for r in part:
+                if r[1] is not None:
+                    whole[t] = int(r[1])
+        else:
+            out[t].extend([int(r[0]) for r in part], [int(r[1]) for r in part],
+                          [int(r[2] or 0) for r in part])
 
-    reader.run_all(sorted(jobs, key=lambda j: -j[1][1]), consume,  # the largest first
-                   on=on, stop=stop)
+    reader.run_all(jobs, consume, on=on, stop=stop)
     if kept:
         log.info("source checksums: %d of %d tables unchanged since the last run (their "
                  "whole-table checksum), %d checksummed by chunks", len(kept), len(tables),
                  len(out))
+    for t, d in out.items():
+        d.whole = whole.get(t)
     return {t: kept[t] if t in kept else out[t].sorted() for t in tables
             if t in kept or t in out}
 
