@@ -37,7 +37,8 @@ bulk copy, per row written; the wall-time ratios are recorded too).
     python bench/run.py --growth [--growth-scales 0.25,0.5,1.0] [--growth-targets mariadb,postgres]
     python bench/run.py --profile [--scale 1.0]
 
-Writes bench/results/<YYYY-MM-DD>-<scale>.json (with --only, the other phases are carried over
+Writes bench/results/<YYYY-MM-DD>-<scale>.json, or <YYYY-MM-DD>-<scale>-2.json, -3… when a run of
+the same day wrote it already (with --only, the other phases are carried over
 from the latest results file of the same scale and seed; every phase records when it was measured),
 bench/results/<YYYY-MM-DD>-growth.json, bench/results/<YYYY-MM-DD>-<scale>-migrate.prof.
 
@@ -56,6 +57,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -496,6 +498,28 @@ def clear_marker(mysql_server: str, name: str) -> None:
             c.execute(text("DELETE FROM bench_sources WHERE name = :n"), {"n": name})
     finally:
         eng.dispose()
+
+
+def results_of(label: str) -> list[Path]:
+    """The results files of one scale label, oldest first: ``<date>-<label>.json``, then
+    ``<date>-<label>-2.json``, ``-3``… (later runs of the same day)."""
+    def key(p: Path) -> tuple[str, int]:
+        rest = p.stem[len("YYYY-MM-DD-") + len(label):]
+        return p.stem[:10], int(rest[1:]) if rest else 1
+
+    pattern = re.compile(r"\d{4}-\d{2}-\d{2}-" + re.escape(label) + r"(-\d+)?\.json")
+    return sorted((p for p in RESULTS.glob("*.json") if pattern.fullmatch(p.name)), key=key)
+
+
+def new_result_path(label: str) -> Path:
+    """Where this run's results go: ``<today>-<label>.json``, or ``-2``, ``-3``… when a run
+    of the same day wrote it already (a committed result is never overwritten)."""
+    day = dt.date.today().isoformat()
+    path, n = RESULTS / f"{day}-{label}.json", 1
+    while path.exists():
+        n += 1
+        path = RESULTS / f"{day}-{label}-{n}.json"
+    return path
 
 
 def ensure_source(mysql_server: str, seed: int, scale: float, regenerate: bool,
@@ -977,9 +1001,9 @@ def main_bench(args: argparse.Namespace, workdir: Path) -> int:
     phases = selected_phases(args.only)
     src = ensure_source(args.mysql, args.seed, args.scale, args.regenerate, workdir)
     src_url = db_url(args.mysql, src["database"])
-    out_path = RESULTS / f"{dt.date.today().isoformat()}-{scale_label(args.scale)}.json"
+    out_path = new_result_path(scale_label(args.scale))
     res: dict[str, Any] = {}
-    earlier = sorted(RESULTS.glob(f"????-??-??-{scale_label(args.scale)}.json"))
+    earlier = results_of(scale_label(args.scale))
     if args.only and earlier:  # keep the other phases of the latest run at this scale
         try:
             res = json.loads(earlier[-1].read_text())
