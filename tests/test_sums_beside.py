@@ -1,10 +1,11 @@
 """A parallel first run checksums the source beside its units (``run.changes.Beside``), on the
 snapshot's spare connection: the checksums it keeps are exactly those a one-process run
-computes at its end, a rerun finds nothing changed, and a run that stops them leaves the
-connection free and keeps nothing."""
+computes at its end (the whole-table checksums asked after the units), a rerun finds nothing
+changed, and a run that stops them leaves the connection free and keeps nothing."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from bascule import api
 from bascule.dbutil import make_engine
 from bascule.extract.source import SourceReader, inspect_source
+from bascule.load.chunks import WHOLE_KEY
 from bascule.model.tables import MIGRATION
 from bascule.run.changes import SourceChanges, complete, drop_beside, start_beside
 
@@ -22,6 +24,12 @@ def _stored(url: str) -> list[tuple]:
     """The checksums a target keeps, whatever run stored them."""
     return rows(url, "SELECT table_name, part, n, chunks, counts, sums FROM bascule_chunk "
                      "ORDER BY table_name, part")
+
+
+def _wholes(url: str) -> dict:
+    """The whole-table checksums kept in the summary of the target's last run."""
+    (summary,), = rows(url, "SELECT summary FROM bascule_run ORDER BY id DESC LIMIT 1")
+    return json.loads(summary)[WHOLE_KEY]
 
 
 @pytest.mark.parametrize("kind", ["mysql", "postgresql"])
@@ -36,9 +44,12 @@ def test_beside_the_units_same_as_at_the_end(db_factory, tmp_path, kind, caplog)
     assert r2.changes["rows_checksummed"] == r1.changes["rows_checksummed"] > 0
     stored = _stored(many)
     assert stored and stored == _stored(one)
+    # the whole-table checksums, asked after the units beside them, are the serial run's
+    assert _wholes(many) == _wholes(one) and _wholes(one)["tables"]
     again = api.migrate(settings_for(src, many, tmp_path / "3", workers=2, batch_size=10))
     assert again.ok and again.changes["compared"]
     assert again.changes["groups_changed"] == 0
+    assert again.changes["tables_unchanged"] == len(_wholes(one)["tables"])
     assert not again.groups and len(again.unchanged_groups) == len(r2.groups)
 
 

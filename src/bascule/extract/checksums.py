@@ -125,17 +125,25 @@ def table_checksums(reader: SourceReader, tables: Sequence[str], *,
     return out
 
 
+def largest_first(reader: SourceReader, tables: Sequence[str]) -> list[str]:
+    """``tables`` the largest first (by the span of their ids)."""
+    size = {t: sum(hi if lo is None else hi - lo for lo, hi in _id_parts(reader, t, 1))
+            for t in tables}
+    return sorted(tables, key=lambda t: -size[t])
+
+
 def source_checksums(reader: SourceReader, migration: Migration, *,
                      on: Sequence[Connection] | None = None,
                      stop: threading.Event | None = None,
-                     reuse: Checksums | None = None) -> Checksums:
+                     reuse: Checksums | None = None, whole: bool = True) -> Checksums:
     """The chunk checksums of every moved table of the source (see the module docstring), on
     the reader's connections or on ``on`` (connections of its snapshot), with each table's
     ``whole`` checksum. ``reuse``: stored chunk sums (with their ``whole``), taken as they are
     for the tables whose whole checksum is the same now: those whole checksums are asked
     first; every other table's is asked just before its chunk sums (on one connection, its
-    pages are still in the server's cache). ``stop``: set, the queries not started yet are
-    skipped and the result is incomplete (the caller drops it)."""
+    pages are still in the server's cache); ``whole`` False: none is asked (``reuse`` is then
+    not used). ``stop``: set, the queries not started yet are skipped and the result is
+    incomplete (the caller drops it)."""
     dialect = reader.dialect
     tables = [t for t in migration.order if reader.has(t)]
     # a large table is cut into one part per connection; on ``on`` (beside the units) into at
@@ -144,16 +152,17 @@ def source_checksums(reader: SourceReader, migration: Migration, *,
     parts = {t: _id_parts(reader, t, ways) for t in tables}
     size = {t: sum(hi if lo is None else hi - lo for lo, hi in parts[t]) for t in tables}
     largest = sorted(tables, key=lambda t: -size[t])
-    stored = {t: d for t, d in (reuse or {}).items() if t in size and d.whole is not None}
-    whole = table_checksums(reader, [t for t in largest if t in stored], on=on, stop=stop) \
+    stored = {t: d for t, d in (reuse or {}).items()
+              if whole and t in size and d.whole is not None}
+    wholes = table_checksums(reader, [t for t in largest if t in stored], on=on, stop=stop) \
         if stored else {}
-    kept = {t: stored[t] for t in stored if stored[t].whole == whole.get(t)}
+    kept = {t: stored[t] for t in stored if stored[t].whole == wholes.get(t)}
     jobs: list[tuple[Any, tuple]] = []
     for t in largest:
         if t in kept:
             continue
         tb = reader.info.tables[t]
-        ask = dialect.table_checksum(tb) if t not in whole else None
+        ask = dialect.table_checksum(tb) if whole and t not in wholes else None
         if ask is not None:
             jobs.append((ask, ("whole", t)))
         stmt = _chunk_sums_stmt(reader, migration, t)
@@ -168,7 +177,7 @@ def source_checksums(reader: SourceReader, migration: Migration, *,
         if kind == "whole":
             for r in part:
                 if r[1] is not None:
-                    whole[t] = int(r[1])
+                    wholes[t] = int(r[1])
         else:
             out[t].extend([int(r[0]) for r in part], [int(r[1]) for r in part],
                           [int(r[2] or 0) for r in part])
@@ -179,7 +188,7 @@ def source_checksums(reader: SourceReader, migration: Migration, *,
                  "whole-table checksum), %d checksummed by chunks", len(kept), len(tables),
                  len(out))
     for t, d in out.items():
-        d.whole = whole.get(t)
+        d.whole = wholes.get(t)
     return {t: kept[t] if t in kept else out[t].sorted() for t in tables
             if t in kept or t in out}
 
