@@ -127,9 +127,13 @@ def table_checksums(reader: SourceReader, tables: Sequence[str], *,
 
 def largest_first(reader: SourceReader, tables: Sequence[str]) -> list[str]:
     """``tables`` the largest first (by the span of their ids)."""
-    size = {t: sum(hi if lo is None else hi - lo for lo, hi in _id_parts(reader, t, 1))
-            for t in tables}
-    return sorted(tables, key=lambda t: -size[t])
+    return _by_span({t: _id_parts(reader, t, 1) for t in tables})
+
+
+def _by_span(parts: dict[str, list[tuple[int | None, int]]]) -> list[str]:
+    """The tables of ``parts`` (``_id_parts`` of each), the largest span of ids first."""
+    span = {t: sum(hi if lo is None else hi - lo for lo, hi in ps) for t, ps in parts.items()}
+    return sorted(parts, key=lambda t: -span[t])
 
 
 def source_checksums(reader: SourceReader, migration: Migration, *,
@@ -150,10 +154,9 @@ def source_checksums(reader: SourceReader, migration: Migration, *,
     # least ``MIN_PARTS``, so that a stop waits for one part, not for a whole table
     ways = 1 + len(reader.snapshots) if on is None else max(MIN_PARTS, len(on))
     parts = {t: _id_parts(reader, t, ways) for t in tables}
-    size = {t: sum(hi if lo is None else hi - lo for lo, hi in parts[t]) for t in tables}
-    largest = sorted(tables, key=lambda t: -size[t])
+    largest = _by_span(parts)
     stored = {t: d for t, d in (reuse or {}).items()
-              if whole and t in size and d.whole is not None}
+              if whole and t in parts and d.whole is not None}
     wholes = table_checksums(reader, [t for t in largest if t in stored], on=on, stop=stop) \
         if stored else {}
     kept = {t: stored[t] for t in stored if stored[t].whole == wholes.get(t)}

@@ -82,7 +82,7 @@ class SourceChanges:
 def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migration: Migration,
                  settings, mojibake: list[str], shared_entries: dict[str, dict],
                  sums: Checksums | None = None,
-                 stored: tuple[str | None, Checksums] | None = None) -> SourceChanges:
+                 stored: tuple[str | None, Checksums, str] | None = None) -> SourceChanges:
     """The source's checksums (``sums`` when they were computed already) and, when the stored
     ones can be compared, the groups and shared rows whose source rows changed (see the module
     docstring). ``stored``: what ``stored_checksums`` read already."""
@@ -93,11 +93,11 @@ def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migrat
         return out
     out.basis = basis(settings_fingerprint(settings), reader.info.shape, tinfo.shape,
                       tinfo.columns, mojibake, producer_checksum(reader))
-    out.statements = statements_digest(reader, migration)
+    out.statements = stored[2] if stored is not None else statements_digest(reader, migration)
     book = tinfo.book(settings.source_name)
     if tinfo.has_chunks and tinfo.has_bookkeeping:
         with target.connect() as conn:
-            stored_basis, kept = stored if stored is not None \
+            stored_basis, kept = stored[:2] if stored is not None \
                 else load_checksums(conn, book, out.statements)
             if stored_basis is None:
                 out.why_not = "no checksums from a run that ended clean"
@@ -126,13 +126,15 @@ def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migrat
 
 
 def stored_checksums(reader: SourceReader, migration: Migration, target: Engine, tinfo: TargetInfo,
-                     book: Book) -> tuple[str | None, Checksums]:
+                     book: Book) -> tuple[str | None, Checksums, str]:
     """(basis, checksums) stored in the target for this source (``load_checksums``), their
-    whole-table checksums kept when the statements of the chunk sums are today's."""
+    whole-table checksums kept when the statements of the chunk sums are today's, and the
+    digest of today's statements (``find_changes`` takes all three)."""
+    statements = statements_digest(reader, migration)
     if not (tinfo.has_chunks and tinfo.has_bookkeeping):
-        return None, {}
+        return None, {}, statements
     with target.connect() as conn:
-        return load_checksums(conn, book, statements_digest(reader, migration))
+        return (*load_checksums(conn, book, statements), statements)
 
 
 class Beside:
