@@ -142,50 +142,68 @@ def source_checksums(reader: SourceReader, migration: Migration, *,
                      reuse: Checksums | None = None, whole: bool = True) -> Checksums:
     """The chunk checksums of every moved table of the source (see the module docstring), on
     the reader's connections or on ``on`` (connections of its snapshot), with each table's
-    ``whole`` checksum. ``reuse``: stored chunk sums (with their ``whole``), taken as they are
-    for the tables whose whole checksum is the same now: those whole checksums are asked
-    first; every other table's is asked just before its chunk sums (on one connection, its
-    pages are still in the server's cache); ``whole`` False: none is asked (``reuse`` is then
-    not used). ``stop``: set, the queries not started yet are skipped and the result is
-    incomplete (the caller drops it)."""
+    ``whole`` checksum, the largest tables first. ``reuse``: stored chunk sums (with their
+    ``whole``), taken as they are for the tables whose whole checksum is the same now; a table
+    whose whole checksum differs has its chunk sums asked at once, before the next tables'
+    whole checksums. Every other table's whole checksum is asked just before its chunk sums
+    (on one connection, its pages are still in the server's cache); ``whole`` False: none is
+    asked (``reuse`` is then not used). ``stop``: set, the queries not started yet are skipped
+    and the result is incomplete (the caller drops it)."""
     dialect = reader.dialect
     tables = [t for t in migration.order if reader.has(t)]
     # a large table is cut into one part per connection; on ``on`` (beside the units) into at
     # least ``MIN_PARTS``, so that a stop waits for one part, not for a whole table
     ways = 1 + len(reader.snapshots) if on is None else max(MIN_PARTS, len(on))
     parts = {t: _id_parts(reader, t, ways) for t in tables}
-    largest = _by_span(parts)
+    asks = {t: dialect.table_checksum(reader.info.tables[t]) if whole else None
+            for t in tables}
     stored = {t: d for t, d in (reuse or {}).items()
-              if whole and t in parts and d.whole is not None}
-    wholes = table_checksums(reader, [t for t in largest if t in stored], on=on, stop=stop) \
-        if stored else {}
-    kept = {t: stored[t] for t in stored if stored[t].whole == wholes.get(t)}
-    jobs: list[tuple[Any, tuple]] = []
-    for t in largest:
-        if t in kept:
-            continue
+              if t in parts and d.whole is not None and asks[t] is not None}
+    kept: Checksums = {}
+    wholes: dict[str, int] = {}
+
+    def sums_jobs(t: str) -> list[tuple[Any, tuple]]:
         tb = reader.info.tables[t]
-        ask = dialect.table_checksum(tb) if whole and t not in wholes else None
-        if ask is not None:
-            jobs.append((ask, ("whole", t)))
         stmt = _chunk_sums_stmt(reader, migration, t)
-        for lo, hi in parts[t]:  # a large table on every connection
-            jobs.append((stmt if lo is None else stmt.where(tb.c.id.between(lo, hi)),
-                         ("sums", t)))
+        return [(stmt if lo is None else stmt.where(tb.c.id.between(lo, hi)), ("sums", t))
+                for lo, hi in parts[t]]  # a large table on every connection
+
+    jobs: list[tuple[Any, tuple]] = []
+    for t in _by_span(parts):
+        if t in stored:  # its chunk sums only if this one differs (``then``)
+            jobs.append((asks[t], ("check", t)))
+            continue
+        if asks[t] is not None:
+            jobs.append((asks[t], ("whole", t)))
+        jobs.extend(sums_jobs(t))
     # straight into int64 arrays (``TableSums``): no Python object per chunk outlives its row
-    out = {t: TableSums() for _s, (_k, t) in jobs}
+    out: dict[str, TableSums] = {}
 
     def consume(tag: tuple, part) -> None:
         kind, t = tag
-        if kind == "whole":
+        if kind != "sums":
             for r in part:
                 if r[1] is not None:
                     wholes[t] = int(r[1])
         else:
-            out[t].extend([int(r[0]) for r in part], [int(r[1]) for r in part],
-                          [int(r[2] or 0) for r in part])
+            out.setdefault(t, TableSums()).extend(
+                [int(r[0]) for r in part], [int(r[1]) for r in part],
+                [int(r[2] or 0) for r in part])
 
-    reader.run_all(jobs, consume, on=on, stop=stop)
+    def then(tag: tuple) -> list[tuple[Any, tuple]]:
+        kind, t = tag
+        if kind != "check":
+            return []
+        if stored[t].whole == wholes.get(t):
+            kept[t] = stored[t]
+            return []
+        out.setdefault(t, TableSums())  # a table of no rows now still has its (empty) sums
+        return sums_jobs(t)
+
+    for t in tables:  # a table whose chunk sums are asked has them, rows or not
+        if t not in stored:
+            out[t] = TableSums()
+    reader.run_all(jobs, consume, on=on, stop=stop, then=then)
     if kept:
         log.info("source checksums: %d of %d tables unchanged since the last run (their "
                  "whole-table checksum), %d checksummed by chunks", len(kept), len(tables),

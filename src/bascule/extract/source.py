@@ -13,11 +13,11 @@ import functools
 import logging
 import operator
 import threading
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from queue import SimpleQueue
 from typing import Any
 
 from sqlalchemy import MetaData, Table, inspect, select
@@ -391,34 +391,62 @@ class SourceReader:
 
     def run_all(self, jobs: Sequence[tuple[Any, Any]], consume, *,
                 on: Sequence[Connection] | None = None,
-                stop: threading.Event | None = None) -> None:
-        """Run the statements of ``jobs`` ((statement, tag) pairs) at once on the main
-        connection and the ``snapshots`` (the same snapshot), or on the connections ``on``
-        (of that snapshot), streaming each result into ``consume(tag, rows)``, which is called
-        under one lock. ``stop``: once set, the jobs not started yet are skipped."""
-        conns: SimpleQueue = SimpleQueue()
+                stop: threading.Event | None = None,
+                then: Callable[[Any], Iterable[tuple[Any, Any]]] | None = None) -> None:
+        """Run the statements of ``jobs`` ((statement, tag) pairs), in that order, at once on
+        the main connection and the ``snapshots`` (the same snapshot), or on the connections
+        ``on`` (of that snapshot), streaming each result into ``consume(tag, rows)``, which is
+        called under one lock. ``then(tag)``, under that lock once a job's rows are all
+        consumed: the jobs it returns run next, before those still waiting (a checksum that
+        differs asks for its table's chunk sums at once). ``stop``: once set, the jobs not
+        started yet are skipped. A job that fails stops the others from starting; its error
+        is raised once the running ones end."""
         every = [self.conn, *self.snapshots] if on is None else list(on)
-        for c in every:
-            conns.put(c)
+        todo = deque(jobs)
         fold = threading.Lock()
+        turn = threading.Condition()
+        running = 0
+        failed = False
 
-        def run(job) -> None:
-            if stop is not None and stop.is_set():
-                return
-            stmt, tag = job
-            conn = conns.get()
-            try:
-                with self.lock if conn is self.conn else nullcontext():
-                    res = conn.execute(stmt, execution_options={"stream_results": True})
-                    for part in res.partitions(20_000):
+        def next_job() -> tuple[Any, Any] | None:
+            nonlocal running
+            with turn:
+                while not todo and running and not failed:
+                    turn.wait()  # a running job may still add some
+                if not todo or failed or (stop is not None and stop.is_set()):
+                    return None
+                running += 1
+                return todo.popleft()
+
+        def run(conn: Connection) -> None:
+            nonlocal running, failed
+            while (job := next_job()) is not None:
+                stmt, tag = job
+                more: list[tuple[Any, Any]] = []
+                try:
+                    with self.lock if conn is self.conn else nullcontext():
+                        res = conn.execute(stmt, execution_options={"stream_results": True})
+                        for part in res.partitions(20_000):
+                            with fold:
+                                consume(tag, part)
+                    if then is not None:
                         with fold:
-                            consume(tag, part)
-            finally:
-                conns.put(conn)
+                            more = list(then(tag))
+                except BaseException:
+                    with turn:
+                        failed = True
+                        running -= 1
+                        turn.notify_all()
+                    raise
+                with turn:
+                    running -= 1
+                    todo.extendleft(reversed(more))
+                    turn.notify_all()
 
         with ThreadPoolExecutor(max_workers=len(every),
                                 thread_name_prefix="bascule-refs") as ex:
-            list(ex.map(run, jobs))
+            for f in [ex.submit(run, c) for c in every]:
+                f.result()
 
     # -- groups and the producer space ----------------------------------------------------
 
