@@ -164,7 +164,7 @@ def test_sequential_ids_rerun_verifies(db_factory, tmp_path):
     assert quick.ok, [d.as_dict() for d in quick.differences[:5]]
     redone = {g.source_id for g in after.groups}
     assert quick.scope["mode"] == "changed" and quick.scope["groups"] == len(redone)
-    assert 0 < quick.fk_checked
+    assert 0 < quick.fk_checked and quick.scope["checksums_seconds"] > 0
     # a row of a group the rerun wrote, changed in the target: found
     order = next(new for _t, _o, new, g in idmap_entries(tgt, "UserOrder") if g in redone)
     execute(tgt, 'UPDATE "UserOrder" SET quantity = quantity + 7 WHERE id = :i', i=order)
@@ -172,6 +172,14 @@ def test_sequential_ids_rerun_verifies(db_factory, tmp_path):
                                  "--target", tgt, "--report-dir", str(tmp_path)])
     assert r.exit_code == 1, r.output
     assert "UserOrder" in r.output and "quantity" in r.output and "--changed:" in r.output
+    # the products of a group the rerun did not write, changed in the source since: the
+    # checksums (computed while the target's state is read) bring that group in, unsampled
+    still = after.unchanged_groups[0]
+    execute(src, "UPDATE Product p JOIN Catalog c ON p.catalogId = c.id "
+                 "SET p.price = p.price + 1 WHERE c.groupId = :g", g=still)
+    late = api.verify(s, changed_only=True, sample=0.0)
+    assert still in late.scope["source_changed"] and not late.ok
+    assert {d.table for d in late.differences} >= {"Product"}
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "mysql"])

@@ -44,6 +44,7 @@ from bascule.load.idmap import groups_holding
 from bascule.load.runlog import settings_fingerprint
 from bascule.load.target import TargetInfo
 from bascule.model.tables import Migration
+from bascule.run.report import Progress
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +83,12 @@ class SourceChanges:
 def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migration: Migration,
                  settings, mojibake: list[str], shared_entries: dict[str, dict],
                  sums: Checksums | None = None,
-                 stored: tuple[str | None, Checksums, str] | None = None) -> SourceChanges:
+                 stored: tuple[str | None, Checksums, str] | None = None,
+                 spent: float = 0.0) -> SourceChanges:
     """The source's checksums (``sums`` when they were computed already) and, when the stored
     ones can be compared, the groups and shared rows whose source rows changed (see the module
-    docstring). ``stored``: what ``stored_checksums`` read already."""
+    docstring). ``stored``: what ``stored_checksums`` read already; ``spent``: the seconds
+    ``sums`` took (``rerun_checksums``), counted in the changes' seconds."""
     t0 = time.monotonic()
     out = SourceChanges(sums=sums)
     if not supported(reader):
@@ -113,7 +116,7 @@ def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migrat
         out.why_not = "first run"
     # every group moves: the checksums can wait (``complete``)
     out.deferred = out.sums is None
-    out.seconds = time.monotonic() - t0
+    out.seconds = spent + time.monotonic() - t0
     if out.compared:
         log.info("source checksums: %d rows in %d chunks, %d chunks changed: %d groups and %s "
                  "to move again (%.1f s)", out.rows(), out.as_dict()["chunks"],
@@ -135,6 +138,21 @@ def stored_checksums(reader: SourceReader, migration: Migration, target: Engine,
         return None, {}, statements
     with target.connect() as conn:
         return (*load_checksums(conn, book, statements), statements)
+
+
+def rerun_checksums(progress: Progress, reader: SourceReader, migration: Migration,
+                    target: Engine, tinfo: TargetInfo, book: Book
+                    ) -> tuple[Checksums, float, tuple[str | None, Checksums, str]]:
+    """The source's checksums of a rerun (or of ``verify --changed``): the stored ones read
+    (``stored_checksums``), then the source's computed by its server, the stored chunk sums of
+    the tables that did not change taken as they are; with the seconds they took and the
+    stored ones (``find_changes`` takes both). Run in a thread beside the reading of the
+    target's state and the sampling of the source's text."""
+    with progress.phase("checksumming the source"):
+        t0 = time.monotonic()
+        stored = stored_checksums(reader, migration, target, tinfo, book)
+        sums = source_checksums(reader, migration, reuse=stored[1])
+        return sums, time.monotonic() - t0, stored
 
 
 class Beside:

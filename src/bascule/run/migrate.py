@@ -38,7 +38,7 @@ from sqlalchemy.engine import Engine
 from bascule.config import Settings
 from bascule.dberrors import shown_url
 from bascule.errors import MigrationError
-from bascule.extract.checksums import source_checksums, supported
+from bascule.extract.checksums import supported
 from bascule.extract.drivers import source_engine
 from bascule.extract.source import GroupRef, SourceReader
 from bascule.load.apply import UnitLoad, row_encoders
@@ -61,8 +61,8 @@ from bascule.run.changes import (
     complete,
     drop_beside,
     find_changes,
+    rerun_checksums,
     start_beside,
-    stored_checksums,
 )
 from bascule.run.context import (
     Run,
@@ -256,7 +256,7 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
         held_f = ex.submit(read_target_state, reading, tinfo, migration, book, run_id)
         samples = text_samples(reader, migration)
         # a rerun: the source's server computes the checksums while the samples are checked
-        sums_f = ex.submit(_checksums, progress, reader, migration, target, tinfo, book) \
+        sums_f = ex.submit(rerun_checksums, progress, reader, migration, target, tinfo, book) \
             if tinfo.has_chunks and tinfo.has_bookkeeping and supported(reader) else None
         mojibake = mojibake_columns(reader, migration, samples)
         held: TargetState = held_f.result()
@@ -267,8 +267,8 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
     report.source["mojibake_columns"] = sorted(f"{t}.{c}" for t, c in mojibake)
     with progress.phase("comparing the source with the last clean run"):
         changes = find_changes(reader, target, tinfo, migration, settings,
-                               report.source["mojibake_columns"], held.shared, sums, stored)
-    changes.seconds += sums_s  # beside the samples' check
+                               report.source["mojibake_columns"], held.shared, sums, stored,
+                               sums_s)
     todo = to_move(groups, changes, held.groups_done)
     moving = {g.id for g in todo}
     report.unchanged_groups = [g.id for g in groups if g.id not in moving]
@@ -292,17 +292,6 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
         run.prepared = Prepared(defer_fks, defer_indexes(target, settings, migration, tinfo,
                                                          run_id, defer_fks))
     return run, changes, todo
-
-
-def _checksums(progress: Progress, reader: SourceReader, migration: Migration, target: Engine,
-               tinfo, book) -> tuple[Any, float, tuple]:
-    """The source's checksums (computed by its server; the stored chunk sums of the tables
-    that did not change taken as they are), the seconds they took, and the stored ones."""
-    with progress.phase("checksumming the source"):
-        t0 = time.monotonic()
-        stored = stored_checksums(reader, migration, target, tinfo, book)
-        sums = source_checksums(reader, migration, reuse=stored[1])
-        return sums, time.monotonic() - t0, stored
 
 
 def _move(run: Run, report: RunReport, groups: Sequence[GroupRef], todo: list[GroupRef],

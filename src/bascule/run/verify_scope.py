@@ -53,12 +53,15 @@ class Scope:
 
 
 def changed_scope(run: Run, last: dict | None, groups: Sequence[GroupRef], mojibake: list[str],
-                  sample: float, seed: int | None) -> Scope:
-    """The scope of ``--changed`` (see the module docstring); every group when it cannot tell."""
+                  sample: float, seed: int | None, sums: tuple | None = None) -> Scope:
+    """The scope of ``--changed`` (see the module docstring); every group when it cannot tell.
+    ``sums``: what ``rerun_checksums`` computed already (the checksums, their seconds, the
+    stored ones)."""
     if last is None or last.get("status") != "done":
         return _full(groups, "the last migrate run did not end done")
+    computed, seconds, stored = sums if sums is not None else (None, 0.0, None)
     changes = find_changes(run.reader, run.target, run.tinfo, run.migration, run.settings,
-                           mojibake, run.state.shared)
+                           mojibake, run.state.shared, computed, stored, seconds)
     if not changes.compared:
         return _full(groups, changes.why_not or "no checksums")
     written = {g for g, info in run.groups_done.items() if info.get("run_id") == last["id"]}
