@@ -14,6 +14,8 @@ from bascule.cli import cli
 from bascule.dbutil import make_engine
 from bascule.extract.checksums import CHUNK
 from bascule.generate.changes import change_source
+from bascule.load.bookkeeping import Book
+from bascule.load.idmap import groups_holding
 from faults import run_and_kill
 from helpers import (
     execute,
@@ -213,3 +215,31 @@ def test_one_changed_row_moves_its_group_alone(db_factory, tmp_path, kind):
     assert set(again.changes["shared_reread"]) == {"User"}  # the moved users of its chunk
     assert len(again.unchanged_groups) == len(first.groups) - len(redone)
     assert api.verify(s).ok
+
+
+def test_groups_holding_asks_every_table_in_one_reading(db_factory, tmp_path):
+    """``groups_holding`` with chunks of several tables (two ways of cutting one of them): the
+    groups that the id map says hold a row of any, the same as one table at a time."""
+    my = db_factory("mysql")
+    src, tgt = make_source(my, scale=SCALE, seed=5), make_target(my)
+    s = settings_for(src, tgt, tmp_path)
+    assert api.migrate(s).ok
+    products = sorted({(old, g) for _t, old, _n, g in idmap_entries(tgt, "Product")})
+    orders = sorted({(old, g) for _t, old, _n, g in idmap_entries(tgt, "UserOrder")})
+    by_id = {old for old, _g in products[:3]}
+    by_chunk = {orders[-1][0] // CHUNK}
+    want = {g for old, g in products if old in by_id} | \
+        {g for old, g in orders if old // CHUNK in by_chunk} | \
+        {g for old, g in products if old // CHUNK == products[-1][0] // CHUNK}
+    asks = {"Product": [(int, by_id), (lambda i: i // CHUNK, {products[-1][0] // CHUNK})],
+            "UserOrder": [(lambda i: i // CHUNK, by_chunk)], "Basket": [(int, set())]}
+    eng = make_engine(tgt)
+    try:
+        with eng.connect() as conn:
+            book = Book(s.source_name)
+            every = groups_holding(conn, asks, book)
+            one_by_one = set().union(*[groups_holding(conn, {t: [a]}, book)
+                                       for t, ask in asks.items() for a in ask])
+    finally:
+        eng.dispose()
+    assert every == want == one_by_one and len(want) > 1

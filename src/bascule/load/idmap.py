@@ -170,24 +170,39 @@ def moved_entries(conn: Connection, table: str, book: Book, *, blocks: bool = Tr
         yield from zip(unpack(o), unpack(n), repeat(int(g)))
 
 
-def groups_holding(conn: Connection, table: str, chunk_of: Callable[[int], int],
-                   wanted: set[int], book: Book, *, blocks: bool = True) -> set[int]:
-    """The source groups whose id map holds a row of ``table`` whose old id falls in one of the
-    ``wanted`` chunks (``chunk_of(old id)``): the owners, at their last run, of rows that
-    changed since."""
-    if not wanted:
+def groups_holding(conn: Connection, asks: dict[str, list[tuple[Callable[[int], int], set[int]]]],
+                   book: Book, *, blocks: bool = True) -> set[int]:
+    """The source groups whose id map holds a row of a table of ``asks`` whose old id falls in
+    one of the chunks wanted of it (``asks``: table → (``chunk_of(old id)``, the chunks)): the
+    owners, at their last run, of rows that changed since. The id map is read once for every
+    table (its blocks are not indexed by table: each reading scans them all)."""
+    asks = {t: [(f, w) for f, w in a if w] for t, a in asks.items()}
+    asks = {t: a for t, a in asks.items() if a}
+    if not asks:
         return set()
+
+    def holds(table: str, olds: Iterable[int]) -> bool:
+        ask = asks[table]
+        if len(ask) == 1:
+            chunk_of, wanted = ask[0]
+            return not wanted.isdisjoint(map(chunk_of, olds))
+        ids = list(olds)
+        return any(not wanted.isdisjoint(map(chunk_of, ids)) for chunk_of, wanted in ask)
+
     t, blk = book.table(IDMAP), book.table(IDBLOCK)
     out: set[int] = set()
-    q = select(t.c.old_id, t.c.group_id).where(book.mine(t), t.c.table_name == table,
-                                              t.c.group_id.is_not(None))
-    out.update(int(g) for old, g in conn.execute(q) if chunk_of(int(old)) in wanted)
+    q = select(t.c.table_name, t.c.old_id, t.c.group_id).where(
+        book.mine(t), t.c.table_name.in_(sorted(asks)), t.c.group_id.is_not(None))
+    for tn, old, g in conn.execute(q):
+        if int(g) not in out and holds(tn, (int(old),)):
+            out.add(int(g))
     if not blocks:
         return out
-    q = select(blk.c.group_id, blk.c.old_ids).where(book.mine(blk), blk.c.table_name == table)
-    for g, o in conn.execute(q):
+    q = select(blk.c.table_name, blk.c.group_id, blk.c.old_ids).where(
+        book.mine(blk), blk.c.table_name.in_(sorted(asks)))
+    for tn, g, o in conn.execute(q):
         g = int(g)
-        if g not in out and not wanted.isdisjoint(map(chunk_of, unpack(o))):
+        if g not in out and holds(tn, unpack(o)):
             out.add(g)
     return out
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -239,8 +239,13 @@ def complete(out: SourceChanges, reader: SourceReader, migration: Migration) -> 
 def _compare(out: SourceChanges, reader: SourceReader, conn, tinfo: TargetInfo,
              migration: Migration, stored: Checksums, shared_entries: dict[str, dict],
              book: Book) -> None:
+    """The changed chunks of each table, and the groups that own their rows: at their last
+    run (the target's id map, read once for every table, in a thread) and in the source now
+    (its server, meanwhile)."""
     assert out.sums is not None
     out.compared = True
+    asks: dict[str, list[tuple[Callable[[int], int], set[int]]]] = {}
+    owners: list[tuple[str, list[tuple[int, int]]]] = []
     for t in migration.order:
         changed = changed_chunks(out.sums.get(t), stored.get(t))
         out.changed[t] = changed
@@ -255,10 +260,18 @@ def _compare(out: SourceChanges, reader: SourceReader, conn, tinfo: TargetInfo,
         if table == "Group":
             out.redo |= changed
             continue
-        out.redo |= groups_holding(conn, table, (lambda i: i // CHUNK) if key.ranged else int,
-                                   changed, book, blocks=tinfo.has_idblock)
-        out.redo |= owner_groups(reader, migration, table,
-                                 [chunk_ids(key, c) for c in sorted(changed)])
+        asks.setdefault(table, []).append((_id_chunk if key.ranged else int, changed))
+        owners.append((table, [chunk_ids(key, c) for c in sorted(changed)]))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-holders") as ex:
+        held = ex.submit(groups_holding, conn, asks, book, blocks=tinfo.has_idblock)
+        for table, ranges in owners:
+            out.redo |= owner_groups(reader, migration, table, ranges)
+        out.redo |= held.result()
+
+
+def _id_chunk(i: int) -> int:
+    """The chunk of a row of a table cut by ranges of ids."""
+    return i // CHUNK
 
 
 def _owned(entry: Any) -> bool:
