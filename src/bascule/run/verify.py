@@ -238,12 +238,12 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
     source's checksums (``rerun_checksums``), which its server computes once the text is
     sampled (on the same connections), while the target's state is read and the samples
     checked."""
+    book = tinfo.book(settings.source_name)
     samples = text_samples(reader, migration)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-sums") as ex:
-        sums_f = ex.submit(rerun_checksums, progress, reader, migration, target, tinfo,
-                           tinfo.book(settings.source_name)) \
+        sums_f = ex.submit(rerun_checksums, progress, reader, migration, target, tinfo, book) \
             if changed_only and tinfo.has_chunks and supported(reader) else None
-        held = read_target_state(target, tinfo, migration, tinfo.book(settings.source_name))
+        held = read_target_state(target, tinfo, migration, book)
         mojibake = mojibake_columns(reader, migration, samples)
         sums = sums_f.result() if sums_f is not None else None
     state = RunState(held.shared, held.next_id, held.emails, held.emails2, held.holders)
