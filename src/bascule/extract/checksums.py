@@ -116,13 +116,15 @@ def table_checksums(reader: SourceReader, tables: Sequence[str], *,
         jobs.append((stmt, t))
     out: dict[str, int] = {}
 
-    def consume(t: str, part) -> None:
-        for r in part:
-            if r[1] is not None:
-                out[t] = int(r[1])
-
-    reader.run_all(jobs, consume, on=on, stop=stop)
+    reader.run_all(jobs, lambda t, part: _take_whole(out, t, part), on=on, stop=stop)
     return out
+
+
+def _take_whole(into: dict[str, int], table: str, part) -> None:
+    """The checksum of ``table`` from the rows (table name, checksum) the server gave."""
+    for r in part:
+        if r[1] is not None:
+            into[table] = int(r[1])
 
 
 def largest_first(reader: SourceReader, tables: Sequence[str]) -> list[str]:
@@ -176,19 +178,17 @@ def source_checksums(reader: SourceReader, migration: Migration, *,
         if asks[t] is not None:
             jobs.append((asks[t], ("whole", t)))
         jobs.extend(sums_jobs(t))
-    # straight into int64 arrays (``TableSums``): no Python object per chunk outlives its row
-    out: dict[str, TableSums] = {}
+    # straight into int64 arrays (``TableSums``): no Python object per chunk outlives its row;
+    # a table whose chunk sums are asked has them, rows or not
+    out = {t: TableSums() for t in tables if t not in stored}
 
     def consume(tag: tuple, part) -> None:
         kind, t = tag
         if kind != "sums":
-            for r in part:
-                if r[1] is not None:
-                    wholes[t] = int(r[1])
+            _take_whole(wholes, t, part)
         else:
-            out.setdefault(t, TableSums()).extend(
-                [int(r[0]) for r in part], [int(r[1]) for r in part],
-                [int(r[2] or 0) for r in part])
+            out[t].extend([int(r[0]) for r in part], [int(r[1]) for r in part],
+                          [int(r[2] or 0) for r in part])
 
     def then(tag: tuple) -> list[tuple[Any, tuple]]:
         kind, t = tag
@@ -197,12 +197,9 @@ def source_checksums(reader: SourceReader, migration: Migration, *,
         if stored[t].whole == wholes.get(t):
             kept[t] = stored[t]
             return []
-        out.setdefault(t, TableSums())  # a table of no rows now still has its (empty) sums
+        out[t] = TableSums()  # before its chunk sums' jobs run
         return sums_jobs(t)
 
-    for t in tables:  # a table whose chunk sums are asked has them, rows or not
-        if t not in stored:
-            out[t] = TableSums()
     reader.run_all(jobs, consume, on=on, stop=stop, then=then)
     if kept:
         log.info("source checksums: %d of %d tables unchanged since the last run (their "

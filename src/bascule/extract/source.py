@@ -422,26 +422,23 @@ class SourceReader:
             nonlocal running, failed
             while (job := next_job()) is not None:
                 stmt, tag = job
-                more: list[tuple[Any, Any]] = []
+                more: list[tuple[Any, Any]] | None = None  # None: the job failed
                 try:
                     with self.lock if conn is self.conn else nullcontext():
                         res = conn.execute(stmt, execution_options={"stream_results": True})
                         for part in res.partitions(20_000):
                             with fold:
                                 consume(tag, part)
-                    if then is not None:
-                        with fold:
-                            more = list(then(tag))
-                except BaseException:
+                    with fold:
+                        more = list(then(tag)) if then is not None else []
+                finally:
                     with turn:
-                        failed = True
                         running -= 1
+                        if more is None:
+                            failed = True
+                        else:
+                            todo.extendleft(reversed(more))
                         turn.notify_all()
-                    raise
-                with turn:
-                    running -= 1
-                    todo.extendleft(reversed(more))
-                    turn.notify_all()
 
         with ThreadPoolExecutor(max_workers=len(every),
                                 thread_name_prefix="bascule-refs") as ex:

@@ -82,25 +82,23 @@ class SourceChanges:
 
 def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migration: Migration,
                  settings, mojibake: list[str], shared_entries: dict[str, dict],
-                 sums: Checksums | None = None,
-                 stored: tuple[str | None, Checksums, str] | None = None,
-                 spent: float = 0.0) -> SourceChanges:
-    """The source's checksums (``sums`` when they were computed already) and, when the stored
-    ones can be compared, the groups and shared rows whose source rows changed (see the module
-    docstring). ``stored``: what ``stored_checksums`` read already; ``spent``: the seconds
-    ``sums`` took (``rerun_checksums``), counted in the changes' seconds."""
+                 ahead: Precomputed | None = None) -> SourceChanges:
+    """The source's checksums (``ahead``: computed already, ``rerun_checksums``) and, when the
+    stored ones can be compared, the groups and shared rows whose source rows changed (see the
+    module docstring)."""
     t0 = time.monotonic()
-    out = SourceChanges(sums=sums)
+    out = SourceChanges(sums=ahead.sums if ahead is not None else None)
     if not supported(reader):
         out.why_not = f"a {reader.info.backend} source has no row checksums here"
         return out
     out.basis = basis(settings_fingerprint(settings), reader.info.shape, tinfo.shape,
                       tinfo.columns, mojibake, producer_checksum(reader))
-    out.statements = stored[2] if stored is not None else statements_digest(reader, migration)
+    out.statements = ahead.statements if ahead is not None \
+        else statements_digest(reader, migration)
     book = tinfo.book(settings.source_name)
     if tinfo.has_chunks and tinfo.has_bookkeeping:
         with target.connect() as conn:
-            stored_basis, kept = stored[:2] if stored is not None \
+            stored_basis, kept = (ahead.basis, ahead.stored) if ahead is not None \
                 else load_checksums(conn, book, out.statements)
             if stored_basis is None:
                 out.why_not = "no checksums from a run that ended clean"
@@ -116,7 +114,7 @@ def find_changes(reader: SourceReader, target: Engine, tinfo: TargetInfo, migrat
         out.why_not = "first run"
     # every group moves: the checksums can wait (``complete``)
     out.deferred = out.sums is None
-    out.seconds = spent + time.monotonic() - t0
+    out.seconds = (ahead.seconds if ahead is not None else 0.0) + time.monotonic() - t0
     if out.compared:
         log.info("source checksums: %d rows in %d chunks, %d chunks changed: %d groups and %s "
                  "to move again (%.1f s)", out.rows(), out.as_dict()["chunks"],
@@ -132,7 +130,7 @@ def stored_checksums(reader: SourceReader, migration: Migration, target: Engine,
                      book: Book) -> tuple[str | None, Checksums, str]:
     """(basis, checksums) stored in the target for this source (``load_checksums``), their
     whole-table checksums kept when the statements of the chunk sums are today's, and the
-    digest of today's statements (``find_changes`` takes all three)."""
+    digest of today's statements."""
     statements = statements_digest(reader, migration)
     if not (tinfo.has_chunks and tinfo.has_bookkeeping):
         return None, {}, statements
@@ -140,19 +138,28 @@ def stored_checksums(reader: SourceReader, migration: Migration, target: Engine,
         return (*load_checksums(conn, book, statements), statements)
 
 
+@dataclass
+class Precomputed:
+    """The source's checksums of a rerun computed ahead of ``find_changes``
+    (``rerun_checksums``), with what the target had stored and the seconds they took."""
+
+    sums: Checksums
+    basis: str | None  # the stored ones' (None: nothing to compare with)
+    stored: Checksums
+    statements: str  # the digest of today's chunk-sum statements
+    seconds: float
+
+
 def rerun_checksums(progress: Progress, reader: SourceReader, migration: Migration,
-                    target: Engine, tinfo: TargetInfo, book: Book
-                    ) -> tuple[Checksums, float, tuple[str | None, Checksums, str]]:
+                    target: Engine, tinfo: TargetInfo, book: Book) -> Precomputed:
     """The source's checksums of a rerun (or of ``verify --changed``): the stored ones read
     (``stored_checksums``), then the source's computed by its server, the stored chunk sums of
-    the tables that did not change taken as they are; with the seconds they took and the
-    stored ones (``find_changes`` takes both). Run in a thread beside the reading of the
-    target's state and the sampling of the source's text."""
+    the tables that did not change taken as they are."""
     with progress.phase("checksumming the source"):
         t0 = time.monotonic()
-        stored = stored_checksums(reader, migration, target, tinfo, book)
-        sums = source_checksums(reader, migration, reuse=stored[1])
-        return sums, time.monotonic() - t0, stored
+        basis_, stored, statements = stored_checksums(reader, migration, target, tinfo, book)
+        sums = source_checksums(reader, migration, reuse=stored)
+        return Precomputed(sums, basis_, stored, statements, time.monotonic() - t0)
 
 
 class Beside:

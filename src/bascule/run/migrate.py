@@ -36,10 +36,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bascule.config import Settings
-from bascule.dberrors import shown_url
 from bascule.errors import MigrationError
-from bascule.extract.checksums import supported
-from bascule.extract.drivers import source_engine
 from bascule.extract.source import GroupRef, SourceReader
 from bascule.load.apply import UnitLoad, row_encoders
 from bascule.load.chunks import BASIS_KEY, WHOLE_KEY, store_checksums, wholes
@@ -61,7 +58,6 @@ from bascule.run.changes import (
     complete,
     drop_beside,
     find_changes,
-    rerun_checksums,
     start_beside,
 )
 from bascule.run.context import (
@@ -81,18 +77,15 @@ from bascule.run.parallel import Counters, Side, run_steps
 from bascule.run.preflight import (
     UNIT_BATCHES,
     WORKER_UNIT_BATCHES,
-    TargetState,
     check_identities,
     cut_units,
     estimate_rows,
     group_identities,
-    mojibake_columns,
+    open_state,
     preserve_preflight,
-    read_target_state,
     select_groups,
     record_identities,
     refused_value_checks,
-    text_samples,
     workers_for,
     workers_wanted,
 )
@@ -248,34 +241,21 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
     (the groups to move), the transform's context, the planner; for migrate (``run_id``, its
     run row) the bookkeeping and the indexes deferred."""
     book = tinfo.book(settings.source_name)
-    # the target's state is read (with the faster reading driver) while the source is sampled
-    reading = source_engine(target.url, side="target", shown=shown_url(target)) \
-        if target.url.drivername.endswith("+pymysql") else target
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="bascule-open") as ex, \
-            progress.phase("reading the target's id map, sampling the source's text"):
-        held_f = ex.submit(read_target_state, reading, tinfo, migration, book, run_id)
-        samples = text_samples(reader, migration)
-        # a rerun: the source's server computes the checksums while the samples are checked
-        sums_f = ex.submit(rerun_checksums, progress, reader, migration, target, tinfo, book) \
-            if tinfo.has_chunks and tinfo.has_bookkeeping and supported(reader) else None
-        mojibake = mojibake_columns(reader, migration, samples)
-        held: TargetState = held_f.result()
-        sums, sums_s, stored = sums_f.result() if sums_f is not None else (None, 0.0, None)
-    if reading is not target:
-        reading.dispose()
+    with progress.phase("reading the target's id map, sampling the source's text"):
+        opened = open_state(progress, reader, migration, target, tinfo, book, run_id=run_id)
+    held = opened.held
     report.previous_run = held.previous_run
-    report.source["mojibake_columns"] = sorted(f"{t}.{c}" for t, c in mojibake)
+    report.source["mojibake_columns"] = sorted(f"{t}.{c}" for t, c in opened.mojibake)
     with progress.phase("comparing the source with the last clean run"):
         changes = find_changes(reader, target, tinfo, migration, settings,
-                               report.source["mojibake_columns"], held.shared, sums, stored,
-                               sums_s)
+                               report.source["mojibake_columns"], held.shared, opened.ahead)
     todo = to_move(groups, changes, held.groups_done)
     moving = {g.id for g in todo}
     report.unchanged_groups = [g.id for g in groups if g.id not in moving]
     if settings.id_strategy == "preserve":
         preserve_preflight(reader, target, tinfo, migration, todo, book)
     state = RunState(held.shared, held.next_id, held.emails, held.emails2, held.holders)
-    ctx = transform_context(settings, sinfo, tinfo, migration, mojibake)
+    ctx = transform_context(settings, sinfo, tinfo, migration, opened.mojibake)
     planner = Planner(migration, ctx, Preserve() if settings.id_strategy == "preserve"
                       else Sequential(state), row_encoders(target, tinfo.tables), sinfo.columns,
                       pack=not dry_run, prune=prune,

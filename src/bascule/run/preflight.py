@@ -9,14 +9,18 @@ import logging
 import os
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import String, Text, func, select
 from sqlalchemy.engine import Engine
 
 from bascule.config import Settings
+from bascule.dberrors import shown_url
 from bascule.errors import SettingsError
+from bascule.extract.checksums import supported
 from bascule.extract.closure import group_closure, shared_refs_of
+from bascule.extract.drivers import source_engine
 from bascule.extract.source import (
     GroupRef,
     SourceError,
@@ -34,8 +38,10 @@ from bascule.model.tables import Migration
 from bascule.plan.changeset import Entry
 from bascule.plan.ids import email_key, new_id
 from bascule.plan.values import FOUR_BYTES, NUL
+from bascule.run.changes import Precomputed, rerun_checksums
 from bascule.run.context import run_engines
 from bascule.run.proof import selection
+from bascule.run.report import Progress
 from bascule.transform.clean import detect_mojibake_columns
 
 log = logging.getLogger(__name__)
@@ -371,3 +377,38 @@ def mojibake_columns(reader: SourceReader, migration: Migration,
         log.info("double-encoded text columns: %s",
                  ", ".join(f"{t}.{c}" for t, c in sorted(found)))
     return set(found)
+
+
+@dataclass
+class Opened:
+    """What a migrate or verify run reads before it decides anything (``open_state``)."""
+
+    held: TargetState
+    mojibake: set[tuple[str, str]]  # the double-encoded text columns
+    ahead: Precomputed | None  # the source's checksums of a rerun, when asked
+
+
+def open_state(progress: Progress, reader: SourceReader, migration: Migration, target: Engine,
+               tinfo: TargetInfo, book: Book, *, run_id: int | None = None,
+               checksums: bool = True) -> Opened:
+    """The target's state (read in a thread, with the faster reading driver on a pymysql
+    target), the source's text sampled and checked for double encoding, and with
+    ``checksums`` (a target holding stored ones, a source that has them) the source's
+    checksums of a rerun, which its server computes while the samples are checked: after the
+    sampling, which uses the same connections (``rerun_checksums``)."""
+    reading = source_engine(target.url, side="target", shown=shown_url(target)) \
+        if target.url.drivername.endswith("+pymysql") else target
+    try:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="bascule-open") as ex:
+            held_f = ex.submit(read_target_state, reading, tinfo, migration, book, run_id)
+            samples = text_samples(reader, migration)
+            sums_f = ex.submit(rerun_checksums, progress, reader, migration, target, tinfo,
+                               book) \
+                if checksums and tinfo.has_chunks and tinfo.has_bookkeeping \
+                and supported(reader) else None
+            mojibake = mojibake_columns(reader, migration, samples)
+            return Opened(held_f.result(), mojibake,
+                          sums_f.result() if sums_f is not None else None)
+    finally:
+        if reading is not target:
+            reading.dispose()

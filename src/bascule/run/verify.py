@@ -25,7 +25,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from bascule.config import Settings
 from bascule.dberrors import nothing_migrated
-from bascule.extract.checksums import supported
 from bascule.extract.closure import UnitRead, all_shared_refs, empty_read, read_shared
 from bascule.extract.source import GroupRef, SourceReader
 from bascule.load.bookkeeping import IDMAP, Book
@@ -38,7 +37,7 @@ from bascule.model.tables import MIGRATION, Migration
 from bascule.plan.build import Planner
 from bascule.plan.changeset import GroupResult
 from bascule.plan.ids import ReadOnly, RunState
-from bascule.run.changes import rerun_checksums
+from bascule.run.changes import Precomputed
 from bascule.run.compare import Difference, VerifyReport, compare_unit
 from bascule.run.context import (
     Run,
@@ -62,9 +61,7 @@ from bascule.run.preflight import (
     cut_units,
     estimate_rows,
     group_identities,
-    mojibake_columns,
-    read_target_state,
-    text_samples,
+    open_state,
     workers_for,
     workers_wanted,
 )
@@ -162,11 +159,11 @@ def _verify(settings: Settings, migration: Migration, source: Engine, target: En
     """The comparison of ``groups`` (all of them, or ``--changed``'s scope), then the foreign
     keys and the moved users."""
     with progress.phase("reading the target's id map, sampling the source's text"):
-        run, held, mojibake, sums = _open(settings, migration, source, target, sinfo, tinfo,
+        run, held, mojibake, ahead = _open(settings, migration, source, target, sinfo, tinfo,
                                           reader, progress, changed_only)
     if changed_only:
         with progress.phase("finding what changed since the last run"):
-            scope = changed_scope(run, held.previous_run, groups, mojibake, sample, seed, sums)
+            scope = changed_scope(run, held.previous_run, groups, mojibake, sample, seed, ahead)
     else:
         scope = Scope(groups)
     rep.scope = scope.as_dict()
@@ -233,26 +230,19 @@ def _moved_groups(reader: SourceReader, settings: Settings, done: dict[int, dict
 
 def _open(settings: Settings, migration: Migration, source: Engine, target: Engine, sinfo,
           tinfo, reader: SourceReader, progress: Progress, changed_only: bool
-          ) -> tuple[Run, TargetState, list[str], tuple | None]:
+          ) -> tuple[Run, TargetState, list[str], Precomputed | None]:
     """The run's state and planner, the double-encoded columns, and for ``--changed`` the
-    source's checksums (``rerun_checksums``), which its server computes once the text is
-    sampled (on the same connections), while the target's state is read and the samples
-    checked."""
-    book = tinfo.book(settings.source_name)
-    samples = text_samples(reader, migration)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-sums") as ex:
-        sums_f = ex.submit(rerun_checksums, progress, reader, migration, target, tinfo, book) \
-            if changed_only and tinfo.has_chunks and supported(reader) else None
-        held = read_target_state(target, tinfo, migration, book)
-        mojibake = mojibake_columns(reader, migration, samples)
-        sums = sums_f.result() if sums_f is not None else None
+    source's checksums, computed as for a rerun (``open_state``)."""
+    opened = open_state(progress, reader, migration, target, tinfo,
+                        tinfo.book(settings.source_name), checksums=changed_only)
+    held = opened.held
     state = RunState(held.shared, held.next_id, held.emails, held.emails2, held.holders)
-    ctx = transform_context(settings, sinfo, tinfo, migration, mojibake)
+    ctx = transform_context(settings, sinfo, tinfo, migration, opened.mojibake)
     planner = Planner(migration, ctx, ReadOnly(), _no_encoding, sinfo.columns, capture=True,
                       pack=False)
     run = Run(settings, migration, source, target, sinfo, tinfo, reader, planner, state,
               progress, groups_done=held.groups_done)
-    return run, held, sorted(f"{t}.{c}" for t, c in mojibake), sums
+    return run, held, sorted(f"{t}.{c}" for t, c in opened.mojibake), opened.ahead
 
 
 def _no_encoding(table: str, columns: tuple[str, ...]) -> None:

@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from bascule.extract.source import GroupRef
 from bascule.load.bookkeeping import IDMAP
-from bascule.run.changes import find_changes
+from bascule.run.changes import Precomputed, find_changes
 from bascule.run.context import Run
 
 log = logging.getLogger(__name__)
@@ -53,15 +53,13 @@ class Scope:
 
 
 def changed_scope(run: Run, last: dict | None, groups: Sequence[GroupRef], mojibake: list[str],
-                  sample: float, seed: int | None, sums: tuple | None = None) -> Scope:
+                  sample: float, seed: int | None, ahead: Precomputed | None = None) -> Scope:
     """The scope of ``--changed`` (see the module docstring); every group when it cannot tell.
-    ``sums``: what ``rerun_checksums`` computed already (the checksums, their seconds, the
-    stored ones)."""
+    ``ahead``: the source's checksums computed already (``rerun_checksums``)."""
     if last is None or last.get("status") != "done":
         return _full(groups, "the last migrate run did not end done")
-    computed, seconds, stored = sums if sums is not None else (None, 0.0, None)
     changes = find_changes(run.reader, run.target, run.tinfo, run.migration, run.settings,
-                           mojibake, run.state.shared, computed, stored, seconds)
+                           mojibake, run.state.shared, ahead)
     if not changes.compared:
         return _full(groups, changes.why_not or "no checksums")
     written = {g for g, info in run.groups_done.items() if info.get("run_id") == last["id"]}
