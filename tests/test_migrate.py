@@ -15,6 +15,7 @@ from bascule.extract.drivers import source_engine
 from bascule.extract.source import SourceReader, inspect_source
 from bascule.load.apply import BEFORE_COMMIT
 from bascule.load.dialects import TransactionLost
+from bascule.load.target import dangling_foreign_keys
 
 from helpers import (
     amap_and_shop,
@@ -329,6 +330,49 @@ def test_foreign_keys_checked_after_the_load(db_factory, tmp_path, kind):
         rep.fk_check["dangling"]
     rep = api.migrate(settings_for(src, tgt, tmp_path / "c", fk_checks="load"))
     assert rep.fk_check is None and rep.ok
+
+
+@pytest.mark.parametrize("kind", ["mysql", "postgresql"])
+def test_foreign_keys_of_rows_without_id_found_by_their_owner(db_factory, tmp_path, kind):
+    """A table without ``id`` (UserGroup) is checked by its owner column: the rows a rerun
+    wrote, and those ``verify --changed`` compared, are found by their group (the other
+    groups' rows are not read), and a row whose user is gone is named."""
+    src = make_source(db_factory("mysql"))
+    tgt = make_target(db_factory(kind), "2023")
+    assert api.migrate(settings_for(src, tgt, tmp_path / "a")).ok
+    (gid, uid), = rows(tgt, 'SELECT "groupId", "userId" FROM "UserGroup" '
+                            'ORDER BY "groupId", "userId" LIMIT 1')
+    (other,), = rows(tgt, 'SELECT MIN("groupId") FROM "UserGroup" WHERE "groupId" NOT IN '
+                          '(SELECT "groupId" FROM "UserGroup" WHERE "userId" = :u)', u=uid)
+    off = ("SET session_replication_role = replica" if kind == "postgresql"
+           else "SET foreign_key_checks = 0")
+    eng = make_engine(tgt)
+    try:
+        with eng.begin() as c:  # the user is deleted around the checks
+            c.exec_driver_sql(off)
+            c.execute(text(f"DELETE FROM {q(tgt, 'User')} WHERE id = :u"), {"u": uid})
+        gone = {"table": "UserGroup", "columns": ["userId"], "parent": "User", "rows": 1}
+        keys = {"UserGroup": "groupId"}
+        with eng.connect() as c:
+            assert dangling_foreign_keys(c, {"UserGroup": {gid}}, keys=keys)[1] == [gone]
+            assert dangling_foreign_keys(c, {"UserGroup": {other}}, keys=keys)[1] == []
+            # without its key column the table is checked whole
+            assert [b["table"] for b in dangling_foreign_keys(c, {"UserGroup": {other}})[1]] \
+                == ["UserGroup"]
+    finally:
+        eng.dispose()
+    # that membership changes in the source: verify --changed compares its group, the rerun
+    # rewrites it
+    old_g, = [o for _t, o, n, _g in idmap_entries(tgt, "Group") if n == gid]
+    old_u, = [o for _t, o, n, _g in idmap_entries(tgt, "User") if n == uid]
+    execute(src, 'UPDATE "UserGroup" SET balance = balance + 1 WHERE "groupId" = :g '
+                 'AND "userId" = :u', g=old_g, u=old_u)
+    ver = api.verify(settings_for(src, tgt, tmp_path / "b"), changed_only=True)
+    assert ver.scope["mode"] == "changed"
+    fk = [d for d in ver.differences if d.kind == "fk" and d.table == "UserGroup"]
+    assert [d.column for d in fk] == ["userId"] and "points at no User row" in fk[0].detail
+    rep = api.migrate(settings_for(src, tgt, tmp_path / "c"))
+    assert rep.status == "failed" and gone in rep.fk_check["dangling"]
 
 
 def test_users_matched_by_email_are_reused(db_factory, tmp_path):

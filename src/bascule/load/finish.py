@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -86,11 +87,12 @@ def defer_indexes(engine: Engine, settings: Settings, migration: Migration, tinf
     return dropped
 
 
-def check_foreign_keys(engine: Engine, only: dict[str, set[int] | None] | None = None) -> dict:
+def check_foreign_keys(engine: Engine, only: dict[str, set[int] | None] | None = None,
+                       keys: Mapping[str, str] | None = None) -> dict:
     """Every foreign key of the target, checked once (fk_checks=after): {checked, dangling}.
-    ``only``: the rows the run wrote (``dangling_foreign_keys``)."""
+    ``only``, ``keys``: the rows the run wrote (``dangling_foreign_keys``)."""
     with target_read(engine) as conn:
-        checked, bad = dangling_foreign_keys(conn, only, engine, fk_check_ways(engine))
+        checked, bad = dangling_foreign_keys(conn, only, engine, fk_check_ways(engine), keys)
     for b in bad:
         log.error("foreign key %s.%s -> %s: %d rows point at nothing", b["table"],
                   ",".join(b["columns"]), b["parent"], b["rows"])
@@ -115,10 +117,11 @@ def timed(fn, *args):
 
 
 def complete_target(engine: Engine, tinfo: TargetInfo, migration: Migration,
-                    prepared: Prepared, written: dict[str, set[int] | None] | None = None
-                    ) -> Completed:
+                    prepared: Prepared, written: dict[str, set[int] | None] | None = None,
+                    keys: Mapping[str, str] | None = None) -> Completed:
     """After the units: the dropped indexes are built again while the foreign keys of the rows
-    written (``written``: table → ids, None every row; None: every table) are checked in a
+    written (``written``: table → ids, or for a table without id the values of its column in
+    ``keys``; None every row; None: every table) are checked in a
     thread (other connections; the checks join on the parents' keys, which were never
     dropped), or after them where building waits for the checks' locks (MariaDB); then the
     sequences are fixed."""
@@ -126,13 +129,13 @@ def complete_target(engine: Engine, tinfo: TargetInfo, migration: Migration,
     pause("indexes")
     beside = dialect_for(engine).index_builds_beside_fk_check
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bascule-fk-check") as ex:
-        check = ex.submit(timed, check_foreign_keys, engine, written) \
+        check = ex.submit(timed, check_foreign_keys, engine, written, keys) \
             if prepared.defer_fks and beside else None
         if prepared.indexes_dropped:
             dropped, prepared.indexes_dropped = prepared.indexes_dropped, []
             done.indexes, done.seconds["indexes"] = timed(restore_indexes, engine, dropped)
         if prepared.defer_fks and not beside:
-            check = ex.submit(timed, check_foreign_keys, engine, written)
+            check = ex.submit(timed, check_foreign_keys, engine, written, keys)
         if check is not None:
             done.fk_check, done.seconds["fk_check"] = check.result()  # its error is raised here
     with engine.begin() as conn:

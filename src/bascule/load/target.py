@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import MetaData, Table, and_, func, inspect, select, text
+from sqlalchemy import MetaData, Table, and_, case, func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from bascule.dbutil import chunks
@@ -175,78 +175,99 @@ def fk_check_ways(engine: Engine) -> int:
 
 
 def dangling_foreign_keys(conn: Connection, only: dict[str, set[int] | None] | None = None,
-                          engine: Engine | None = None, ways: int = 1
-                          ) -> tuple[int, list[dict]]:
+                          engine: Engine | None = None, ways: int = 1,
+                          keys: Mapping[str, str] | None = None) -> tuple[int, list[dict]]:
     """Check every declared foreign key of the target's tables (bascule's own excluded): how
     many were checked, and for each one that does not resolve its table, columns, parent table
     and number of rows pointing at nothing. ``only``: the tables to check (of the others no row
     was written), each with the ids of its rows to check (None: every row). With ``engine``,
-    the checks run on ``ways`` connections of it at once (``conn`` only reflects)."""
+    the checks run on ``ways`` connections of it at once (``conn`` only reflects). ``keys``:
+    for a table without ``id``, the column whose values ``only`` holds (its owner column).
+
+    A whole table is checked one foreign key a statement (the server joins each parent in
+    one pass, the statements spread over the connections); rows by id are checked every
+    foreign key of their table in one statement per chunk of ids, which finds each row once
+    instead of once per key."""
     md = MetaData()
     md.reflect(conn, only=lambda name, _m: not name.startswith("bascule_") and
                (only is None or name in only))
-    jobs = []  # (table, fk columns, parent, statements)
+    jobs = []  # (table, [(fk columns, parent)], statements: one count per key each)
     for _name, table in sorted(md.tables.items()):
-        ids = None if only is None else only.get(table.name)
-        if ids is not None and "id" not in table.c:
+        if only is not None and table.name not in only:
+            continue  # reflected as the parent of a table in ``only``: no row of it written
+        ids = None if only is None else only[table.name]
+        by = "id" if "id" in table.c else (keys or {}).get(table.name)
+        if by is None or by not in table.c:
             ids = None
-        for fk in table.foreign_key_constraints:
-            parent = fk.referred_table
-            cols = list(fk.columns)
-            # the parent is always aliased, so that self-references (Operation.relationId)
-            # take the same path as the others
-            p = parent.alias("p")
-            pcols = [p.c[e.column.name] for e in fk.elements]
-            stmt = (
-                select(func.count())
-                .select_from(table.outerjoin(p, and_(*[c == pc for c, pc in zip(cols, pcols)])))
-                .where(and_(*[c.is_not(None) for c in cols]))
-                .where(pcols[0].is_(None))
-            )
-            stmts = [stmt] if ids is None else \
-                [stmt.where(_id_list(table, part)) for part in chunks(sorted(ids), FK_CHECK_IDS)]
-            jobs.append((table.name, [c.name for c in cols], parent.name, stmts))
-    counts = _run_counts(conn, [s for *_x, stmts in jobs for s in stmts], engine, ways)
+        fks = [(fk, list(fk.columns)) for fk in table.foreign_key_constraints]
+        if ids is None:
+            for fk, cols in fks:
+                src, dangling = _dangling(table, fk, cols, "p")
+                stmt = select(func.count()).select_from(src).where(dangling)
+                jobs.append((table.name, [(cols, fk.referred_table.name)], [stmt]))
+        elif fks:
+            src, counts = table, []
+            for k, (fk, cols) in enumerate(fks):
+                src, dangling = _dangling(src, fk, cols, f"p{k}")
+                counts.append(func.count(case((dangling, 1))))
+            base = select(*counts).select_from(src)
+            jobs.append((table.name, [(cols, fk.referred_table.name) for fk, cols in fks],
+                         [base.where(_id_list(table.c[by], part))
+                          for part in chunks(sorted(ids), FK_CHECK_IDS)]))
+    results = _run_counts(conn, [s for *_x, stmts in jobs for s in stmts], engine, ways)
     bad: list[dict] = []
-    for tname, cols, parent, stmts in jobs:
-        n = sum(counts[:len(stmts)])
-        counts = counts[len(stmts):]
-        if n:
-            bad.append({"table": tname, "columns": cols, "parent": parent, "rows": n})
-    return len(jobs), bad
+    for tname, keyed, stmts in jobs:
+        rows, results = results[:len(stmts)], results[len(stmts):]
+        for k, (cols, parent) in enumerate(keyed):
+            n = sum(int(r[k] or 0) for r in rows)
+            if n:
+                bad.append({"table": tname, "columns": [c.name for c in cols], "parent": parent,
+                            "rows": n})
+    return sum(len(keyed) for _t, keyed, _s in jobs), bad
 
 
-def _run_counts(conn: Connection, stmts: list, engine: Engine | None, ways: int) -> list[int]:
-    """The counts of ``stmts``, in order: on ``conn``, or on ``ways`` connections of
-    ``engine`` at once (read-only transactions)."""
+def _dangling(src, fk, cols: list, alias: str):
+    """``src`` outer-joined to the parent of ``fk`` (always aliased, so that self-references,
+    Operation.relationId, take the same path as the others), and the condition of a row
+    whose ``cols`` point at no parent row."""
+    p = fk.referred_table.alias(alias)
+    pcols = [p.c[e.column.name] for e in fk.elements]
+    joined = src.outerjoin(p, and_(*[c == pc for c, pc in zip(cols, pcols)]))
+    return joined, and_(*[c.is_not(None) for c in cols], pcols[0].is_(None))
+
+
+def _run_counts(conn: Connection, stmts: list, engine: Engine | None, ways: int
+                ) -> list[tuple]:
+    """The one row of each of ``stmts``, in order: on ``conn``, or on ``ways`` connections
+    of ``engine`` at once (read-only transactions)."""
     if engine is None or ways < 2 or len(stmts) < 2:
-        return [int(conn.execute(s).scalar() or 0) for s in stmts]
+        return [tuple(conn.execute(s).one()) for s in stmts]
     local = threading.local()
     opened: list[Connection] = []
     lock = threading.Lock()
 
-    def count(stmt) -> int:
+    def one(stmt) -> tuple:
         c = getattr(local, "conn", None)
         if c is None:
             c = local.conn = engine.connect()
             dialect_for(engine).begin_read_only(c)
             with lock:
                 opened.append(c)
-        return int(c.execute(stmt).scalar() or 0)
+        return tuple(c.execute(stmt).one())
 
     try:
         with ThreadPoolExecutor(max_workers=ways, thread_name_prefix="bascule-fk") as ex:
-            return list(ex.map(count, stmts))
+            return list(ex.map(one, stmts))
     finally:
         for c in opened:
             c.rollback()
             c.close()
 
 
-def _id_list(table, ids: list[int]):
-    """``table.id IN (...)`` with the ids written out: thousands of bound parameters cost more
+def _id_list(column, ids: list[int]):
+    """``column IN (...)`` with the ids written out: thousands of bound parameters cost more
     to send than the query costs to run."""
-    return table.c.id.op("IN")(text("(" + ",".join(str(int(i)) for i in ids) + ")"))
+    return column.op("IN")(text("(" + ",".join(str(int(i)) for i in ids) + ")"))
 
 
 @contextmanager

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,18 +121,36 @@ def transform_context(settings: Settings, sinfo: SourceInfo, tinfo: TargetInfo,
                             mojibake_columns=mojibake)
 
 
+def owner_keys(migration: Migration) -> dict[str, str]:
+    """Composite-key tables whose owner column (a plain reference) is one of their key columns:
+    that target column. Without an ``id``, the rows a run wrote are found again by it
+    (``Written``, the foreign-key check): a superset of them, by an indexed column."""
+    out = {}
+    for t in migration.composite:
+        spec = migration[t]
+        if spec.owner in spec.key and spec.refs[spec.owner].kind == "fk":
+            out[t] = spec.owner
+    return out
+
+
 class Written:
     """The rows a run wrote (or verify compared), for the foreign-key check after it: table →
-    ids (None: every row of the table is checked, beyond ``LIMIT`` ids in all or for a table
-    without ``id``). Not ``enabled`` (a run that moves every group): ``tables`` is None, every
-    foreign key of the target is checked."""
+    ids, or for a table without ``id`` the values of its column in ``keys`` (its owner column:
+    a superset of the rows written); None: every row of the table is checked (beyond ``LIMIT``
+    ids in all, or a table without ``id`` nor key). Not ``enabled`` (a run that moves every
+    group): ``tables`` is None, every foreign key of the target is checked."""
 
     LIMIT = 1_000_000
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, keys: Mapping[str, str] | None = None) -> None:
         self.enabled = enabled
+        self.keys = dict(keys or {})  # table without id → the column its rows are found by
         self._tables: dict[str, set[int] | None] = {}
         self.n = 0
+
+    def again(self) -> "Written":
+        """An empty one of the same kind (a worker's share)."""
+        return Written(self.enabled, self.keys)
 
     @property
     def tables(self) -> dict[str, set[int] | None] | None:
@@ -143,7 +161,8 @@ class Written:
             return
         for t, ch in cs.tables.items():
             if ch.inserts or ch.updates:
-                i = ch.columns.index("id") if "id" in ch.columns else None
+                key = "id" if "id" in ch.columns else self.keys.get(t)
+                i = ch.columns.index(key) if key in ch.columns else None
                 self.add_ids(t, None if i is None else
                              [v[i] for rows in (ch.inserts, ch.updates) for v in rows])
 

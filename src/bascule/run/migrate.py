@@ -66,6 +66,7 @@ from bascule.run.context import (
     become_worker,
     inspect_both,
     lent_snapshots,
+    owner_keys,
     relaxed_gc,
     run_engines,
     take_worker_state,
@@ -262,7 +263,8 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
                       checks=refused_value_checks(target, tinfo, migration, target_backend),
                       collect_refused=dry_run)
     run = Run(settings, migration, source, target, sinfo, tinfo, reader, planner, state,
-              progress, groups_done=held.groups_done, written=Written(changes.compared))
+              progress, groups_done=held.groups_done,
+              written=Written(changes.compared, owner_keys(migration)))
     if run_id is not None:
         defer_fks = prepare_bookkeeping(target, settings)
         tinfo.has_idblock = True
@@ -305,7 +307,7 @@ def _move(run: Run, report: RunReport, groups: Sequence[GroupRef], todo: list[Gr
                                  run.migration) if changes.deferred and report.ok else None
                 with run.progress.phase("building indexes again, checking foreign keys"):
                     done = complete_target(run.target, run.tinfo, run.migration, run.prepared,
-                                           run.written.tables)
+                                           run.written.tables, run.written.keys)
                 if sums is not None:
                     sums.result()
             report.fk_check, report.sequences = done.fk_check, done.sequences
@@ -399,7 +401,7 @@ class MigrateStep:
         ctx = self.run.planner.ctx
         ctx.counts, ctx.examples = {}, {}
         self.run.rows_read = 0
-        self.run.written = Written(self.run.written.enabled)
+        self.run.written = self.run.written.again()
 
     def work(self, n: int) -> list:
         return self.ex.do_unit(n, self.units[n - 1], self.prefetched.pop(n, None))

@@ -45,6 +45,7 @@ from bascule.run.context import (
     become_worker,
     inspect_both,
     lent_snapshots,
+    owner_keys,
     relaxed_gc,
     run_engines,
     take_worker_state,
@@ -167,13 +168,14 @@ def _verify(settings: Settings, migration: Migration, source: Engine, target: En
     else:
         scope = Scope(groups)
     rep.scope = scope.as_dict()
-    run.written = Written(scope.restricted)  # the rows whose foreign keys are checked
+    # the rows whose foreign keys are checked
+    run.written = Written(scope.restricted, owner_keys(run.migration))
     if any(scope.shared.values()):
         compare_shared(run, rep, scope.shared)
     _compare_all(run, rep, scope.groups, wanted)
     with target.connect() as conn:
         with run.timings("fk_check"), run.progress.phase("checking foreign keys"):
-            _check_fks(conn, rep, run.written.tables, target)
+            _check_fks(conn, rep, run.written, target)
         _check_users(conn, tinfo, rep, run.book)
     rep.timings = run.timings.rounded()
 
@@ -260,8 +262,13 @@ def verify_unit(run: Run, groups: Sequence[GroupRef], pre: UnitRead | None = Non
     existing = run.existing(groups)
     if run.written.enabled:  # the rows whose foreign keys are checked (verify --changed)
         for t, entries in existing.entries.items():
-            run.written.add_ids(t, None if run.migration[t].composite else
-                                [e[0] for e in entries.values()])
+            if not run.migration[t].composite:
+                run.written.add_ids(t, [e[0] for e in entries.values()])
+            elif (key := run.written.keys.get(t)) is not None:  # by the owners' new ids
+                owners = existing.entries.get(run.migration[t].refs[key].table, {})
+                run.written.add_ids(t, [e[0] for e in owners.values()])
+            else:
+                run.written.add_ids(t, None)
         for t, rows in pre.shared.items():
             known = run.state.shared[t]
             run.written.add_ids(t, [e[0] for r in rows
@@ -360,7 +367,7 @@ class VerifyStep:
         become_worker(self.run, index)
         self.rep.tables.clear()
         self.rep.differences = []
-        self.run.written = Written(self.run.written.enabled)
+        self.run.written = self.run.written.again()
 
     def work(self, n: int) -> None:
         cs = verify_unit(self.run, self.units[n - 1], self.prefetched.pop(n, None))
@@ -397,11 +404,11 @@ def compare_shared(run: Run, rep: VerifyReport, refs: dict[str, set[int]]) -> No
 # -- whole-target checks ----------------------------------------------------------------------
 
 
-def _check_fks(conn: Connection, rep: VerifyReport,
-               only: dict[str, set[int] | None] | None, engine: Engine) -> None:
+def _check_fks(conn: Connection, rep: VerifyReport, written: Written, engine: Engine) -> None:
     """Every foreign key of the target resolves (declared FKs of the reflected tables; with
-    ``only``, of the rows compared), checked on several connections at once."""
-    rep.fk_checked, bad = dangling_foreign_keys(conn, only, engine, fk_check_ways(engine))
+    ``written`` enabled, of the rows compared), checked on several connections at once."""
+    rep.fk_checked, bad = dangling_foreign_keys(conn, written.tables, engine,
+                                                fk_check_ways(engine), keys=written.keys)
     for b in bad:
         cols = ",".join(b["columns"])
         rep.differences.append(Difference(
