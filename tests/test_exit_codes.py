@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from sqlalchemy import MetaData, Table, insert, select, text
 from sqlalchemy.engine import make_url
 
-from bascule import api
+from bascule import __version__, api
 from bascule.cli import cli
 from bascule.config import ConfigError, load_settings
 from bascule.dberrors import ConnectRetry, is_transient_connect, kind_of, translate
@@ -391,3 +391,16 @@ def test_a_migrate_whose_target_connections_are_killed_ends_exit_3_in_one_line(k
     shown = make_url(tgt).render_as_string(hide_password=True)
     assert last.startswith(f"error: target {shown}: connection lost"), rest
     assert "run the same command again" in last and "Traceback" not in rest
+
+
+def test_the_process_leaves_with_its_code_and_its_whole_output(tmp_path):
+    """``bascule`` (``cli.main``) ends its process with ``os._exit`` once its output is
+    flushed: the exit code is the verb's, the last buffered line of a piped stdout is there,
+    an error is its one line."""
+    r = subprocess.run(BASCULE + ["--version"], capture_output=True, text=True)
+    assert (r.returncode, r.stdout, r.stderr) == (0, f"bascule, version {__version__}\n", "")
+    r = subprocess.run(BASCULE + ["nosuch"], capture_output=True, text=True)
+    assert r.returncode == 2 and "No such command 'nosuch'" in r.stderr and r.stdout == ""
+    r = subprocess.run(BASCULE + ["describe", "--source", f"sqlite:///{tmp_path}/no/x.db"],
+                       capture_output=True, text=True, env={**os.environ, **ENV})
+    assert r.returncode == 3 and r.stderr.count("\n") == 1 and r.stderr.startswith("error: ")
