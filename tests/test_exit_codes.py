@@ -404,3 +404,7 @@ def test_the_process_leaves_with_its_code_and_its_whole_output(tmp_path):
     r = subprocess.run(BASCULE + ["describe", "--source", f"sqlite:///{tmp_path}/no/x.db"],
                        capture_output=True, text=True, env={**os.environ, **ENV})
     assert r.returncode == 3 and r.stderr.count("\n") == 1 and r.stderr.startswith("error: ")
+    with open("/dev/full", "w") as full:  # stdout cannot be written: one line, exit 3
+        r = subprocess.run(BASCULE + ["--version"], stdout=full, stderr=subprocess.PIPE,
+                           text=True)
+    assert r.returncode == 3 and r.stderr == "error: [Errno 28] No space left on device\n"

@@ -133,6 +133,9 @@ def main() -> NoReturn:  # console-script entry point
         code: object = 0
     except SystemExit as e:
         code = e.code
+    except OSError as e:  # click's own output (--version, usage) could not be written
+        sys.stderr.write(f"error: {e}\n")
+        code = EXIT_CANNOT_PROCEED
     if code is None:
         code = 0
     elif not isinstance(code, int):
@@ -142,6 +145,9 @@ def main() -> NoReturn:  # console-script entry point
         sys.stdout.flush()
     except BrokenPipeError:  # the reader went away (``| head``): nothing more to say
         pass
+    except OSError as e:  # the result could not be written (a full disk)
+        sys.stderr.write(f"error: the result on stdout: {e}\n")
+        code = code or EXIT_CANNOT_PROCEED
     sys.stderr.flush()
     logging.shutdown()
     if any(not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
