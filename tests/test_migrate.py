@@ -301,6 +301,19 @@ def test_a_unit_rolled_back_by_a_deadlock_is_done_again(db_factory, tmp_path, mo
     assert ver.ok, [d.line() for d in ver.differences]
 
 
+def delete_unchecked(url: str, table: str, row_id: int) -> None:
+    """Delete one row of the target around its foreign-key checks (rows point at it)."""
+    eng = make_engine(url)
+    try:
+        with eng.begin() as c:
+            c.exec_driver_sql("SET session_replication_role = replica"
+                              if eng.dialect.name == "postgresql"
+                              else "SET foreign_key_checks = 0")
+            c.execute(text(f"DELETE FROM {q(url, table)} WHERE id = :i"), {"i": row_id})
+    finally:
+        eng.dispose()
+
+
 @pytest.mark.parametrize("kind", ["mysql", "postgresql"])
 def test_foreign_keys_checked_after_the_load(db_factory, tmp_path, kind):
     """fk_checks=after (default): rows are written without row-by-row FK checks, then the FKs
@@ -313,16 +326,9 @@ def test_foreign_keys_checked_after_the_load(db_factory, tmp_path, kind):
     assert rep.fk_check["checked"] > 40 and rep.fk_check["dangling"] == []
     # the rerun rewrites a product whose catalog is gone from the target (deleted around the
     # checks): the row it writes points at nothing
-    off = ("SET session_replication_role = replica" if kind == "postgresql"
-           else "SET foreign_key_checks = 0")
     (pid, cat), = rows(tgt, 'SELECT id, "catalogId" FROM "Product" ORDER BY id LIMIT 1')
     old_pid, = [o for t, o, n, _g in idmap_entries(tgt, "Product") if n == pid]
-    eng = make_engine(tgt)
-    with eng.begin() as c:
-        c.exec_driver_sql(off)
-        c.execute(text('DELETE FROM "Catalog" WHERE id = :c' if kind == "postgresql" else
-                       "DELETE FROM `Catalog` WHERE id = :c"), {"c": cat})
-    eng.dispose()
+    delete_unchecked(tgt, "Catalog", cat)
     execute(src, 'UPDATE "Product" SET price = price + 1 WHERE id = :p', p=old_pid)
     rep = api.migrate(settings_for(src, tgt, tmp_path / "b"))
     assert not rep.ok and rep.status == "failed" and not rep.failed
@@ -344,15 +350,11 @@ def test_foreign_keys_of_rows_without_id_found_by_their_owner(db_factory, tmp_pa
                             'ORDER BY "groupId", "userId" LIMIT 1')
     (other,), = rows(tgt, 'SELECT MIN("groupId") FROM "UserGroup" WHERE "groupId" NOT IN '
                           '(SELECT "groupId" FROM "UserGroup" WHERE "userId" = :u)', u=uid)
-    off = ("SET session_replication_role = replica" if kind == "postgresql"
-           else "SET foreign_key_checks = 0")
+    delete_unchecked(tgt, "User", uid)
+    gone = {"table": "UserGroup", "columns": ["userId"], "parent": "User", "rows": 1}
+    keys = {"UserGroup": "groupId"}
     eng = make_engine(tgt)
     try:
-        with eng.begin() as c:  # the user is deleted around the checks
-            c.exec_driver_sql(off)
-            c.execute(text(f"DELETE FROM {q(tgt, 'User')} WHERE id = :u"), {"u": uid})
-        gone = {"table": "UserGroup", "columns": ["userId"], "parent": "User", "rows": 1}
-        keys = {"UserGroup": "groupId"}
         with eng.connect() as c:
             assert dangling_foreign_keys(c, {"UserGroup": {gid}}, keys=keys)[1] == [gone]
             assert dangling_foreign_keys(c, {"UserGroup": {other}}, keys=keys)[1] == []

@@ -122,14 +122,15 @@ def transform_context(settings: Settings, sinfo: SourceInfo, tinfo: TargetInfo,
 
 
 def owner_keys(migration: Migration) -> dict[str, str]:
-    """Composite-key tables whose owner column (a plain reference) is one of their key columns:
-    that target column. Without an ``id``, the rows a run wrote are found again by it
-    (``Written``, the foreign-key check): a superset of them, by an indexed column."""
+    """Composite-key tables whose one owner path (``Migration.paths``) goes through one of
+    their key columns: that target column. Without an ``id``, the rows a run wrote are found
+    again by it (``Written``, the foreign-key check): a superset of them, by an indexed
+    column."""
     out = {}
     for t in migration.composite:
-        spec = migration[t]
-        if spec.owner in spec.key and spec.refs[spec.owner].kind == "fk":
-            out[t] = spec.owner
+        paths = migration.paths(t)
+        if len(paths) == 1 and paths[0].by is None and paths[0].column in migration.key(t):
+            out[t] = paths[0].column
     return out
 
 

@@ -52,7 +52,7 @@ from bascule.load.runlock import run_lock
 from bascule.load.runlog import close_run, groups_committed, start_run
 from bascule.model.tables import MIGRATION, Migration
 from bascule.plan.build import Planner
-from bascule.plan.ids import Preserve, RunState, Sequential, SharedCounters
+from bascule.plan.ids import Preserve, Sequential, SharedCounters
 from bascule.run.changes import (
     SourceChanges,
     complete,
@@ -255,7 +255,7 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
     report.unchanged_groups = [g.id for g in groups if g.id not in moving]
     if settings.id_strategy == "preserve":
         preserve_preflight(reader, target, tinfo, migration, todo, book)
-    state = RunState(held.shared, held.next_id, held.emails, held.emails2, held.holders)
+    state = held.run_state()
     ctx = transform_context(settings, sinfo, tinfo, migration, opened.mojibake)
     planner = Planner(migration, ctx, Preserve() if settings.id_strategy == "preserve"
                       else Sequential(state), row_encoders(target, tinfo.tables), sinfo.columns,

@@ -36,7 +36,7 @@ from bascule.load.runlog import groups_done, previous_run
 from bascule.load.target import TargetInfo, refuse_source_as_target, target_read
 from bascule.model.tables import Migration
 from bascule.plan.changeset import Entry
-from bascule.plan.ids import email_key, new_id
+from bascule.plan.ids import RunState, email_key, new_id
 from bascule.plan.values import FOUR_BYTES, NUL
 from bascule.run.changes import Precomputed, rerun_checksums
 from bascule.run.context import run_engines
@@ -228,6 +228,10 @@ class TargetState:
     previous_run: dict | None
     groups_done: dict[int, dict]  # bascule_group rows
     rerun: bool  # the target holds bascule's tables: the id map may be rewritten
+
+    def run_state(self) -> RunState:
+        """The run's ids and e-mails, starting from what the target holds."""
+        return RunState(self.shared, self.next_id, self.emails, self.emails2, self.holders)
 
 
 def read_target_state(engine: Engine, tinfo: TargetInfo, migration: Migration, book: Book,

@@ -36,7 +36,7 @@ from bascule.load.target import dangling_foreign_keys, fk_check_ways
 from bascule.model.tables import MIGRATION, Migration
 from bascule.plan.build import Planner
 from bascule.plan.changeset import GroupResult
-from bascule.plan.ids import ReadOnly, RunState
+from bascule.plan.ids import ReadOnly
 from bascule.run.changes import Precomputed
 from bascule.run.compare import Difference, VerifyReport, compare_unit
 from bascule.run.context import (
@@ -238,7 +238,7 @@ def _open(settings: Settings, migration: Migration, source: Engine, target: Engi
     opened = open_state(progress, reader, migration, target, tinfo,
                         tinfo.book(settings.source_name), checksums=changed_only)
     held = opened.held
-    state = RunState(held.shared, held.next_id, held.emails, held.emails2, held.holders)
+    state = held.run_state()
     ctx = transform_context(settings, sinfo, tinfo, migration, opened.mojibake)
     planner = Planner(migration, ctx, ReadOnly(), _no_encoding, sinfo.columns, capture=True,
                       pack=False)
@@ -264,8 +264,8 @@ def verify_unit(run: Run, groups: Sequence[GroupRef], pre: UnitRead | None = Non
         for t, entries in existing.entries.items():
             if not run.migration[t].composite:
                 run.written.add_ids(t, [e[0] for e in entries.values()])
-            elif (key := run.written.keys.get(t)) is not None:  # by the owners' new ids
-                owners = existing.entries.get(run.migration[t].refs[key].table, {})
+            elif t in run.written.keys:  # by the new ids of its owners
+                owners = existing.entries.get(run.migration.paths(t)[0].parent, {})
                 run.written.add_ids(t, [e[0] for e in owners.values()])
             else:
                 run.written.add_ids(t, None)
